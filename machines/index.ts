@@ -1,0 +1,30 @@
+/**
+ * The statecharts of jobstate: every job runs on {@link jobMachine}, every group of jobs on
+ * {@link transactionMachine}. They import only xstate and do no I/O; provide the work with
+ * `machine.provide()`. Exported so that users can generate test paths from them.
+ */
+export { jobMachine, statusOf } from './job.js';
+export type {
+  JobActorRef,
+  JobContext,
+  JobEmitted,
+  JobEvent,
+  JobInput,
+  JobSnapshot,
+  LifecycleEvent,
+  MemberNotice,
+  VerbEvent,
+  WorkCommand,
+  WorkInput,
+  WorkOutcome,
+  WorkReport,
+} from './job.js';
+export { transactionMachine } from './transaction.js';
+export type {
+  TransactionActorRef,
+  TransactionContext,
+  TransactionEvent,
+  TransactionInput,
+  TransactionSnapshot,
+} from './transaction.js';
+export * from './vocabulary.js';
