@@ -447,6 +447,7 @@ export const jobMachine = setup({
         idle: { on: { 'txn.finalize': 'preparing' } },
         preparing: {
           invoke: {
+            id: 'prepare',
             src: 'prepare',
             input: ({ context }) => workInput(context),
             onDone: { target: 'prepared', actions: { type: 'notify', params: 'member.prepared' } },
