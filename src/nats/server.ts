@@ -1,0 +1,152 @@
+/**
+ * Runs a nats-server as a child process: the service's embedded default, and the test
+ * harness's private broker. Finds the binary, picks a free loopback port when the wanted one
+ * is taken, waits until the server accepts connections, and stops it.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+
+/** Where Debian and most installs put nats-server, after the PATH. */
+const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+
+export class NatsServerMissingError extends Error {
+  constructor() {
+    super('nats-server is not installed: install it with `apt-get install nats-server` (or set NATS_URL to use a running server)');
+    this.name = 'NatsServerMissingError';
+  }
+}
+
+/** The nats-server binary, or undefined. */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(':')) {
+    if (dir && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`;
+  }
+  return CANDIDATES.find((path) => existsSync(path));
+}
+
+export interface NatsServerOptions {
+  /** A config file to start with. */
+  config?: string;
+  /** The port to use if free; otherwise (or when omitted) a free one is picked. */
+  port?: number;
+  /** Enable JetStream, storing under this directory. */
+  jetstreamDir?: string;
+  /** The working directory (relative paths in the config resolve against it). */
+  cwd?: string;
+  /** Extra command-line arguments. */
+  args?: string[];
+}
+
+export class NatsServer implements AsyncDisposable {
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #log = '';
+
+  private constructor(
+    readonly binary: string,
+    readonly port: number,
+    private readonly opts: NatsServerOptions,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** What the server printed, for diagnostics. */
+  get output(): string {
+    return this.#log;
+  }
+
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const binary = findNatsServer();
+    if (!binary) throw new NatsServerMissingError();
+    const port = opts.port !== undefined && (await portIsFree(opts.port)) ? opts.port : await freePort();
+    const server = new NatsServer(binary, port, opts);
+    await server.#spawn();
+    return server;
+  }
+
+  async #spawn(): Promise<void> {
+    const { config, jetstreamDir, cwd, args = [] } = this.opts;
+    const argv = [
+      ...(config ? ['-c', config] : []),
+      '-a', '127.0.0.1',
+      '-p', String(this.port),
+      ...(jetstreamDir ? ['-js', '-sd', jetstreamDir] : []),
+      ...args,
+    ];
+    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    const append = (chunk: Buffer) => {
+      this.#log = (this.#log + chunk.toString()).slice(-16_384);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await waitForPort(this.port, child, () => this.#log);
+  }
+
+  /** Stop the server (SIGTERM, then SIGKILL after 5 s). Safe to call twice. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  /** Stop and start again on the same port with the same store. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.#spawn();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}): ${log().trim()}`);
+    if (await connects(port)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`nats-server did not accept connections on port ${port} within 10 s: ${log().trim()}`);
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Errors of the protocol: one class per situation, carrying QEMU's text and a code, and one
+ * function that turns any error into the wire reply. Anything unexpected becomes a 500.
+ */
+
+/** The codes of the `Nats-Service-Error-Code` header. */
+export const ErrorCode = { badInput: 400, notFound: 404, refused: 409, internal: 500 } as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: malformed payload, missing/unexpected/mistyped field, bad id, unknown type… */
+export class BadInputError extends ProtocolError {
+  constructor(message: string) {
+    super(message, ErrorCode.badInput);
+  }
+}
+
+/** No such job, or not the caller's: the two are indistinguishable on purpose. */
+export class JobNotFoundError extends ProtocolError {
+  constructor() {
+    super('Job not found', ErrorCode.notFound);
+  }
+}
+
+/** A verb the job refuses in its current state (QEMU's verb table and extra checks). */
+export class VerbRefusedError extends ProtocolError {
+  constructor(message: string) {
+    super(message, ErrorCode.refused);
+  }
+}
+
+/** The id is taken by a live or concluded, undismissed job of the same owner. */
+export class JobIdInUseError extends ProtocolError {
+  constructor(id: string) {
+    super(`Job ID '${id}' already in use`, ErrorCode.refused);
+  }
+}
+
+/** job-wait ran out of time. */
+export class WaitTimeoutError extends ProtocolError {
+  constructor(id: string) {
+    super(`Timed out waiting for job '${id}'`, ErrorCode.refused);
+  }
+}
+
+/** The service is shutting down and takes no new commands. */
+export class ShuttingDownError extends ProtocolError {
+  constructor() {
+    super('The service is shutting down', ErrorCode.internal);
+  }
+}
+
+export interface ErrorReply {
+  error: { class: 'GenericError'; desc: string };
+}
+
+/** The reply and headers for any error; `unexpected` is true for errors that are bugs. */
+export function toErrorReply(err: unknown): { code: ErrorCode; reply: ErrorReply; unexpected: boolean } {
+  const known = err instanceof ProtocolError;
+  const desc = known ? err.message : 'Internal error';
+  return {
+    code: known ? err.code : ErrorCode.internal,
+    reply: { error: { class: 'GenericError', desc } },
+    unexpected: !known,
+  };
+}

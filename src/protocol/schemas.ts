@@ -1,0 +1,134 @@
+/**
+ * The zod schemas of protocol v1: every command's arguments, every reply and every event.
+ * The service validates with them, the SDK types its calls with them, and
+ * `src/docs/schemas.ts` publishes them as JSON Schema.
+ */
+import { z } from 'zod';
+import { JOB_EVENT_NAMES, JOB_STATUSES, OnError } from '../../machines/index.js';
+import { ACCOUNT_RE, Command, JOB_ID_RE } from './subjects.js';
+
+const jobId = z.string().regex(JOB_ID_RE, { error: (iss) => `Invalid job ID '${clip(String(iss.input))}'` });
+/** Echo at most 128 characters of a caller's input in an error text. */
+function clip(text: string): string {
+  return text.length > 128 ? `${text.slice(0, 128)}…` : text;
+}
+
+/** An owner named in arguments; any string, since a bad one simply owns no job. */
+const owner = z.string().max(64);
+const speed = z
+  .number()
+  .int()
+  .nonnegative({ error: "Parameter 'speed' expects a non-negative value" })
+  .max(Number.MAX_SAFE_INTEGER);
+const status = z.enum(JOB_STATUSES as [string, ...string[]]);
+
+/** job-start's arguments (also each action of a transaction). */
+export const JobStartArgs = z.strictObject({
+  type: z.string().min(1).max(64),
+  id: jobId.optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  'auto-finalize': z.boolean().optional(),
+  'auto-dismiss': z.boolean().optional(),
+  speed: speed.optional(),
+  'on-error': z.enum([OnError.report, OnError.stop, OnError.ignore]).optional(),
+  description: z.string().max(1024).optional(),
+});
+export type JobStartArgs = z.infer<typeof JobStartArgs>;
+
+export const TransactionArgs = z.strictObject({
+  actions: z.array(z.unknown()).min(1).max(256),
+  properties: z.strictObject({ 'completion-mode': z.enum(['individual', 'grouped']).optional() }).optional(),
+});
+export type TransactionArgs = z.infer<typeof TransactionArgs>;
+
+/** The arguments of the verbs that take only a job. */
+export const JobRef = z.strictObject({ id: z.string(), owner: owner.optional() });
+export type JobRef = z.infer<typeof JobRef>;
+
+export const JobCancelArgs = z.strictObject({ id: z.string(), owner: owner.optional(), force: z.boolean().optional() });
+export type JobCancelArgs = z.infer<typeof JobCancelArgs>;
+
+/** set-speed takes any integer: a negative one is refused by the job, after the verb table. */
+export const JobSetSpeedArgs = z.strictObject({
+  id: z.string(),
+  owner: owner.optional(),
+  speed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+});
+export type JobSetSpeedArgs = z.infer<typeof JobSetSpeedArgs>;
+
+export const QueryJobsArgs = z.strictObject({
+  owner: owner.optional(),
+  status: status.optional(),
+  type: z.string().max(64).optional(),
+});
+export type QueryJobsArgs = z.infer<typeof QueryJobsArgs>;
+
+export const JobWaitArgs = z.strictObject({
+  id: z.string(),
+  owner: owner.optional(),
+  'timeout-ms': z.number().int().nonnegative().max(2_147_483_647).optional(),
+});
+export type JobWaitArgs = z.infer<typeof JobWaitArgs>;
+
+/** The arguments schema of every command. */
+export const commandArgs = {
+  [Command.jobStart]: JobStartArgs,
+  [Command.transaction]: TransactionArgs,
+  [Command.jobPause]: JobRef,
+  [Command.jobResume]: JobRef,
+  [Command.jobCancel]: JobCancelArgs,
+  [Command.jobComplete]: JobRef,
+  [Command.jobFinalize]: JobRef,
+  [Command.jobDismiss]: JobRef,
+  [Command.jobSetSpeed]: JobSetSpeedArgs,
+  [Command.queryJobs]: QueryJobsArgs,
+  [Command.jobWait]: JobWaitArgs,
+} as const satisfies Record<Command, z.ZodType>;
+
+/** A job as query-jobs and job-wait report it: QEMU's JobInfo, then the extensions. */
+export const JobInfo = z.object({
+  id: z.string(),
+  type: z.string(),
+  status,
+  'current-progress': z.number(),
+  'total-progress': z.number(),
+  error: z.string().optional(),
+  owner: z.string().regex(ACCOUNT_RE),
+  'auto-finalize': z.boolean(),
+  'auto-dismiss': z.boolean(),
+  speed: z.number(),
+  txn: z.string().optional(),
+  description: z.string().optional(),
+  result: z.unknown().optional(),
+  'time-started': z.string().optional(),
+  'time-finished': z.string().optional(),
+});
+export type JobInfo = z.infer<typeof JobInfo>;
+
+const Empty = z.strictObject({});
+/** The `return` value of every command. */
+export const commandReturns = {
+  [Command.jobStart]: z.object({ id: z.string() }),
+  [Command.transaction]: z.object({ jobs: z.array(z.string()) }),
+  [Command.jobPause]: Empty,
+  [Command.jobResume]: Empty,
+  [Command.jobCancel]: Empty,
+  [Command.jobComplete]: Empty,
+  [Command.jobFinalize]: Empty,
+  [Command.jobDismiss]: Empty,
+  [Command.jobSetSpeed]: Empty,
+  [Command.queryJobs]: z.array(JobInfo),
+  [Command.jobWait]: JobInfo,
+} as const satisfies Record<Command, z.ZodType>;
+
+export const ErrorReply = z.object({
+  error: z.object({ class: z.literal('GenericError'), desc: z.string() }),
+});
+
+/** The QMP event envelope. */
+export const EventEnvelope = z.object({
+  event: z.enum(JOB_EVENT_NAMES as [string, ...string[]]),
+  data: z.looseObject({ id: z.string(), owner: z.string() }),
+  timestamp: z.object({ seconds: z.number().int(), microseconds: z.number().int() }),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;

@@ -1,0 +1,55 @@
+/**
+ * Subjects of wire protocol v1, written once for the service, the SDK and the CLI.
+ *
+ * - commands: `P.cmd.<caller>.<command>` (request/reply)
+ * - events:   `P.evt.<owner>.<id>.<EVENT>`
+ */
+import type { JobEventName } from '../../machines/index.js';
+
+/** The command names of protocol v1. */
+export const Command = {
+  jobStart: 'job-start',
+  transaction: 'transaction',
+  jobPause: 'job-pause',
+  jobResume: 'job-resume',
+  jobCancel: 'job-cancel',
+  jobComplete: 'job-complete',
+  jobFinalize: 'job-finalize',
+  jobDismiss: 'job-dismiss',
+  jobSetSpeed: 'job-set-speed',
+  queryJobs: 'query-jobs',
+  jobWait: 'job-wait',
+} as const;
+export type Command = (typeof Command)[keyof typeof Command];
+export const COMMANDS = Object.values(Command) as readonly Command[];
+
+/** Account names (callers and owners) as they may stand in a subject token. */
+export const ACCOUNT_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Job ids. */
+export const JOB_ID_RE = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
+
+/** @defaultValue 'jobs' */
+export const DEFAULT_PREFIX = 'jobs';
+
+export const subjects = {
+  /** The subject a caller sends a command to. */
+  command: (prefix: string, caller: string, command: Command) => `${prefix}.cmd.${caller}.${command}`,
+  /** The subject the service listens on for one command, from every caller. */
+  commandFilter: (prefix: string, command: Command) => `${prefix}.cmd.*.${command}`,
+  /** The subject one event of one job is published on. */
+  event: (prefix: string, owner: string, id: string, name: JobEventName) => `${prefix}.evt.${owner}.${id}.${name}`,
+  /**
+   * A subscription filter for events; omitted parts match anything.
+   * @example subjects.events('jobs', { owner: 'alice' }) // 'jobs.evt.alice.*.*'
+   */
+  events: (prefix: string, f: { owner?: string; id?: string; event?: JobEventName } = {}) =>
+    `${prefix}.evt.${f.owner ?? '*'}.${f.id ?? '*'}.${f.event ?? '*'}`,
+  /** The caller token of a command subject, or undefined when the subject is not one. */
+  callerOf: (prefix: string, subject: string): string | undefined => {
+    const head = `${prefix}.cmd.`;
+    if (!subject.startsWith(head)) return undefined;
+    const rest = subject.slice(head.length);
+    const dot = rest.indexOf('.');
+    return dot > 0 ? rest.slice(0, dot) : undefined;
+  },
+};

@@ -1,0 +1,189 @@
+/**
+ * The jobstate client SDK: typed commands, errors and events over NATS.
+ *
+ * @example
+ * await using client = await JobsClient.connect({ servers: 'nats://127.0.0.1:4322', user: 'alice' });
+ * const id = await client.start('test', { params: { steps: 5 } });
+ * for await (const event of client.events({ id })) console.log(event.event, event.data);
+ */
+import { connect } from '@nats-io/transport-node';
+import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import type { JobEventName } from '../../machines/index.js';
+import type { ErrorCode } from '../protocol/errors.js';
+import type { EventEnvelope, JobInfo, JobStartArgs, commandArgs, commandReturns } from '../protocol/schemas.js';
+import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
+
+export type CommandArgs<C extends Command> = z.input<(typeof commandArgs)[C]>;
+export type CommandReturn<C extends Command> = z.infer<(typeof commandReturns)[C]>;
+
+/** An error reply from the service: QEMU's text in `message`, the header code in `code`. */
+export class JobsError extends Error {
+  constructor(
+    message: string,
+    readonly code: ErrorCode | number,
+    readonly command: Command,
+  ) {
+    super(message);
+    this.name = 'JobsError';
+  }
+}
+
+export interface JobsClientOptions {
+  /** The account the requests are made as: the `<caller>` of command subjects. */
+  user: string;
+  /** @defaultValue 'jobs' */
+  prefix?: string;
+  /** How long a command may take. @defaultValue 10000 */
+  timeoutMs?: number;
+}
+
+export interface ConnectOptions extends JobsClientOptions {
+  /** The NATS server(s). @defaultValue 'nats://127.0.0.1:4222' */
+  servers?: string | string[];
+  /** Password for `user`, when the server requires authentication. */
+  pass?: string;
+  /** More nats.js connection options (credentials, TLS…). */
+  connection?: ConnectionOptions;
+}
+
+export type StartOptions = Omit<JobStartArgs, 'type'>;
+export interface JobAddress {
+  /** An admin addresses another owner's job. */
+  owner?: string;
+}
+
+export class JobsClient implements AsyncDisposable {
+  readonly prefix: string;
+  readonly user: string;
+  readonly #timeout: number;
+  readonly #owned: boolean;
+
+  /** Wrap a connection you manage; {@link close} leaves it open. */
+  constructor(
+    readonly nc: NatsConnection,
+    opts: JobsClientOptions,
+    owned = false,
+  ) {
+    this.user = opts.user;
+    this.prefix = opts.prefix ?? DEFAULT_PREFIX;
+    this.#timeout = opts.timeoutMs ?? 10_000;
+    this.#owned = owned;
+  }
+
+  /** Connect as `user`, with replies on the user's own inbox prefix (`_INBOX_<user>`). */
+  static async connect(opts: ConnectOptions): Promise<JobsClient> {
+    const nc = await connect({
+      servers: opts.servers ?? 'nats://127.0.0.1:4222',
+      name: `jobstate-client-${opts.user}`,
+      inboxPrefix: `_INBOX_${opts.user}`,
+      ...(opts.pass !== undefined && { user: opts.user, pass: opts.pass }),
+      ...opts.connection,
+    });
+    return new JobsClient(nc, opts, true);
+  }
+
+  /** Send one command; resolves to its `return`, rejects with a {@link JobsError}. */
+  async request<C extends Command>(command: C, args: CommandArgs<C>, timeoutMs = this.#timeout): Promise<CommandReturn<C>> {
+    const msg = await this.nc.request(subjects.command(this.prefix, this.user, command), JSON.stringify(args), {
+      timeout: timeoutMs,
+    });
+    return decodeReply(command, msg) as CommandReturn<C>;
+  }
+
+  /** Start a job; resolves to its id once it is running. */
+  async start(type: string, opts: StartOptions = {}): Promise<string> {
+    return (await this.request(Command.jobStart, { type, ...opts })).id;
+  }
+
+  /** Start several jobs at once; `grouped` makes them succeed or fail together. */
+  async transaction(actions: JobStartArgs[], mode: 'individual' | 'grouped' = 'individual'): Promise<string[]> {
+    return (await this.request(Command.transaction, { actions, properties: { 'completion-mode': mode } })).jobs;
+  }
+
+  pause(id: string, at: JobAddress = {}) {
+    return this.request(Command.jobPause, { id, ...at });
+  }
+  resume(id: string, at: JobAddress = {}) {
+    return this.request(Command.jobResume, { id, ...at });
+  }
+  /** Cancel; `force: false` is a soft cancel (a ready job completes without its final step). */
+  cancel(id: string, opts: JobAddress & { force?: boolean } = {}) {
+    return this.request(Command.jobCancel, { id, ...opts });
+  }
+  complete(id: string, at: JobAddress = {}) {
+    return this.request(Command.jobComplete, { id, ...at });
+  }
+  finalize(id: string, at: JobAddress = {}) {
+    return this.request(Command.jobFinalize, { id, ...at });
+  }
+  dismiss(id: string, at: JobAddress = {}) {
+    return this.request(Command.jobDismiss, { id, ...at });
+  }
+  setSpeed(id: string, speed: number, at: JobAddress = {}) {
+    return this.request(Command.jobSetSpeed, { id, speed, ...at });
+  }
+
+  /** The jobs you may see, newest first. */
+  query(filters: CommandArgs<typeof Command.queryJobs> = {}): Promise<JobInfo[]> {
+    return this.request(Command.queryJobs, filters);
+  }
+
+  /** Wait until the job concludes; resolves to its final JobInfo. */
+  wait(id: string, opts: JobAddress & { timeoutMs?: number } = {}): Promise<JobInfo> {
+    const { timeoutMs, ...at } = opts;
+    const args = { id, ...at, ...(timeoutMs !== undefined && { 'timeout-ms': timeoutMs }) };
+    // The reply comes when the job concludes: give the request room beyond the job's own timeout.
+    return this.request(Command.jobWait, args, timeoutMs === undefined ? 2_147_483_647 : timeoutMs + this.#timeout);
+  }
+
+  /**
+   * Subscribe to job events; omitted filters match anything. Events of one job arrive in order.
+   * Ready once `await stream.ready` resolves (the subscription is registered with the server).
+   */
+  events(filter: { owner?: string; id?: string; event?: JobEventName } = {}): EventStream {
+    const sub = this.nc.subscribe(subjects.events(this.prefix, { owner: this.user, ...filter }));
+    return new EventStream(sub, this.nc.flush());
+  }
+
+  /** Close the connection if this client opened it. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#owned && !this.nc.isClosed()) await this.nc.drain();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Job events as an async iterator. */
+export class EventStream implements AsyncIterable<EventEnvelope> {
+  constructor(
+    private readonly sub: Subscription,
+    /** Resolves once the server has registered the subscription. */
+    readonly ready: Promise<void>,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<EventEnvelope> {
+    for await (const msg of this.sub) yield msg.json<EventEnvelope>();
+  }
+
+  /** End the stream. */
+  close(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+function decodeReply(command: Command, msg: Msg): unknown {
+  let body: { return?: unknown; error?: { desc?: string } };
+  try {
+    body = msg.json();
+  } catch {
+    throw new JobsError(`Unreadable reply to ${command}`, 500, command);
+  }
+  if (body.error) {
+    const code = Number(msg.headers?.get('Nats-Service-Error-Code') ?? 500);
+    throw new JobsError(body.error.desc ?? 'Unknown error', code, command);
+  }
+  return body.return;
+}

@@ -1,0 +1,5 @@
+/** The public face of the SDK. */
+export { EventStream, JobsClient, JobsError } from './client.js';
+export type { CommandArgs, CommandReturn, ConnectOptions, JobAddress, JobsClientOptions, StartOptions } from './client.js';
+export { Command, subjects } from '../protocol/subjects.js';
+export type { EventEnvelope, JobInfo } from '../protocol/schemas.js';

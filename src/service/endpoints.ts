@@ -1,0 +1,96 @@
+/**
+ * One NATS micro-service endpoint per command. Each decodes the payload, validates it with
+ * the command's zod schema, hands it to the job manager, and replies — nothing else.
+ */
+import type { Service, ServiceMsg } from '@nats-io/services';
+import type { Logger } from 'pino';
+import { JobVerb } from '../../machines/index.js';
+import { BadInputError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
+import { commandArgs } from '../protocol/schemas.js';
+import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
+import { decodePayload, validate } from '../protocol/validate.js';
+import type { JobManager } from './jobs.js';
+
+type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
+type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
+
+export function dispatchTable(jobs: JobManager): Dispatch {
+  return {
+    [Command.jobStart]: (caller, args) => jobs.start(caller, args),
+    [Command.transaction]: (caller, args) => jobs.transaction(caller, args),
+    [Command.jobPause]: (caller, args) => jobs.verb(caller, JobVerb.pause, args),
+    [Command.jobResume]: (caller, args) => jobs.verb(caller, JobVerb.resume, args),
+    [Command.jobCancel]: (caller, args) => jobs.verb(caller, JobVerb.cancel, args),
+    [Command.jobComplete]: (caller, args) => jobs.verb(caller, JobVerb.complete, args),
+    [Command.jobFinalize]: (caller, args) => jobs.verb(caller, JobVerb.finalize, args),
+    [Command.jobDismiss]: (caller, args) => jobs.verb(caller, JobVerb.dismiss, args),
+    [Command.jobSetSpeed]: (caller, args) => jobs.verb(caller, JobVerb.setSpeed, args),
+    [Command.queryJobs]: (caller, args) => jobs.query(caller, args),
+    [Command.jobWait]: (caller, args) => jobs.wait(caller, args),
+  };
+}
+
+export interface EndpointsOptions {
+  prefix: string;
+  jobs: JobManager;
+  logger: Logger;
+}
+
+/** Commands being answered, so that shutdown can wait for them. */
+export class InFlight {
+  readonly #pending = new Set<Promise<void>>();
+  #closing = false;
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  track(work: Promise<void>): void {
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+  }
+
+  /** Refuse new commands and wait for those in flight. */
+  async drain(): Promise<void> {
+    this.#closing = true;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+}
+
+export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
+  const dispatch = dispatchTable(opts.jobs);
+  for (const command of COMMANDS) {
+    service.addEndpoint(command, {
+      subject: subjects.commandFilter(opts.prefix, command),
+      handler: (err, msg) => {
+        if (err) {
+          opts.logger.error({ err, command }, 'endpoint failed');
+          return;
+        }
+        inFlight.track(answer(command, msg));
+      },
+    });
+  }
+
+  async function answer(command: Command, msg: ServiceMsg): Promise<void> {
+    const caller = subjects.callerOf(opts.prefix, msg.subject);
+    try {
+      if (inFlight.closing) throw new ShuttingDownError();
+      if (caller === undefined || !ACCOUNT_RE.test(caller)) throw new BadInputError('Invalid caller in the command subject');
+      const args = validate(commandArgs[command], decodePayload(msg.data));
+      const result = await (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
+      msg.respond(JSON.stringify({ return: result }));
+    } catch (err) {
+      const { code, reply, unexpected } = toErrorReply(err);
+      if (unexpected) opts.logger.error({ err, command, caller }, 'command failed');
+      else opts.logger.debug({ command, caller, error: reply.error.desc }, 'command refused');
+      msg.respondError(code, headerSafe(reply.error.desc), JSON.stringify(reply));
+    }
+  }
+}
+
+/** A header value: one line, bounded. */
+function headerSafe(text: string): string {
+  const line = text.replace(/[\r\n\0]+/g, ' ');
+  return line.length > 512 ? `${line.slice(0, 512)}…` : line;
+}

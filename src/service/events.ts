@@ -1,0 +1,77 @@
+/**
+ * Publishes every job event on `P.evt.<owner>.<id>.<EVENT>` in the QMP envelope, in the
+ * order it happened. JOB_PROGRESS is limited to 10 per second per job: a progress event that
+ * comes too soon is held, and published before the job's next event or when its time comes,
+ * whichever is first — so order is kept and the last progress is never lost.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { JobEventName } from '../../machines/index.js';
+import { subjects } from '../protocol/subjects.js';
+import type { EventEnvelope } from '../protocol/schemas.js';
+import type { JobEvent } from './jobs.js';
+
+/** The shortest time between two JOB_PROGRESS events of one job. */
+export const PROGRESS_INTERVAL_MS = 100;
+
+interface Held {
+  event: JobEvent;
+  at: EventEnvelope['timestamp'];
+  timer: NodeJS.Timeout;
+}
+
+export class EventPublisher {
+  readonly #lastProgress = new Map<string, number>();
+  readonly #held = new Map<string, Held>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+  ) {}
+
+  publish(event: JobEvent): void {
+    const job = `${event.data.owner}.${event.data.id}`;
+    const at = timestamp();
+    if (event.type === JobEventName.progress) {
+      const now = performance.now();
+      const last = this.#lastProgress.get(job) ?? -Infinity;
+      const held = this.#held.get(job);
+      if (held) {
+        held.event = event;
+        held.at = at;
+        return;
+      }
+      if (now - last < PROGRESS_INTERVAL_MS) {
+        const timer = setTimeout(() => this.#flush(job), PROGRESS_INTERVAL_MS - (now - last));
+        timer.unref();
+        this.#held.set(job, { event, at, timer });
+        return;
+      }
+      this.#lastProgress.set(job, now);
+    } else {
+      this.#flush(job);
+      if (event.type === JobEventName.statusChange && event.data.status === 'null') this.#lastProgress.delete(job);
+    }
+    this.#send(event, at);
+  }
+
+  /** Publish the held progress event of a job, if any. */
+  #flush(job: string): void {
+    const held = this.#held.get(job);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.#held.delete(job);
+    this.#lastProgress.set(job, performance.now());
+    this.#send(held.event, held.at);
+  }
+
+  #send(event: JobEvent, at: EventEnvelope['timestamp']): void {
+    const envelope = { event: event.type, data: event.data, timestamp: at };
+    this.nc.publish(subjects.event(this.prefix, event.data.owner, event.data.id, event.type), JSON.stringify(envelope));
+  }
+}
+
+/** Now, as QMP stamps events: seconds and microseconds since the epoch. */
+function timestamp(): EventEnvelope['timestamp'] {
+  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  return { seconds: Math.floor(us / 1e6), microseconds: us % 1e6 };
+}

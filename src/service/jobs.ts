@@ -1,0 +1,303 @@
+/**
+ * The live jobs of one service: creates each job's transaction actor, keeps every job by
+ * owner and id, applies verbs and reports refusals, answers queries and waits. Everything
+ * the wire needs comes from the machines' emitted events; nothing is re-derived here.
+ */
+import { randomBytes } from 'node:crypto';
+import { createActor, waitFor } from 'xstate';
+import type { Logger } from 'pino';
+import { JobStatus, JobVerb, RefusalReason, jobMachine, transactionMachine } from '../../machines/index.js';
+import type {
+  JobActorRef,
+  JobEmitted,
+  JobInput,
+  TransactionActorRef,
+  VerbEvent,
+} from '../../machines/index.js';
+import {
+  BadInputError,
+  JobIdInUseError,
+  JobNotFoundError,
+  ProtocolError,
+  VerbRefusedError,
+  WaitTimeoutError,
+} from '../protocol/errors.js';
+import type {
+  JobCancelArgs,
+  JobInfo,
+  JobRef,
+  JobSetSpeedArgs,
+  JobStartArgs,
+  JobWaitArgs,
+  QueryJobsArgs,
+  TransactionArgs,
+} from '../protocol/schemas.js';
+import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
+import { validate } from '../protocol/validate.js';
+import type { JobTypes } from '../runtime/registry.js';
+import { workActor } from '../runtime/work-actor.js';
+import { jobInfo } from './job-info.js';
+
+/** What a job announces, without refusals: the events the wire publishes. */
+export type JobEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
+type Refusal = Extract<JobEmitted, { type: 'verb.refused' }>;
+
+export interface JobManagerOptions {
+  types: JobTypes;
+  /** Callers who may see and act on every owner's jobs. */
+  admins: ReadonlySet<string>;
+  /** Called for every event of every job, in order, before any reply that follows from it. */
+  publish: (event: JobEvent) => void;
+  logger: Logger;
+  /** How many dismissed jobs job-wait still remembers. @defaultValue 10000 */
+  rememberFinished?: number;
+}
+
+interface Entry {
+  readonly id: string;
+  readonly owner: string;
+  readonly seq: number;
+  readonly job: JobActorRef;
+  readonly txn: TransactionActorRef;
+  readonly log: Logger;
+  /** The refusal of the verb being applied, if any. */
+  refusal?: Refusal;
+  /** The JobInfo at conclusion, once concluded. */
+  final?: JobInfo;
+  readonly waiters: Set<(info: JobInfo) => void>;
+}
+
+const key = (owner: string, id: string) => `${owner}\u0000${id}`;
+
+export class JobManager {
+  readonly #opts: JobManagerOptions;
+  readonly #txnLogic;
+  readonly #jobs = new Map<string, Entry>();
+  /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
+  readonly #finished = new Map<string, JobInfo>();
+  #seq = 0;
+
+  constructor(opts: JobManagerOptions) {
+    this.#opts = opts;
+    this.#txnLogic = transactionMachine.provide({
+      actors: { job: jobMachine.provide({ actors: { work: workActor(opts.types) } }) },
+    });
+  }
+
+  /** job-start: the job exists and runs when this returns; its created and running events are out. */
+  start(caller: string, args: JobStartArgs): { id: string } {
+    const input = this.#prepare(caller, args, new Set());
+    this.#launch(input.id, [input]);
+    return { id: input.id };
+  }
+
+  /** transaction: every action is checked before any starts; grouped members share one transaction. */
+  transaction(caller: string, args: TransactionArgs): { jobs: string[] } {
+    const grouped = args.properties?.['completion-mode'] === 'grouped';
+    const txn = grouped ? generateId('txn') : undefined;
+    const ids = new Set<string>();
+    const inputs = args.actions.map((action, i) => {
+      const where = `actions[${i}]`;
+      try {
+        const parsed = validate(JobStartSchema, action, where);
+        const input = this.#prepare(caller, parsed, ids, where);
+        ids.add(input.id);
+        return txn ? { ...input, txn } : input;
+      } catch (err) {
+        // Name the offending action, keeping the error's code.
+        if (!(err instanceof ProtocolError) || err.message.includes(where)) throw err;
+        throw new ProtocolError(`${where}: ${err.message}`, err.code);
+      }
+    });
+    if (txn) this.#launch(txn, inputs);
+    else for (const input of inputs) this.#launch(input.id, [input]);
+    return { jobs: inputs.map((input) => input.id) };
+  }
+
+  /** Apply a verb; returns once the transition it causes has happened and its events are out. */
+  async verb(caller: string, verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs): Promise<Record<string, never>> {
+    const entry = this.#find(caller, args.id, args.owner);
+    const event = verbEvent(verb, args);
+    entry.refusal = undefined;
+    entry.job.send(event);
+    const refusal = entry.refusal as Refusal | undefined;
+    entry.refusal = undefined;
+    if (refusal) {
+      entry.log.debug({ verb, reason: refusal.reason }, 'verb refused');
+      throw refusal.reason === RefusalReason.negativeSpeed
+        ? new BadInputError(refusal.message)
+        : new VerbRefusedError(refusal.message);
+    }
+    entry.log.info({ verb }, 'verb applied');
+    if (verb === JobVerb.finalize) {
+      await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
+    }
+    return {};
+  }
+
+  /** query-jobs: the jobs the caller may see, newest first. */
+  query(caller: string, args: QueryJobsArgs): JobInfo[] {
+    const admin = this.#opts.admins.has(caller);
+    const owner = admin ? args.owner : caller;
+    if (!admin && args.owner !== undefined && args.owner !== caller) return [];
+    const out: JobInfo[] = [];
+    for (const entry of [...this.#jobs.values()].reverse()) {
+      if (owner !== undefined && entry.owner !== owner) continue;
+      const info = jobInfo(entry.job.getSnapshot());
+      if (args.status !== undefined && info.status !== args.status) continue;
+      if (args.type !== undefined && info.type !== args.type) continue;
+      out.push(info);
+    }
+    return out;
+  }
+
+  /** job-wait: the job's final JobInfo once it is concluded (also after an auto-dismiss). */
+  async wait(caller: string, args: JobWaitArgs): Promise<JobInfo> {
+    const owner = this.#ownerFor(caller, args.owner);
+    const entry = this.#jobs.get(key(owner, args.id));
+    if (!entry) {
+      const finished = this.#finished.get(key(owner, args.id));
+      if (finished) return finished;
+      throw new JobNotFoundError();
+    }
+    if (entry.final) return entry.final;
+    return new Promise<JobInfo>((resolve, reject) => {
+      const timeout = args['timeout-ms'];
+      const timer =
+        timeout === undefined
+          ? undefined
+          : setTimeout(() => {
+              entry.waiters.delete(done);
+              reject(new WaitTimeoutError(args.id));
+            }, timeout);
+      const done = (info: JobInfo) => {
+        clearTimeout(timer);
+        resolve(info);
+      };
+      entry.waiters.add(done);
+    });
+  }
+
+  /** How many jobs are live (not yet dismissed). */
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  /** Stop every job actor (the service is going away). */
+  stopAll(): void {
+    const txns = new Set([...this.#jobs.values()].map((e) => e.txn));
+    for (const txn of txns) txn.stop();
+    this.#jobs.clear();
+  }
+
+  /** Check one job-start request and turn it into the job's input. */
+  #prepare(caller: string, args: JobStartArgs, taken: ReadonlySet<string>, where?: string): JobInput {
+    const params = this.#opts.types.parseParams(args.type, args.params, where ? `${where}.params` : 'params');
+    const id = args.id ?? generateId('job');
+    if (this.#jobs.has(key(caller, id)) || taken.has(id)) throw new JobIdInUseError(id);
+    return {
+      id,
+      owner: caller,
+      type: args.type,
+      params,
+      ...(args['auto-finalize'] !== undefined && { autoFinalize: args['auto-finalize'] }),
+      ...(args['auto-dismiss'] !== undefined && { autoDismiss: args['auto-dismiss'] }),
+      ...(args.speed !== undefined && { speed: args.speed }),
+      ...(args['on-error'] !== undefined && { onError: args['on-error'] }),
+      ...(args.description !== undefined && { description: args.description }),
+    };
+  }
+
+  /** Create the transaction, register and watch its members, then create and start them. */
+  #launch(txnId: string, inputs: JobInput[]): void {
+    const txn = createActor(this.#txnLogic, { input: { id: txnId, jobs: inputs } });
+    txn.start();
+    const children = txn.getSnapshot().context.members;
+    for (const [i, job] of children.entries()) {
+      const input = inputs[i]!;
+      const entry: Entry = {
+        id: input.id,
+        owner: input.owner,
+        seq: ++this.#seq,
+        job,
+        txn,
+        log: this.#opts.logger.child({ job: input.id, owner: input.owner }),
+        waiters: new Set(),
+      };
+      this.#jobs.set(key(entry.owner, entry.id), entry);
+      job.on('*', (event) => this.#onEvent(entry, event));
+      entry.log.info({ type: input.type, ...(input.txn && { txn: input.txn }) }, 'job started');
+    }
+    txn.send({ type: 'create' });
+    txn.send({ type: 'start' });
+  }
+
+  #onEvent(entry: Entry, event: JobEmitted): void {
+    if (event.type === 'verb.refused') {
+      entry.refusal = event;
+      return;
+    }
+    this.#opts.publish(event);
+    if (event.type !== 'JOB_STATUS_CHANGE') return;
+    const { status } = event.data;
+    entry.log.debug({ status }, 'status changed');
+    if (status === JobStatus.concluded) this.#conclude(entry);
+    if (status === JobStatus.null) this.#remove(entry);
+  }
+
+  #conclude(entry: Entry): void {
+    // Emitted events arrive after the job's whole macrostep: an auto-dismissed job is already
+    // null here, but what waiters get is the job as it concluded.
+    const info: JobInfo = { ...jobInfo(entry.job.getSnapshot()), status: JobStatus.concluded };
+    entry.final = info;
+    entry.log.info({ error: info.error }, info.error === undefined ? 'job concluded' : 'job concluded with an error');
+    for (const waiter of entry.waiters) waiter(info);
+    entry.waiters.clear();
+  }
+
+  #remove(entry: Entry): void {
+    const k = key(entry.owner, entry.id);
+    if (this.#jobs.get(k) === entry) this.#jobs.delete(k);
+    if (entry.final) {
+      this.#finished.delete(k);
+      this.#finished.set(k, entry.final);
+      const limit = this.#opts.rememberFinished ?? 10_000;
+      for (const oldest of this.#finished.keys()) {
+        if (this.#finished.size <= limit) break;
+        this.#finished.delete(oldest);
+      }
+    }
+  }
+
+  /** The owner whose job a caller addresses: non-admins only ever address their own. */
+  #ownerFor(caller: string, owner: string | undefined): string {
+    if (owner === undefined || owner === caller) return caller;
+    if (this.#opts.admins.has(caller)) return owner;
+    throw new JobNotFoundError();
+  }
+
+  #find(caller: string, id: string, owner?: string): Entry {
+    const entry = this.#jobs.get(key(this.#ownerFor(caller, owner), id));
+    if (!entry) throw new JobNotFoundError();
+    return entry;
+  }
+}
+
+function verbEvent(verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs): VerbEvent {
+  switch (verb) {
+    case JobVerb.cancel:
+      return { type: 'cancel', force: (args as JobCancelArgs).force ?? true };
+    case JobVerb.setSpeed:
+      return { type: 'set-speed', speed: (args as JobSetSpeedArgs).speed };
+    default:
+      return { type: verb };
+  }
+}
+
+/** A fresh id that matches the id pattern: a prefix and 16 random base-36 characters. */
+export function generateId(prefix: string): string {
+  const bytes = randomBytes(10);
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return `${prefix}-${n.toString(36).padStart(16, '0')}`;
+}
