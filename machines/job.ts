@@ -76,6 +76,8 @@ export interface JobContext {
   completeRequested: boolean;
   /** The work reported convergence (it will enter ready). */
   converged: boolean;
+  /** JOB_READY was emitted: once, on running → ready; standby → ready emits none (QEMU's job_transition_to_ready). */
+  readyAnnounced: boolean;
   outcome?: WorkOutcome;
   error?: string;
   result?: unknown;
@@ -242,7 +244,8 @@ export const jobMachine = setup({
     shouldPause: ({ context }) => context.pauseCount > 0,
     unpaused: ({ context }) => context.pauseCount === 0,
     workSettled: ({ context }) => !context.started || context.outcome !== undefined,
-    autoDismiss: ({ context }) => context.autoDismiss,
+    /** A job that never started is dismissed at once, whatever its auto-dismiss (QEMU's job_conclude). */
+    dismissAtOnce: ({ context }) => context.autoDismiss || !context.started,
     started: ({ context }) => context.started,
   },
 }).createMachine({
@@ -267,6 +270,7 @@ export const jobMachine = setup({
     cancel: 'none',
     completeRequested: false,
     converged: false,
+    readyAnnounced: false,
   }),
   initial: 'undefined',
   on: {
@@ -303,9 +307,11 @@ export const jobMachine = setup({
           type: JobEventName.error,
           data: { id: context.id, owner: context.owner, operation: event.operation, action: event.action },
         })),
-        // on-error 'stop': pause as if the user had paused it (QEMU's block_job_error_action).
+        // on-error 'stop': pause as if the user had paused it (QEMU's block_job_error_action);
+        // only work that is still going can stop (not after it settled or was cancelled).
         enqueueActions(({ context, event, enqueue }) => {
-          if (event.action === OnError.stop && !context.userPaused) enqueue('userPause');
+          const working = context.started && !context.outcome && context.cancel !== 'force';
+          if (event.action === OnError.stop && working && !context.userPaused) enqueue('userPause');
         }),
       ],
     },
@@ -381,7 +387,11 @@ export const jobMachine = setup({
       description: 'The work has converged and keeps in sync until job-complete.',
       entry: [
         { type: 'announce', params: JobStatus.ready },
-        emit(({ context }) => ({ type: JobEventName.ready, data: summaryOf(context) })),
+        enqueueActions(({ context, enqueue }) => {
+          if (context.readyAnnounced) return; // back from standby: no new JOB_READY
+          enqueue.emit({ type: JobEventName.ready, data: summaryOf(context) });
+          enqueue.assign({ readyAnnounced: true });
+        }),
       ],
       always: [
         { guard: 'cancelForced', target: 'aborting' },
@@ -532,7 +542,7 @@ export const jobMachine = setup({
           if (context.started) enqueue(stopChild('work'));
         }),
       ],
-      always: { guard: 'autoDismiss', target: 'null' },
+      always: { guard: 'dismissAtOnce', target: 'null' },
       on: {
         dismiss: 'null',
         ...refusing(JobStatus.concluded, [JobVerb.dismiss]),

@@ -2,7 +2,8 @@
  * `npm start`: the jobstate service. With NATS_URL unset it runs its own nats-server with
  * the repo's nats.conf (the embedded default) and stops it on exit.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { connectNats } from './nats/connect.js';
@@ -11,7 +12,7 @@ import { builtinTypes } from './service/builtin-types.js';
 import { JobService } from './service/service.js';
 import { loadSettings } from './settings.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EMBEDDED_PORT = 4322;
 
 async function main(): Promise<void> {
@@ -21,12 +22,16 @@ async function main(): Promise<void> {
   let embedded: NatsServer | undefined;
   let url = settings.natsUrl;
   if (url === undefined) {
-    mkdirSync(`${ROOT}data`, { recursive: true });
-    embedded = await NatsServer.start({ config: `${ROOT}nats.conf`, port: EMBEDDED_PORT, cwd: ROOT });
+    // nats.conf and data/ are those of the directory the service runs in (the repo, for
+    // `npm start`); without a nats.conf there, the one shipped with the package.
+    const cwd = process.cwd();
+    const config = existsSync(join(cwd, 'nats.conf')) ? join(cwd, 'nats.conf') : join(PACKAGE_ROOT, 'nats.conf');
+    mkdirSync(join(cwd, 'data'), { recursive: true });
+    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd });
     url = embedded.url;
-    writeFileSync(`${ROOT}data/nats.url`, `${url}\n`);
+    writeFileSync(join(cwd, 'data', 'nats.url'), `${url}\n`);
     logger.warn(
-      { url, config: 'nats.conf' },
+      { url, config },
       'embedded nats-server started WITHOUT authentication (development default): any local client may act as any user; see docs/security.md',
     );
   }

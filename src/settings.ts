@@ -34,7 +34,9 @@ export interface Settings {
 
 /** Read the settings; throws an Error naming the bad variable. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = Env.safeParse(env);
+  // An empty variable counts as unset, as shells and compose files tend to mean it.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = Env.safeParse(set);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`Invalid setting ${issue.path.join('.')}: ${issue.message}`);

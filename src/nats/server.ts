@@ -18,8 +18,9 @@ export class NatsServerMissingError extends Error {
   }
 }
 
-/** The nats-server binary, or undefined. */
+/** The nats-server binary (`NATS_SERVER_BIN` if set, else the PATH, else the usual places), or undefined. */
 export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.NATS_SERVER_BIN) return existsSync(env.NATS_SERVER_BIN) ? env.NATS_SERVER_BIN : undefined;
   for (const dir of (env.PATH ?? '').split(':')) {
     if (dir && existsSync(`${dir}/nats-server`)) return `${dir}/nats-server`;
   }

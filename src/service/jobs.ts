@@ -64,7 +64,8 @@ interface Entry {
   refusal?: Refusal;
   /** The JobInfo at conclusion, once concluded. */
   final?: JobInfo;
-  readonly waiters: Set<(info: JobInfo) => void>;
+  /** Pending job-waits: called with the final JobInfo, or with an error if the service stops. */
+  readonly waiters: Set<(outcome: JobInfo | Error) => void>;
 }
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
@@ -170,9 +171,10 @@ export class JobManager {
               entry.waiters.delete(done);
               reject(new WaitTimeoutError(args.id));
             }, timeout);
-      const done = (info: JobInfo) => {
+      const done = (outcome: JobInfo | Error) => {
         clearTimeout(timer);
-        resolve(info);
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
       };
       entry.waiters.add(done);
     });
@@ -181,6 +183,14 @@ export class JobManager {
   /** How many jobs are live (not yet dismissed). */
   get size(): number {
     return this.#jobs.size;
+  }
+
+  /** Answer every pending job-wait with `err` (the service is going away). */
+  rejectWaiters(err: Error): void {
+    for (const entry of this.#jobs.values()) {
+      for (const waiter of entry.waiters) waiter(err);
+      entry.waiters.clear();
+    }
   }
 
   /** Stop every job actor (the service is going away). */
@@ -211,6 +221,13 @@ export class JobManager {
   /** Create the transaction, register and watch its members, then create and start them. */
   #launch(txnId: string, inputs: JobInput[]): void {
     const txn = createActor(this.#txnLogic, { input: { id: txnId, jobs: inputs } });
+    // An actor error nobody observes is rethrown by XState and would end the process: a
+    // bug in one job's actors must stay that job's problem.
+    txn.subscribe({
+      error: (err) => {
+        for (const input of inputs) this.#opts.logger.error({ err, job: input.id, owner: input.owner, txn: txnId }, 'job actor failed');
+      },
+    });
     txn.start();
     const children = txn.getSnapshot().context.members;
     for (const [i, job] of children.entries()) {

@@ -6,6 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Svcm } from '@nats-io/services';
 import type { Service } from '@nats-io/services';
 import type { Logger } from 'pino';
+import { ShuttingDownError } from '../protocol/errors.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import type { JobTypes } from '../runtime/registry.js';
 import { InFlight, addEndpoints } from './endpoints.js';
@@ -69,7 +70,9 @@ export class JobService implements AsyncDisposable {
   /** Stop taking commands, answer those in flight, stop the endpoints and the jobs. Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#inFlight.drain();
+      const draining = this.#inFlight.drain();
+      this.jobs.rejectWaiters(new ShuttingDownError());
+      await draining;
       await this.#service.stop();
       this.jobs.stopAll();
       this.#logger.info('jobstate service stopped');
