@@ -4,10 +4,12 @@
  * - convergence: members that succeed wait in `waiting`; when the last one arrives, all go
  *   to `pending` together; if every member has auto-finalize the transaction finalizes
  *   itself, otherwise it waits for `job-finalize` on any member, which finalizes all;
- * - finalize: every member prepares; when all are prepared each commits in turn; a failed
+ * - finalize: every member prepares; once all are prepared, every member commits; a failed
  *   prepare aborts the whole transaction;
  * - abort: when one member fails or is cancelled, every other member is force-cancelled
- *   (ready, waiting and pending ones included); once all have stopped, each concludes in turn.
+ *   (ready, waiting and pending ones included); once all have stopped, every member concludes.
+ *   (Each job's events keep their order; across members, the one whose notice completed a
+ *   phase concludes last.)
  *
  * A job started alone is a transaction of one. The transaction is done when every member
  * has been dismissed.
@@ -19,7 +21,7 @@ import type { JobActorRef, JobInput, LifecycleEvent, MemberNotice } from './job.
 
 export interface TransactionInput {
   id: string;
-  /** The members, in the order they were given; each concludes in this order. */
+  /** The members, in the order they were given (the order of `jobs` in replies). */
   jobs: JobInput[];
 }
 
