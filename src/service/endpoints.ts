@@ -67,7 +67,9 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
           opts.logger.error({ err, command }, 'endpoint failed');
           return;
         }
-        inFlight.track(answer(command, msg));
+        // A reply that cannot be sent (over max_payload, connection gone) must not become an
+        // unhandled rejection, which would take the whole service down.
+        inFlight.track(answer(command, msg).catch((err) => opts.logger.error({ err, command }, 'reply failed')));
       },
     });
   }
@@ -85,8 +87,20 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       if (unexpected) opts.logger.error({ err, command, caller }, 'command failed');
       else opts.logger.debug({ command, caller, error: reply.error.desc }, 'command refused');
       msg.respondError(code, headerSafe(reply.error.desc), JSON.stringify(reply));
+      countError(service, command, reply.error.desc);
     }
   }
+}
+
+/**
+ * Count an error reply in the endpoint's `$SRV.STATS` (`num_errors`, `last_error`). nats.js
+ * counts only handlers that throw synchronously; ours answer errors asynchronously, so the
+ * count is made here, through the library's own (unexported) per-endpoint stats.
+ */
+function countError(service: Service, endpoint: string, desc: string): void {
+  type Handler = { name?: string; stats?: { countError?: (err: Error) => void } };
+  const handlers = (service as unknown as { handlers?: Handler[] }).handlers;
+  handlers?.find((h) => h.name === endpoint)?.stats?.countError?.(new Error(desc));
 }
 
 /** A header value: one line, bounded. */
