@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     writeFileSync(join(cwd, 'data', 'nats.url'), `${url}\n`);
     logger.warn(
       { url, config },
-      'embedded nats-server started WITHOUT authentication (development default): any local client may act as any user; see docs/security.md',
+      'embedded nats-server started WITHOUT authentication (development default): any local client may act as any user; see docs/protocol.md (Identity, owners and admins)',
     );
   }
 

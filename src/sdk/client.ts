@@ -39,7 +39,7 @@ export interface JobsClientOptions {
 }
 
 export interface ConnectOptions extends JobsClientOptions {
-  /** The NATS server(s). @defaultValue 'nats://127.0.0.1:4222' */
+  /** The NATS server(s). @defaultValue 'nats://127.0.0.1:4322' (the embedded default of `npm start`) */
   servers?: string | string[];
   /** Password for `user`, when the server requires authentication. */
   pass?: string;
@@ -74,7 +74,7 @@ export class JobsClient implements AsyncDisposable {
   /** Connect as `user`, with replies on the user's own inbox prefix (`_INBOX_<user>`). */
   static async connect(opts: ConnectOptions): Promise<JobsClient> {
     const nc = await connect({
-      servers: opts.servers ?? 'nats://127.0.0.1:4222',
+      servers: opts.servers ?? 'nats://127.0.0.1:4322',
       name: `jobstate-client-${opts.user}`,
       inboxPrefix: `_INBOX_${opts.user}`,
       ...(opts.pass !== undefined && { user: opts.user, pass: opts.pass }),
