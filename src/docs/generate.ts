@@ -6,11 +6,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineDocs } from './machines.js';
+import { schemaDocs } from './schemas.js';
 
 /** The repository root: this script runs from dist/src/docs/. */
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
-const outputs: Record<string, string> = { ...machineDocs() };
+const outputs: Record<string, string> = { ...machineDocs(), ...schemaDocs() };
 
 for (const [path, content] of Object.entries(outputs)) {
   const file = join(root, path);

@@ -169,7 +169,7 @@ function isAncestorOrSelf(node: AnyStateNode, of: AnyStateNode): boolean {
  * A guard's name: a named guard as written (`soft`), a parameterized one with its parameters
  * (`all(dismissed)`), `and`/`or`/`not` with their operands, an inline function as `inline`.
  */
-export function guardLabel(guard: unknown): string {
+function guardLabel(guard: unknown): string {
   if (typeof guard === 'string') return guard;
   if (typeof guard === 'function') {
     if ('guards' in guard && Array.isArray(guard.guards)) return `${guard.name}(${guard.guards.map(guardLabel).join(', ')})`;

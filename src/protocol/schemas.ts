@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { JOB_EVENT_NAMES, JOB_STATUSES, OnError } from '../../machines/index.js';
+import type { JobEventName } from '../../machines/index.js';
 import { ACCOUNT_RE, Command, JOB_ID_RE } from './subjects.js';
 
 const jobId = z.string().regex(JOB_ID_RE, { error: (iss) => `Invalid job ID '${clip(String(iss.input))}'` });
@@ -125,10 +126,35 @@ export const ErrorReply = z.object({
   error: z.object({ class: z.literal('GenericError'), desc: z.string() }),
 });
 
-/** The QMP event envelope. */
+const Timestamp = z.object({ seconds: z.number().int(), microseconds: z.number().int().min(0).max(999_999) });
+const JobKey = { id: z.string(), owner: z.string() };
+const Progress = { 'current-progress': z.number(), 'total-progress': z.number() };
+const Summary = { ...JobKey, type: z.string(), ...Progress, speed: z.number() };
+
+/** The `data` of every event. */
+export const eventData = {
+  JOB_STATUS_CHANGE: z.object({ ...JobKey, status }),
+  JOB_READY: z.object(Summary),
+  JOB_PENDING: z.object({ ...JobKey, type: z.string() }),
+  JOB_COMPLETED: z.object({ ...Summary, error: z.string().optional() }),
+  JOB_CANCELLED: z.object(Summary),
+  JOB_ERROR: z.object({
+    ...JobKey,
+    operation: z.enum(['read', 'write']),
+    action: z.enum([OnError.report, OnError.stop, OnError.ignore]),
+  }),
+  JOB_PROGRESS: z.object({ ...JobKey, ...Progress, description: z.string().optional() }),
+} as const satisfies Record<JobEventName, z.ZodType>;
+
+/** The QMP envelope of one event, as published on `P.evt.<owner>.<id>.<EVENT>`. */
+export function eventEnvelope<N extends JobEventName>(name: N) {
+  return z.object({ event: z.literal(name), data: eventData[name], timestamp: Timestamp });
+}
+
+/** Any event's envelope. */
 export const EventEnvelope = z.object({
-  event: z.enum(JOB_EVENT_NAMES as [string, ...string[]]),
-  data: z.looseObject({ id: z.string(), owner: z.string() }),
-  timestamp: z.object({ seconds: z.number().int(), microseconds: z.number().int() }),
+  event: z.enum(JOB_EVENT_NAMES as [JobEventName, ...JobEventName[]]),
+  data: z.looseObject(JobKey),
+  timestamp: Timestamp,
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
