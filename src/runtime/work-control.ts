@@ -11,7 +11,8 @@ export class WorkControl {
   readonly #abort = new AbortController();
   readonly #limiter: RateLimiter;
   #paused: boolean;
-  #resumed: (() => void) | undefined;
+  /** The pause points parked while paused: resume (or cancel) wakes every one. */
+  readonly #parked = new Set<() => void>();
   #readyWaiter: ((outcome: ReadyOutcome) => void) | undefined;
   #completeRequested = false;
   #softCancelled = false;
@@ -34,7 +35,7 @@ export class WorkControl {
         return;
       case 'resume':
         this.#paused = false;
-        this.#resumed?.();
+        for (const wake of [...this.#parked]) wake();
         return;
       case 'set-speed':
         this.#limiter.setSpeed(command.speed);
@@ -74,10 +75,14 @@ export class WorkControl {
     this.#throwIfCancelled();
     while (this.#paused) {
       await new Promise<void>((resolve) => {
-        this.#resumed = resolve;
-        this.#abort.signal.addEventListener('abort', () => resolve(), { once: true });
+        const wake = () => {
+          this.#parked.delete(wake);
+          this.#abort.signal.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.#parked.add(wake);
+        this.#abort.signal.addEventListener('abort', wake, { once: true });
       });
-      this.#resumed = undefined;
       this.#throwIfCancelled();
     }
   }

@@ -204,6 +204,12 @@ export interface JobModelOptions {
    * @defaultValue false
    */
   plausibleOnly?: boolean;
+  /**
+   * Explore only the events this also allows, on top of {@link plausible} / {@link possible}
+   * (e.g. only what a live service can realise, so that shortest paths go through it).
+   * @defaultValue every event those allow
+   */
+  filter?: (snapshot: JobSnapshot, event: ModelEvent) => boolean;
 }
 
 export interface JobModel {
@@ -238,7 +244,8 @@ export function jobModel(options: JobModelOptions = {}): JobModel {
     input,
     events: MODEL_EVENTS,
     serializeState: (snapshot) => modelState(snapshot),
-    filterEvents: options.plausibleOnly ? plausible : possible,
+    filterEvents: (snapshot, event) =>
+      (options.plausibleOnly ? plausible : possible)(snapshot, event) && (options.filter?.(snapshot, event) ?? true),
   });
 
   // The adjacency map, keyed by model state: for each, the state every event leads to.
