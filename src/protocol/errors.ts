@@ -3,8 +3,11 @@
  * function that turns any error into the wire reply. Anything unexpected becomes a 500.
  */
 
-/** The codes of the `Nats-Service-Error-Code` header. */
-export const ErrorCode = { badInput: 400, notFound: 404, refused: 409, internal: 500 } as const;
+/**
+ * The codes of the `Nats-Service-Error-Code` header: the contract's 400, 404, 409 and 500,
+ * plus HTTP's 408 for a wait that ran out of time and 503 for a service shutting down.
+ */
+export const ErrorCode = { badInput: 400, notFound: 404, timeout: 408, refused: 409, internal: 500, unavailable: 503 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class ProtocolError extends Error {
@@ -48,14 +51,14 @@ export class JobIdInUseError extends ProtocolError {
 /** job-wait ran out of time. */
 export class WaitTimeoutError extends ProtocolError {
   constructor(id: string) {
-    super(`Timed out waiting for job '${id}'`, ErrorCode.refused);
+    super(`Timed out waiting for job '${id}'`, ErrorCode.timeout);
   }
 }
 
 /** The service is shutting down and takes no new commands. */
 export class ShuttingDownError extends ProtocolError {
   constructor() {
-    super('The service is shutting down', ErrorCode.internal);
+    super('The service is shutting down', ErrorCode.unavailable);
   }
 }
 
