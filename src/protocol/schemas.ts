@@ -84,6 +84,7 @@ export const commandArgs = {
   [Command.jobSetSpeed]: JobSetSpeedArgs,
   [Command.queryJobs]: QueryJobsArgs,
   [Command.jobWait]: JobWaitArgs,
+  [Command.jobLog]: JobRef,
 } as const satisfies Record<Command, z.ZodType>;
 
 /** A job as query-jobs and job-wait report it: QEMU's JobInfo, then the extensions. */
@@ -103,6 +104,8 @@ export const JobInfo = z.object({
   result: z.unknown().optional(),
   'time-started': z.string().optional(),
   'time-finished': z.string().optional(),
+  params: z.record(z.string(), z.unknown()).optional().describe("The job's params, secret ones masked"),
+  'logs-excerpt': z.string().optional().describe("The first and last lines of the job's own log"),
 });
 export type JobInfo = z.infer<typeof JobInfo>;
 
@@ -120,6 +123,10 @@ export const commandReturns = {
   [Command.jobSetSpeed]: Empty,
   [Command.queryJobs]: z.array(JobInfo),
   [Command.jobWait]: JobInfo,
+  [Command.jobLog]: z.object({
+    lines: z.array(z.string()).describe('The lines kept in memory: all of them unless the log grew very long'),
+    count: z.number().int().describe('How many lines the job wrote'),
+  }),
 } as const satisfies Record<Command, z.ZodType>;
 
 export const ErrorReply = z.object({

@@ -19,6 +19,8 @@ export const Command = {
   jobSetSpeed: 'job-set-speed',
   queryJobs: 'query-jobs',
   jobWait: 'job-wait',
+  /** An extension of the contract: the job's own log. */
+  jobLog: 'job-log',
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 export const COMMANDS = Object.values(Command) as readonly Command[];

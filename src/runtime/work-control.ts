@@ -1,11 +1,14 @@
 /**
  * The inside of a running job: turns the commands of the job statechart (pause, resume,
- * cancel, complete, set-speed) into the behaviour of a {@link JobContext}, and reports back.
+ * cancel, complete, set-speed) into the behaviour of a {@link JobContext} — pause points,
+ * the rate limit, ready/complete, the on-error policy, locks, wrap — and reports back.
  */
 import type { WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import { OnError } from '../../machines/index.js';
 import { JobCancelledError } from './handler.js';
-import type { JobContext, JobHandler, ReadyOutcome } from './handler.js';
+import type { JobContext, ReadyOutcome, WrappedJob } from './handler.js';
 import { RateLimiter } from './rate-limit.js';
+import type { JobRuntime, Run } from './runtime.js';
 
 export class WorkControl {
   readonly #abort = new AbortController();
@@ -15,12 +18,13 @@ export class WorkControl {
   readonly #parked = new Set<() => void>();
   #readyWaiter: ((outcome: ReadyOutcome) => void) | undefined;
   #completeRequested = false;
-  #softCancelled = false;
   #current = 0;
   #stopped = false;
 
   constructor(
     readonly input: WorkInput,
+    private readonly job: Run,
+    private readonly runtime: JobRuntime,
     private readonly report: (event: WorkReport) => void,
   ) {
     this.#paused = input.paused;
@@ -47,24 +51,26 @@ export class WorkControl {
       case 'cancel':
         if (command.force) this.#cancel();
         else {
-          this.#softCancelled = true;
+          this.job.softCancelled = true;
           this.#readyWaiter?.('cancel');
         }
         return;
     }
   }
 
-  /** The statechart stopped the work (the job concluded): cancel whatever is left. */
+  /** The statechart stopped the work (the job concluded or the service stops). */
   stop(): void {
     this.#stopped = true;
     this.#cancel();
+    this.job.release?.();
   }
 
-  /** Run `handler` after the first pause point; report done or failed. */
-  async run<P>(handler: JobHandler<P>, params: P): Promise<void> {
+  /** Take the job's lock (if its type has one), then run its handler after the first pause point. */
+  async run(): Promise<void> {
     try {
+      await this.#lock();
       await this.pausePoint();
-      const result = await handler(this.#context(params));
+      const result = await this.job.type.handler(this.#context());
       this.#send({ type: 'work.done', result });
     } catch (err) {
       this.#send({ type: 'work.failed', error: err instanceof Error ? err.message : String(err) });
@@ -87,14 +93,30 @@ export class WorkControl {
     }
   }
 
-  #context<P>(params: P): JobContext<P> {
-    const { id, owner, type } = this.input;
+  async #lock(): Promise<void> {
+    const name = this.runtime.lockName(this.input.type, this.job.params);
+    if (name === undefined) return;
+    const { locks } = this.runtime;
+    const holder = locks.holder(name);
+    if (holder !== undefined) this.job.log.info(`waiting for lock '${name}'`);
+    try {
+      this.job.release = await locks.acquire(name, this.input.id, this.input.owner, this.#abort.signal);
+    } catch {
+      throw new JobCancelledError();
+    }
+  }
+
+  #context(): JobContext<Record<string, unknown>> {
+    const { id, owner, type, onError } = this.input;
     return {
       id,
       owner,
       type,
-      params,
+      params: this.job.params,
+      onError,
       signal: this.#abort.signal,
+      log: this.job.log,
+      scratch: this.job.scratch,
       progress: (current, total) => {
         this.#current = Math.max(this.#current, current);
         this.#send({ type: 'work.progress', current: this.#current, total });
@@ -110,12 +132,14 @@ export class WorkControl {
         await this.pausePoint();
       },
       ready: () => this.#ready(),
+      ioError: (operation, error) => this.#ioError(operation, error),
+      wrap: (wrappedType, params) => this.#wrap(wrappedType, params ?? {}),
     };
   }
 
   async #ready(): Promise<ReadyOutcome> {
     await this.pausePoint();
-    if (this.#softCancelled) return 'cancel';
+    if (this.job.softCancelled) return 'cancel';
     if (this.#completeRequested) return 'complete';
     this.#send({ type: 'work.ready' });
     const outcome = await new Promise<ReadyOutcome>((resolve) => {
@@ -126,6 +150,39 @@ export class WorkControl {
     // Pausing in ready (standby) holds the job here until it is resumed.
     await this.pausePoint();
     return outcome;
+  }
+
+  async #ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
+    const action = this.input.onError;
+    const message = error instanceof Error ? error.message : String(error);
+    this.job.log.warn(`${operation} error (${action}): ${message}`);
+    this.#send({ type: 'work.error', operation, action });
+    if (action === OnError.report) throw error instanceof Error ? error : new Error(message);
+    // 'stop': the statechart has paused the job as a user pause; wait here for job-resume.
+    await this.pausePoint();
+  }
+
+  async #wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob> {
+    const jobs = this.runtime.jobs;
+    if (!jobs) throw new Error('wrap needs the job service');
+    const { owner } = this.input;
+    const id = jobs.start(owner, type, params);
+    this.job.log.info(`started job '${id}' (${type}) and waits for it`);
+    const unfollow = jobs.onProgress(owner, id, (current, total) => {
+      this.#current = Math.max(this.#current, current);
+      this.#send({ type: 'work.progress', current: this.#current, total });
+    });
+    const cancel = () => jobs.cancel(owner, id);
+    this.#abort.signal.addEventListener('abort', cancel, { once: true });
+    try {
+      const info = await jobs.wait(owner, id);
+      this.#throwIfCancelled();
+      if (info.error !== undefined) throw new Error(info.error);
+      return { id, result: info.result };
+    } finally {
+      unfollow();
+      this.#abort.signal.removeEventListener('abort', cancel);
+    }
   }
 
   #cancel(): void {

@@ -16,7 +16,7 @@ type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
 export function dispatchTable(jobs: JobManager): Dispatch {
   return {
-    [Command.jobStart]: (caller, args) => jobs.start(caller, args),
+    [Command.jobStart]: (caller, args) => jobs.startJob(caller, args),
     [Command.transaction]: (caller, args) => jobs.transaction(caller, args),
     [Command.jobPause]: (caller, args) => jobs.verb(caller, JobVerb.pause, args),
     [Command.jobResume]: (caller, args) => jobs.verb(caller, JobVerb.resume, args),
@@ -26,7 +26,8 @@ export function dispatchTable(jobs: JobManager): Dispatch {
     [Command.jobDismiss]: (caller, args) => jobs.verb(caller, JobVerb.dismiss, args),
     [Command.jobSetSpeed]: (caller, args) => jobs.verb(caller, JobVerb.setSpeed, args),
     [Command.queryJobs]: (caller, args) => jobs.query(caller, args),
-    [Command.jobWait]: (caller, args) => jobs.wait(caller, args),
+    [Command.jobWait]: (caller, args) => jobs.waitJob(caller, args),
+    [Command.jobLog]: (caller, args) => jobs.log(caller, args),
   };
 }
 

@@ -34,8 +34,7 @@ import type {
 } from '../protocol/schemas.js';
 import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
-import type { JobTypes } from '../runtime/registry.js';
-import { workActor } from '../runtime/work-actor.js';
+import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
 import { jobInfo } from './job-info.js';
 
 /** What a job announces, without refusals: the events the wire publishes. */
@@ -43,7 +42,7 @@ export type JobEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
 type Refusal = Extract<JobEmitted, { type: 'verb.refused' }>;
 
 export interface JobManagerOptions {
-  types: JobTypes;
+  runtime: JobRuntime;
   /** Callers who may see and act on every owner's jobs. */
   admins: ReadonlySet<string>;
   /** Called for every event of every job, in order, before any reply that follows from it. */
@@ -66,12 +65,15 @@ interface Entry {
   final?: JobInfo;
   /** Pending job-waits: called with the final JobInfo, or with an error if the service stops. */
   readonly waiters: Set<(outcome: JobInfo | Error) => void>;
+  /** Followers of the job's progress (jobs that wrap it). */
+  readonly progress: Set<(current: number, total: number) => void>;
 }
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 
-export class JobManager {
+export class JobManager implements JobsApi {
   readonly #opts: JobManagerOptions;
+  readonly #runtime: JobRuntime;
   readonly #txnLogic;
   readonly #jobs = new Map<string, Entry>();
   /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
@@ -80,16 +82,51 @@ export class JobManager {
 
   constructor(opts: JobManagerOptions) {
     this.#opts = opts;
-    this.#txnLogic = transactionMachine.provide({
-      actors: { job: jobMachine.provide({ actors: { work: workActor(opts.types) } }) },
-    });
+    this.#runtime = opts.runtime;
+    this.#txnLogic = transactionMachine.provide({ actors: { job: opts.runtime.jobMachine() } });
+    opts.runtime.jobs = this;
   }
 
-  /** job-start: the job exists and runs when this returns; its created and running events are out. */
-  start(caller: string, args: JobStartArgs): { id: string } {
+  /**
+   * job-start: the job exists and runs when this returns; its created and running events are
+   * out. A type with `lockQueueSize` answers with the caller's last queued job once the
+   * caller already has that many waiting for the same lock.
+   */
+  startJob(caller: string, args: JobStartArgs): { id: string } {
     const input = this.#prepare(caller, args, new Set());
+    const queued = this.#queuedInstead(input);
+    if (queued !== undefined) return { id: queued };
     this.#launch(input.id, [input]);
     return { id: input.id };
+  }
+
+  /** For handlers (wrap): start a job owned by `owner`. */
+  start(owner: string, type: string, params: Record<string, unknown>): string {
+    return this.startJob(owner, { type, params }).id;
+  }
+
+  /** For handlers (wrap): the job's final JobInfo. */
+  wait(owner: string, id: string): Promise<JobInfo> {
+    return this.waitJob(owner, { id });
+  }
+
+  /** For handlers (wrap): force-cancel a job if it can be. */
+  cancel(owner: string, id: string): void {
+    this.#jobs.get(key(owner, id))?.job.send({ type: 'cancel', force: true });
+  }
+
+  /** For handlers (wrap): follow a job's progress. */
+  onProgress(owner: string, id: string, listener: (current: number, total: number) => void): () => void {
+    const entry = this.#jobs.get(key(owner, id));
+    entry?.progress.add(listener);
+    return () => entry?.progress.delete(listener);
+  }
+
+  /** job-log: the job's own log, as kept in memory (the file under the log directory has it all). */
+  log(caller: string, args: JobRef): { lines: string[]; count: number } {
+    const entry = this.#find(caller, args.id, args.owner);
+    const run = this.#runtime.run(entry.owner, entry.id);
+    return { lines: run?.log.lines() ?? [], count: run?.log.count ?? 0 };
   }
 
   /** transaction: every action is checked before any starts; grouped members share one transaction. */
@@ -144,7 +181,7 @@ export class JobManager {
     const out: JobInfo[] = [];
     for (const entry of [...this.#jobs.values()].reverse()) {
       if (owner !== undefined && entry.owner !== owner) continue;
-      const info = jobInfo(entry.job.getSnapshot());
+      const info = this.#info(entry);
       if (args.status !== undefined && info.status !== args.status) continue;
       if (args.type !== undefined && info.type !== args.type) continue;
       out.push(info);
@@ -153,7 +190,7 @@ export class JobManager {
   }
 
   /** job-wait: the job's final JobInfo once it is concluded (also after an auto-dismiss). */
-  async wait(caller: string, args: JobWaitArgs): Promise<JobInfo> {
+  async waitJob(caller: string, args: JobWaitArgs): Promise<JobInfo> {
     const owner = this.#ownerFor(caller, args.owner);
     const entry = this.#jobs.get(key(owner, args.id));
     if (!entry) {
@@ -202,9 +239,10 @@ export class JobManager {
 
   /** Check one job-start request and turn it into the job's input. */
   #prepare(caller: string, args: JobStartArgs, taken: ReadonlySet<string>, where?: string): JobInput {
-    const params = this.#opts.types.parseParams(args.type, args.params, where ? `${where}.params` : 'params');
+    const params = this.#runtime.types.parseParams(args.type, args.params, where ? `${where}.params` : 'params');
     const id = args.id ?? generateId('job');
     if (this.#jobs.has(key(caller, id)) || taken.has(id)) throw new JobIdInUseError(id);
+    const description = args.description ?? this.#runtime.types.get(args.type)?.description?.(params);
     return {
       id,
       owner: caller,
@@ -214,8 +252,22 @@ export class JobManager {
       ...(args['auto-dismiss'] !== undefined && { autoDismiss: args['auto-dismiss'] }),
       ...(args.speed !== undefined && { speed: args.speed }),
       ...(args['on-error'] !== undefined && { onError: args['on-error'] }),
-      ...(args.description !== undefined && { description: args.description }),
+      ...(description !== undefined && { description }),
     };
+  }
+
+  /** The caller's last job queued for the same lock, when the type's lockQueueSize is reached. */
+  #queuedInstead(input: JobInput): string | undefined {
+    const size = this.#runtime.types.get(input.type)?.lockQueueSize;
+    const lock = this.#runtime.lockName(input.type, input.params ?? {});
+    if (size === undefined || lock === undefined) return undefined;
+    const waiting = this.#runtime.locks.waiting(lock, input.owner);
+    return waiting.length >= size ? waiting.at(-1) : undefined;
+  }
+
+  /** A job's JobInfo: its statechart's, plus its params (secrets masked) and log excerpt. */
+  #info(entry: Entry): JobInfo {
+    return { ...jobInfo(entry.job.getSnapshot()), ...this.#runtime.info(entry.owner, entry.id) };
   }
 
   /** Create the transaction, register and watch its members, then create and start them. */
@@ -232,6 +284,7 @@ export class JobManager {
     const children = txn.getSnapshot().context.members;
     for (const [i, job] of children.entries()) {
       const input = inputs[i]!;
+      this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
       const entry: Entry = {
         id: input.id,
         owner: input.owner,
@@ -240,6 +293,7 @@ export class JobManager {
         txn,
         log: this.#opts.logger.child({ job: input.id, owner: input.owner }),
         waiters: new Set(),
+        progress: new Set(),
       };
       this.#jobs.set(key(entry.owner, entry.id), entry);
       job.on('*', (event) => this.#onEvent(entry, event));
@@ -255,6 +309,9 @@ export class JobManager {
       return;
     }
     this.#opts.publish(event);
+    if (event.type === 'JOB_PROGRESS') {
+      for (const follow of entry.progress) follow(event.data['current-progress'], event.data['total-progress']);
+    }
     if (event.type !== 'JOB_STATUS_CHANGE') return;
     const { status } = event.data;
     entry.log.debug({ status }, 'status changed');
@@ -265,7 +322,7 @@ export class JobManager {
   #conclude(entry: Entry): void {
     // Emitted events arrive after the job's whole macrostep: an auto-dismissed job is already
     // null here, but what waiters get is the job as it concluded.
-    const info: JobInfo = { ...jobInfo(entry.job.getSnapshot()), status: JobStatus.concluded };
+    const info: JobInfo = { ...this.#info(entry), status: JobStatus.concluded };
     entry.final = info;
     entry.log.info({ error: info.error }, info.error === undefined ? 'job concluded' : 'job concluded with an error');
     for (const waiter of entry.waiters) waiter(info);
@@ -274,7 +331,10 @@ export class JobManager {
 
   #remove(entry: Entry): void {
     const k = key(entry.owner, entry.id);
-    if (this.#jobs.get(k) === entry) this.#jobs.delete(k);
+    if (this.#jobs.get(k) === entry) {
+      this.#jobs.delete(k);
+      this.#runtime.forget(entry.owner, entry.id);
+    }
     if (entry.final) {
       this.#finished.delete(k);
       this.#finished.set(k, entry.final);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ShuttingDownError } from '../protocol/errors.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import type { JobTypes } from '../runtime/registry.js';
+import { JobRuntime } from '../runtime/runtime.js';
 import { InFlight, addEndpoints } from './endpoints.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
@@ -17,6 +18,8 @@ export interface JobServiceOptions {
   nc: NatsConnection;
   types: JobTypes;
   logger: Logger;
+  /** Where each job's whole log is written; unset: memory only. */
+  logDir?: string;
   /** @defaultValue 'jobs' */
   prefix?: string;
   /** @defaultValue ['admin'] */
@@ -44,8 +47,9 @@ export class JobService implements AsyncDisposable {
   static async start(opts: JobServiceOptions): Promise<JobService> {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     const publisher = new EventPublisher(opts.nc, prefix);
+    const runtime = new JobRuntime(opts.types, { logger: opts.logger, ...(opts.logDir !== undefined && { logDir: opts.logDir }) });
     const jobs = new JobManager({
-      types: opts.types,
+      runtime,
       admins: new Set(opts.admins ?? ['admin']),
       publish: (event) => publisher.publish(event),
       logger: opts.logger,

@@ -7,24 +7,33 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import type { WorkInput, WorkReport } from '../../machines/index.js';
+import { pino } from 'pino';
+import { z } from 'zod';
 import { WorkControl } from '../../src/runtime/work-control.js';
+import { defineJob } from '../../src/runtime/handler.js';
 import type { JobContext } from '../../src/runtime/handler.js';
+import { JobTypes } from '../../src/runtime/registry.js';
+import { JobRuntime } from '../../src/runtime/runtime.js';
 
 const INPUT: WorkInput = { id: 'w', owner: 'o', type: 't', params: {}, speed: 0, onError: 'report', paused: false };
 
 /** Run `body` as the handler of a fresh WorkControl; the reports it made. Rethrows what `body` throws. */
 async function handle(body: (job: JobContext, control: WorkControl) => Promise<unknown>): Promise<WorkReport[]> {
   const reports: WorkReport[] = [];
-  const control = new WorkControl(INPUT, (e) => void reports.push(e));
   let failure: { error: unknown } | undefined;
-  await control.run(async (job) => {
+  let control: WorkControl | undefined;
+  const type = defineJob('t', { params: z.strictObject({}) }, async (job) => {
     try {
-      return await body(job, control);
+      return await body(job, control!);
     } catch (error) {
       failure = { error };
       throw error;
     }
-  }, {});
+  });
+  const runtime = new JobRuntime(new JobTypes().register(type), { logger: pino({ level: 'silent' }) });
+  const run = runtime.open(INPUT.owner, INPUT.id, 't', {});
+  control = new WorkControl(INPUT, run, runtime, (e) => void reports.push(e));
+  await control.run();
   if (failure) throw failure.error;
   return reports;
 }

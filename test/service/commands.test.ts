@@ -95,6 +95,7 @@ describe('commands over a real nats-server', () => {
         'auto-dismiss': false,
         speed: 1000,
         description: 'all fields',
+        params: { steps: 2, 'step-ms': 1, ready: true, result: { n: 7 } },
       });
       assert.deepEqual(await alice.complete('info1'), {});
       await events.event('info1', 'JOB_PENDING');
@@ -112,6 +113,7 @@ describe('commands over a real nats-server', () => {
         speed: 1000,
         description: 'all fields',
         result: { n: 7 },
+        params: { steps: 2, 'step-ms': 1, ready: true, result: { n: 7 } },
       });
       assert.deepEqual(await alice.dismiss('info1'), {});
     });
@@ -425,6 +427,7 @@ describe('commands over a real nats-server', () => {
         'auto-dismiss': true,
         speed: 0,
         result: { ok: true },
+        params: { steps: 2, 'step-ms': 5, ready: false, result: { ok: true } },
       });
     });
 
@@ -442,6 +445,7 @@ describe('commands over a real nats-server', () => {
         'auto-finalize': true,
         'auto-dismiss': true,
         speed: 0,
+        params: { steps: 2, 'step-ms': 5, ready: false, fail: 'disk on fire', result: 'never' },
       });
     });
 

@@ -20,7 +20,7 @@ const READY = { steps: 1, 'step-ms': 1, ready: true };
  * A mirror-like job: after its ready phase ends (job-complete or a soft cancel) it takes a
  * while for its final sync, so it is still in ready when the next command comes.
  */
-const finalSync = defineJob('final-sync', z.strictObject({ 'sync-ms': z.number().int().nonnegative() }), async (job) => {
+const finalSync = defineJob('final-sync', { params: z.strictObject({ 'sync-ms': z.number().int().nonnegative() }) }, async (job) => {
   job.progress(1, 1);
   await job.ready();
   await new Promise((resolve) => setTimeout(resolve, job.params['sync-ms']));

@@ -53,7 +53,7 @@ const VERBS = [
   Command.jobSetSpeed,
 ] as const;
 /** Commands that address one job by `id` (and `owner`). */
-const BY_ID = [...VERBS, Command.jobWait] as const;
+const BY_ID = [...VERBS, Command.jobWait, Command.jobLog] as const;
 
 const NOT_JSON = /JSON/;
 const NOT_OBJECT = /object/;
@@ -75,6 +75,7 @@ const BASE: Record<Command, { [key: string]: Json }> = {
   [Command.jobSetSpeed]: { id: LIVE, speed: 0 },
   [Command.queryJobs]: {},
   [Command.jobWait]: { id: LIVE, 'timeout-ms': 0 },
+  [Command.jobLog]: { id: LIVE },
 };
 
 /** QEMU's type names for each field, as `Invalid parameter type for '<f>', expected: <type>` gives them. */
@@ -113,6 +114,7 @@ const FIELDS: Record<Command, Record<string, TypeName>> = {
   [Command.jobSetSpeed]: { ...REF_FIELDS, speed: 'integer' },
   [Command.queryJobs]: { owner: 'string', status: 'string', type: 'string' },
   [Command.jobWait]: { ...REF_FIELDS, 'timeout-ms': 'integer' },
+  [Command.jobLog]: REF_FIELDS,
 };
 const WRONG: Record<TypeName, Json[]> = {
   string: [1, -1.5, true, null, [], ['x'], {}],
@@ -264,6 +266,7 @@ function missingFieldCases(command: Command): Case[] {
     [Command.jobStart]: 'type',
     [Command.transaction]: 'actions',
     [Command.jobWait]: 'id',
+    [Command.jobLog]: 'id',
     ...Object.fromEntries(VERBS.map((v) => [v, 'id'])),
   };
   const name = required[command];

@@ -24,6 +24,7 @@ const ALL_COMMANDS = [
   'job-set-speed',
   'query-jobs',
   'job-wait',
+  'job-log', // an extension: the job's own log
 ];
 
 async function all<T>(responses: Promise<AsyncIterable<T>>): Promise<T[]> {
@@ -55,7 +56,7 @@ describe('the NATS micro service', () => {
     return e;
   };
 
-  test('the contract has eleven commands, and the service knows exactly those', () => {
+  test('the contract has eleven commands plus job-log, and the service knows exactly those', () => {
     assert.deepEqual([...COMMANDS].sort(), [...ALL_COMMANDS].sort());
   });
 
@@ -84,7 +85,7 @@ describe('the NATS micro service', () => {
     assert.equal(info.name, 'jobstate');
     assert.equal(info.version, SERVICE_VERSION);
     assert.ok(info.description.length > 0, 'has a description');
-    assert.equal(info.endpoints.length, 11);
+    assert.equal(info.endpoints.length, ALL_COMMANDS.length);
     assert.deepEqual(
       info.endpoints.map((e) => [e.name, e.subject]).sort(),
       ALL_COMMANDS.map((c) => [c, `${stack.prefix}.cmd.*.${c}`]).sort(),
@@ -100,7 +101,7 @@ describe('the NATS micro service', () => {
     const before = await stats();
     assert.equal(before.type, 'io.nats.micro.v1.stats_response');
     assert.equal(before.name, 'jobstate');
-    assert.equal(before.endpoints?.length, 11);
+    assert.equal(before.endpoints?.length, ALL_COMMANDS.length);
 
     await alice.query();
     await alice.query({ status: 'running' });

@@ -111,7 +111,7 @@ const scripts = new Map<string, Script>();
  * The handler never reacts to a cancel by itself: a force-cancelled job rests in
  * `aborting` until the test says `done` or `fail`, as in the model.
  */
-const scripted = defineJob(JOB_TYPE, z.strictObject({}), async (job) => {
+const scripted = defineJob(JOB_TYPE, { params: z.strictObject({}) }, async (job) => {
   const script = scripts.get(job.id);
   if (!script) throw new Error(`no script for job '${job.id}'`);
   for (;;) {

@@ -18,7 +18,7 @@ export const TestJobParams = z.strictObject({
 });
 export type TestJobParams = z.infer<typeof TestJobParams>;
 
-export const testJob = defineJob('test', TestJobParams, async (job) => {
+export const testJob = defineJob('test', { params: TestJobParams }, async (job) => {
   const { steps, 'step-ms': stepMs, ready, fail, 'fail-at': failAt, result } = job.params;
   const failStep = fail === undefined ? Infinity : Math.min(failAt ?? steps, steps);
   job.progress(0, steps);

@@ -1,0 +1,99 @@
+/**
+ * A job's own log: every line is kept in memory up to a bound (and appended to a file when a
+ * log directory is configured); JobInfo carries an excerpt of the first and last lines
+ * (TrueNAS's logs_excerpt). Values of secret params are masked in every line.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { JobLog } from './handler.js';
+
+/** Lines at each end of the excerpt. */
+export const EXCERPT_LINES = 10;
+/** Lines kept in memory per job (the oldest beyond the first ones are dropped). */
+export const MEMORY_LINES = 2000;
+const MASK = '********';
+
+export class JobLogBuffer implements JobLog {
+  readonly #head: string[] = [];
+  readonly #tail: string[] = [];
+  #count = 0;
+
+  constructor(
+    /** Secret values to mask. */
+    private readonly secrets: readonly string[],
+    /** The service logger (with the job id and owner) that also gets every line. */
+    private readonly logger: Logger,
+    /** Where the whole log is appended, if anywhere. */
+    readonly file?: string,
+  ) {
+    if (file) mkdirSync(dirname(file), { recursive: true });
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.#write('INFO', message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.#write('WARN', message, fields);
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.#write('ERROR', message, fields);
+  }
+
+  /** How many lines were written. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The first and last lines, with a `…` line between them when some were left out. */
+  excerpt(): string | undefined {
+    if (this.#count === 0) return undefined;
+    const tail = this.#tail.slice(-EXCERPT_LINES);
+    const skipped = this.#count - this.#head.length - tail.length;
+    return [...this.#head, ...(skipped > 0 ? [`… ${skipped} more lines …`] : []), ...tail].join('\n');
+  }
+
+  /** The lines kept in memory (all of them unless more than {@link MEMORY_LINES} were written). */
+  lines(): string[] {
+    return [...this.#head, ...this.#tail];
+  }
+
+  #write(level: string, message: string, fields?: Record<string, unknown>): void {
+    const text = this.#mask(`${new Date().toISOString()} ${level} ${message}${fields ? ` ${safeJson(fields)}` : ''}`);
+    this.#count++;
+    if (this.#head.length < EXCERPT_LINES) this.#head.push(text);
+    else {
+      this.#tail.push(text);
+      if (this.#tail.length > MEMORY_LINES - EXCERPT_LINES) this.#tail.shift();
+    }
+    if (this.file) appendFileSync(this.file, `${text}\n`);
+    this.logger[level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error']({ jobLog: true }, this.#mask(message));
+  }
+
+  #mask(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) if (secret.length > 0) out = out.split(secret).join(MASK);
+    return out;
+  }
+}
+
+/** Mask the secret params of `params` (top level) for display. */
+export function redact(params: Record<string, unknown>, secrets: readonly string[] | undefined): Record<string, unknown> {
+  if (!secrets?.length) return params;
+  const out = { ...params };
+  for (const key of secrets) if (Object.hasOwn(out, key)) out[key] = MASK;
+  return out;
+}
+
+/** The string values of a job's secret params. */
+export function secretValues(params: Record<string, unknown>, secrets: readonly string[] | undefined): string[] {
+  return (secrets ?? []).map((key) => params[key]).filter((v): v is string => typeof v === 'string');
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return '[unserializable]';
+  }
+}

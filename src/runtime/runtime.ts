@@ -1,0 +1,150 @@
+/**
+ * The job runtime: the registered job types, each live job's run (its log, scratch, lock and
+ * work), and the implementations the job statechart needs — the `work` and `prepare` actors
+ * and the `commit`, `abort`, `clean` actions — built from the types' handlers and hooks.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { fromPromise } from 'xstate';
+import { jobMachine } from '../../machines/index.js';
+import type { JobContext as MachineContext, WorkInput } from '../../machines/index.js';
+import type { FinalizeContext, JobHooks, JobType } from './handler.js';
+import { JobLogBuffer, redact, secretValues } from './job-log.js';
+import { LockManager } from './locks.js';
+import type { JobTypes } from './registry.js';
+import { workActor } from './work-actor.js';
+import type { WorkControl } from './work-control.js';
+
+/** What a job's handler may ask of the service: other jobs (for `wrap`). */
+export interface JobsApi {
+  /** Start a job owned by `owner`; returns its id. Throws on bad params. */
+  start(owner: string, type: string, params: Record<string, unknown>): string;
+  /** Resolves with the job's final JobInfo once it concludes. */
+  wait(owner: string, id: string): Promise<{ error?: string; result?: unknown }>;
+  /** Force-cancel a job, if it can be. */
+  cancel(owner: string, id: string): void;
+  /** Follow a job's progress; returns a function that stops following. */
+  onProgress(owner: string, id: string, listener: (current: number, total: number) => void): () => void;
+}
+
+/** One live job, from creation until it is forgotten. */
+export interface Run {
+  readonly id: string;
+  readonly owner: string;
+  readonly type: JobType<unknown>;
+  readonly params: Record<string, unknown>;
+  readonly scratch: Record<string, unknown>;
+  readonly log: JobLogBuffer;
+  softCancelled: boolean;
+  control?: WorkControl;
+  /** Releases the job's lock; called at clean (or when the work stops). */
+  release?: () => void;
+}
+
+export interface JobRuntimeOptions {
+  logger: Logger;
+  /** Where each job's whole log is written (`<dir>/<owner>/<id>.log`); unset: memory only. */
+  logDir?: string;
+}
+
+const key = (owner: string, id: string) => `${owner}\u0000${id}`;
+
+export class JobRuntime {
+  readonly locks = new LockManager();
+  /** Set by the service: lets handlers start and wait for other jobs. */
+  jobs: JobsApi | undefined;
+  readonly #runs = new Map<string, Run>();
+
+  constructor(
+    readonly types: JobTypes,
+    private readonly opts: JobRuntimeOptions,
+  ) {}
+
+  /** The job statechart with this runtime's work, prepare and hooks. */
+  jobMachine() {
+    return jobMachine.provide({
+      actors: {
+        work: workActor(this),
+        prepare: fromPromise<void, WorkInput>(async ({ input }) => {
+          const run = this.run(input.owner, input.id);
+          if (run?.type.hooks?.prepare) await run.type.hooks.prepare(finalizeContext(run));
+        }),
+      },
+      actions: {
+        commit: ({ context }) => this.#hook(context, 'commit'),
+        abort: ({ context }) => this.#hook(context, 'abort'),
+        clean: ({ context }) => {
+          this.#hook(context, 'clean');
+          const run = this.run(context.owner, context.id);
+          run?.release?.();
+        },
+      },
+    });
+  }
+
+  /** Start keeping a job's run; its params must already be valid for its type. */
+  open(owner: string, id: string, typeName: string, params: Record<string, unknown>): Run {
+    const type = this.types.get(typeName);
+    if (!type) throw new Error(`No job type '${typeName}'`);
+    const logger = this.opts.logger.child({ job: id, owner });
+    const file = this.opts.logDir ? join(this.opts.logDir, owner, `${id}.log`) : undefined;
+    const run: Run = {
+      id,
+      owner,
+      type,
+      params,
+      scratch: {},
+      log: new JobLogBuffer(secretValues(params, type.secrets), logger, file),
+      softCancelled: false,
+    };
+    this.#runs.set(key(owner, id), run);
+    return run;
+  }
+
+  run(owner: string, id: string): Run | undefined {
+    return this.#runs.get(key(owner, id));
+  }
+
+  /** Drop a job's run (its log file, if any, stays). */
+  forget(owner: string, id: string): void {
+    this.#runs.delete(key(owner, id));
+  }
+
+  /** The lock a job of `type` with `params` takes, if its type has one. */
+  lockName(typeName: string, params: Record<string, unknown>): string | undefined {
+    const lock = this.types.get(typeName)?.lock;
+    return typeof lock === 'function' ? lock(params) : lock;
+  }
+
+  /** What JobInfo shows of a job beyond its statechart: params (secrets masked) and the log excerpt. */
+  info(owner: string, id: string): { params?: Record<string, unknown>; 'logs-excerpt'?: string } {
+    const run = this.run(owner, id);
+    if (!run) return {};
+    const excerpt = run.log.excerpt();
+    return { params: redact(run.params, run.type.secrets), ...(excerpt !== undefined && { 'logs-excerpt': excerpt }) };
+  }
+
+  #hook(context: MachineContext, name: Exclude<keyof JobHooks<unknown>, 'prepare'>): void {
+    const run = this.run(context.owner, context.id);
+    const hook = run?.type.hooks?.[name];
+    if (!run || !hook) return;
+    try {
+      hook(finalizeContext(run));
+    } catch (err) {
+      // commit, abort and clean must not fail; if one does, the job's log says so.
+      run.log.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+function finalizeContext(run: Run): FinalizeContext<unknown> {
+  return {
+    id: run.id,
+    owner: run.owner,
+    type: run.type.type,
+    params: run.params,
+    scratch: run.scratch,
+    softCancelled: run.softCancelled,
+    log: run.log,
+  };
+}
