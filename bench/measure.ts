@@ -78,3 +78,63 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function fmt(value: number, digits = 1): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
+
+/** The value at quantile `q` (0–1) of `values`, nearest rank. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
+}
+
+/** What a closed loop did: operations that succeeded, that failed, and over how long. */
+export interface LoopResult {
+  done: number;
+  errors: number;
+  seconds: number;
+}
+
+/**
+ * A closed loop: `workers` loops each running `op` again as soon as it settles, until `ms` have
+ * passed — so `workers` operations are in flight all the time. A rejection counts as an error.
+ */
+export async function closedLoop(workers: number, ms: number, op: (worker: number) => Promise<unknown>): Promise<LoopResult> {
+  let done = 0;
+  let errors = 0;
+  const start = performance.now();
+  const end = start + ms;
+  const loop = async (worker: number) => {
+    while (performance.now() < end) {
+      try {
+        await op(worker);
+        done++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
+  return { done, errors, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * Milliseconds taken by each of `n` runs of `op`, one at a time, after `warmup` unmeasured runs:
+ * the ms `op` resolves to if it measures its own, else its wall-clock time. A rejection counts
+ * as an error.
+ */
+export async function sequential(
+  n: number,
+  warmup: number,
+  op: (i: number) => Promise<number | void>,
+): Promise<{ ms: number[]; errors: number }> {
+  const ms: number[] = [];
+  let errors = 0;
+  for (let i = -warmup; i < n; i++) {
+    const start = performance.now();
+    try {
+      const own = await op(i);
+      if (i >= 0) ms.push(typeof own === 'number' ? own : performance.now() - start);
+    } catch {
+      if (i >= 0) errors++;
+    }
+  }
+  return { ms, errors };
+}

@@ -166,7 +166,7 @@ export class JobManager implements JobsApi {
         ? new BadInputError(refusal.message)
         : new VerbRefusedError(refusal.message);
     }
-    entry.log.info({ verb }, 'verb applied');
+    entry.log.debug({ verb }, 'verb applied');
     if (verb === JobVerb.finalize) {
       await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
     }
