@@ -3,10 +3,33 @@
  */
 import { z } from 'zod';
 import { ACCOUNT_RE, DEFAULT_PREFIX } from './protocol/subjects.js';
+import { DEFAULT_LIMITS } from './service/limits.js';
+import type { Limits } from './service/limits.js';
+
+/** A positive whole number from a variable. */
+const count = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'a positive whole number')
+    .transform(Number)
+    .default(fallback);
+
+/** `all`, `none`, or comma-separated job type names. */
+export const typeList = z
+  .string()
+  .default('all')
+  .transform((s) => s.trim())
+  .transform((s): 'all' | string[] => (s === 'all' ? 'all' : s === 'none' ? [] : s.split(',').map((t) => t.trim()).filter(Boolean)));
 
 const Env = z.object({
   /** The NATS server to use; unset: start the embedded nats-server with nats.conf. */
   NATS_URL: z.string().min(1).optional(),
+  /** The config file of the embedded nats-server (e.g. nats-auth.conf); unset: nats.conf. */
+  JOBS_NATS_CONFIG: z.string().min(1).optional(),
+  /** The user the service connects to NATS as, when the server wants credentials. */
+  NATS_USER: z.string().min(1).optional(),
+  /** That user's password. */
+  NATS_PASSWORD: z.string().min(1).optional(),
   /** @defaultValue 'jobs' */
   JOBS_PREFIX: z
     .string()
@@ -22,25 +45,76 @@ const Env = z.object({
   JOBS_DATA_DIR: z.string().min(1).default('./data/files'),
   /** @defaultValue 'info' */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** @defaultValue 1048576 */
+  JOBS_MAX_PAYLOAD: count(DEFAULT_LIMITS.maxPayload),
+  /** @defaultValue 1000 */
+  JOBS_MAX_JOBS_PER_OWNER: count(DEFAULT_LIMITS.maxJobsPerOwner),
+  /** @defaultValue 1024 */
+  JOBS_MAX_DESCRIPTION: count(DEFAULT_LIMITS.maxDescription),
+  /** @defaultValue 65536 */
+  JOBS_MAX_PARAMS_BYTES: count(DEFAULT_LIMITS.maxParamsBytes),
+  /** The built-in types run in the service's process: `all`, `none`, or names. @defaultValue 'all' */
+  JOBS_LOCAL_TYPES: typeList,
+  /** A remote worker silent this long is gone and its jobs fail (docs/workers.md). @defaultValue 3000 */
+  JOBS_WORKER_TIMEOUT_MS: count(3000),
 });
 
 export interface Settings {
   natsUrl: string | undefined;
+  /** The embedded nats-server's config file, if not the default nats.conf. */
+  natsConfig: string | undefined;
+  /** Credentials of the service's own NATS connection. */
+  natsUser: string | undefined;
+  natsPassword: string | undefined;
   prefix: string;
   admins: string[];
   dataDir: string;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  limits: Limits;
+  /** The built-in types the service runs itself; the others only on remote workers. */
+  localTypes: 'all' | string[];
+  workerTimeoutMs: number;
 }
 
-/** Read the settings; throws an Error naming the bad variable. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  // An empty variable counts as unset, as shells and compose files tend to mean it.
+/**
+ * Parse environment variables with `schema`; an empty variable counts as unset, as shells and
+ * compose files tend to mean it. Throws an Error naming the first bad variable.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = Env.safeParse(set);
+  const parsed = schema.safeParse(set);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`Invalid setting ${issue.path.join('.')}: ${issue.message}`);
   }
-  const e = parsed.data;
-  return { natsUrl: e.NATS_URL, prefix: e.JOBS_PREFIX, admins: e.JOBS_ADMINS, dataDir: e.JOBS_DATA_DIR, logLevel: e.LOG_LEVEL };
+  return parsed.data;
+}
+
+/** Read the settings; throws an Error naming the bad variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const e = parseEnv(Env, env);
+  if (e.JOBS_NATS_CONFIG !== undefined && e.NATS_URL !== undefined) {
+    throw new Error('Invalid setting JOBS_NATS_CONFIG: it configures the embedded nats-server, which does not run when NATS_URL is set');
+  }
+  if (e.NATS_PASSWORD !== undefined && e.NATS_USER === undefined) {
+    throw new Error('Invalid setting NATS_PASSWORD: set NATS_USER too');
+  }
+  return {
+    natsUrl: e.NATS_URL,
+    natsConfig: e.JOBS_NATS_CONFIG,
+    natsUser: e.NATS_USER,
+    natsPassword: e.NATS_PASSWORD,
+    prefix: e.JOBS_PREFIX,
+    admins: e.JOBS_ADMINS,
+    dataDir: e.JOBS_DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    limits: {
+      maxPayload: e.JOBS_MAX_PAYLOAD,
+      maxJobsPerOwner: e.JOBS_MAX_JOBS_PER_OWNER,
+      maxDescription: e.JOBS_MAX_DESCRIPTION,
+      maxParamsBytes: e.JOBS_MAX_PARAMS_BYTES,
+    },
+    localTypes: e.JOBS_LOCAL_TYPES,
+    workerTimeoutMs: e.JOBS_WORKER_TIMEOUT_MS,
+  };
 }

@@ -99,6 +99,14 @@ export class NatsServer implements AsyncDisposable {
     clearTimeout(timer);
   }
 
+  /**
+   * Re-read the config file, as `nats-server --signal reload` does (SIGHUP): changed users,
+   * passwords and permissions apply without a restart.
+   */
+  reload(): void {
+    this.#child?.kill('SIGHUP');
+  }
+
   /** Stop and start again on the same port with the same store. */
   async restart(): Promise<void> {
     await this.stop();

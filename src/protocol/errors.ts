@@ -48,6 +48,13 @@ export class JobIdInUseError extends ProtocolError {
   }
 }
 
+/** The owner already has as many live (not yet dismissed) jobs as the service allows. */
+export class TooManyJobsError extends ProtocolError {
+  constructor(owner: string, max: number) {
+    super(`Too many jobs for owner '${owner}' (max ${max})`, ErrorCode.refused);
+  }
+}
+
 /** job-wait ran out of time. */
 export class WaitTimeoutError extends ProtocolError {
   constructor(id: string) {

@@ -27,12 +27,12 @@ const status = z.enum(JOB_STATUSES as [string, ...string[]]);
 export const JobStartArgs = z.strictObject({
   type: z.string().min(1).max(64),
   id: jobId.optional(),
-  params: z.record(z.string(), z.unknown()).optional(),
+  params: z.record(z.string(), z.unknown()).optional().describe('At most JOBS_MAX_PARAMS_BYTES bytes as JSON (default 65536)'),
   'auto-finalize': z.boolean().optional(),
   'auto-dismiss': z.boolean().optional(),
   speed: speed.optional(),
   'on-error': z.enum([OnError.report, OnError.stop, OnError.ignore]).optional(),
-  description: z.string().max(1024).optional(),
+  description: z.string().optional().describe('At most JOBS_MAX_DESCRIPTION characters (default 1024)'),
 });
 export type JobStartArgs = z.infer<typeof JobStartArgs>;
 

@@ -17,16 +17,20 @@ const MASK = '********';
 export class JobLogBuffer implements JobLog {
   readonly #head: string[] = [];
   readonly #tail: string[] = [];
+  /** What to mask: each secret as is and as it appears inside JSON (logged fields), longest first. */
+  readonly #masked: string[];
   #count = 0;
 
   constructor(
     /** Secret values to mask. */
-    private readonly secrets: readonly string[],
+    secrets: readonly string[],
     /** The service logger (with the job id and owner) that also gets every line. */
     private readonly logger: Logger,
     /** Where the whole log is appended, if anywhere. */
     readonly file?: string,
   ) {
+    const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+    this.#masked = [...new Set(forms)].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
     if (file) mkdirSync(dirname(file), { recursive: true });
   }
 
@@ -72,7 +76,7 @@ export class JobLogBuffer implements JobLog {
 
   #mask(text: string): string {
     let out = text;
-    for (const secret of this.secrets) if (secret.length > 0) out = out.split(secret).join(MASK);
+    for (const secret of this.#masked) out = out.split(secret).join(MASK);
     return out;
   }
 }
@@ -85,9 +89,16 @@ export function redact(params: Record<string, unknown>, secrets: readonly string
   return out;
 }
 
-/** The string values of a job's secret params. */
+/** The string values of a job's secret params, including those inside an object or array param. */
 export function secretValues(params: Record<string, unknown>, secrets: readonly string[] | undefined): string[] {
-  return (secrets ?? []).map((key) => params[key]).filter((v): v is string => typeof v === 'string');
+  const values: string[] = [];
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') values.push(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (value !== null && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  for (const key of secrets ?? []) collect(params[key]);
+  return values;
 }
 
 function safeJson(value: unknown): string {

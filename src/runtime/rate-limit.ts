@@ -34,8 +34,12 @@ export class RateLimiter {
     const quota = this.#speed / (1000 / SLICE_MS);
     if (quota <= 0) return 0;
     if (this.#sliceEnd < now) {
-      this.#sliceStart = now;
-      this.#sliceEnd = now + SLICE_MS;
+      // A caller that slept to the slice's end and woke a little late starts the next slice
+      // where the last one ended, so timer lateness is not lost on every slice (a steady
+      // stream keeps its rate); after an idle gap the slice starts now, as in QEMU.
+      const late = now - this.#sliceEnd;
+      this.#sliceStart = late < SLICE_MS ? this.#sliceEnd : now;
+      this.#sliceEnd = this.#sliceStart + SLICE_MS;
       this.#dispatched = 0;
     }
     this.#dispatched += units;

@@ -17,9 +17,14 @@ export class JobTypes {
     return this.#types.get(type);
   }
 
+  /** The names of the registered types, in registration order. */
+  names(): string[] {
+    return [...this.#types.keys()];
+  }
+
   /** Check that `type` exists and its `params` are valid; return them with defaults filled in. */
   parseParams(type: string, params: unknown, where = 'params'): Record<string, unknown> {
-    const jobType = this.#types.get(type);
+    const jobType = this.get(type);
     if (!jobType) throw new BadInputError(`Invalid parameter 'type': unknown job type '${type}'`);
     return validate(jobType.params, params ?? {}, where) as Record<string, unknown>;
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import { jobMachine } from '../../machines/index.js';
-import type { JobContext as MachineContext, WorkInput } from '../../machines/index.js';
+import type { JobContext as MachineContext, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { FinalizeContext, JobHooks, JobType } from './handler.js';
 import { JobLogBuffer, redact, secretValues } from './job-log.js';
 import { LockManager } from './locks.js';
@@ -41,6 +41,22 @@ export interface Run {
   release?: () => void;
 }
 
+/** A job's running work, as the `work` actor drives it: in-process a {@link WorkControl}. */
+export interface Work {
+  /** Handle a command from the statechart. */
+  command(command: WorkCommand): void;
+  /** Run the work; resolves once it has reported its outcome (never rejects). */
+  run(): Promise<void>;
+  /** The statechart stopped the work (the job concluded or the service stops). */
+  stop(): void;
+}
+
+/**
+ * Runs a job's work elsewhere (on a remote worker); returns undefined for a job whose type
+ * runs in this process.
+ */
+export type RemoteWork = (input: WorkInput, run: Run, report: (event: WorkReport) => void) => Work | undefined;
+
 export interface JobRuntimeOptions {
   logger: Logger;
   /** Where each job's whole log is written (`<dir>/<owner>/<id>.log`); unset: memory only. */
@@ -53,6 +69,8 @@ export class JobRuntime {
   readonly locks = new LockManager();
   /** Set by the service: lets handlers start and wait for other jobs. */
   jobs: JobsApi | undefined;
+  /** Set by the service: runs the jobs of types that remote workers announce. */
+  remote: RemoteWork | undefined;
   readonly #runs = new Map<string, Run>();
 
   constructor(
@@ -126,18 +144,29 @@ export class JobRuntime {
 
   #hook(context: MachineContext, name: Exclude<keyof JobHooks<unknown>, 'prepare'>): void {
     const run = this.run(context.owner, context.id);
-    const hook = run?.type.hooks?.[name];
-    if (!run || !hook) return;
-    try {
-      hook(finalizeContext(run));
-    } catch (err) {
-      // commit, abort and clean must not fail; if one does, the job's log says so.
-      run.log.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    if (run) runHook(run, name);
   }
 }
 
-function finalizeContext(run: Run): FinalizeContext<unknown> {
+/**
+ * Run a job's commit, abort or clean hook. They must not fail; if one does — by throwing, or
+ * by rejecting, since TypeScript lets an async function stand for a void one — the job's log
+ * says so, and nothing else happens (an unhandled rejection would end the process).
+ */
+export function runHook(run: Run, name: Exclude<keyof JobHooks<unknown>, 'prepare'>): void {
+  const hook = run.type.hooks?.[name];
+  if (!hook) return;
+  const failed = (err: unknown) => run.log.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  try {
+    const returned: unknown = hook(finalizeContext(run));
+    if (returned instanceof Promise) returned.catch(failed);
+  } catch (err) {
+    failed(err);
+  }
+}
+
+/** What a type's finalize hooks see of a run. */
+export function finalizeContext(run: Run): FinalizeContext<unknown> {
   return {
     id: run.id,
     owner: run.owner,

@@ -1,6 +1,7 @@
 /**
  * The `work` actor the job statechart spawns when a job starts: it runs the job's handler in
- * a {@link WorkControl} and relays the statechart's commands and the handler's reports.
+ * a {@link WorkControl} — or, for a type only a remote worker has, the runtime's remote work —
+ * and relays the statechart's commands and the work's reports.
  */
 import { fromCallback } from 'xstate';
 import type { WorkCommand, WorkInput } from '../../machines/index.js';
@@ -14,10 +15,9 @@ export function workActor(runtime: JobRuntime) {
       sendBack({ type: 'work.failed', error: `No handler for job type '${input.type}'` });
       return;
     }
-    const control = new WorkControl(input, run, runtime, sendBack);
-    run.control = control;
-    receive((command) => control.command(command));
-    void control.run();
-    return () => control.stop();
+    const work = runtime.remote?.(input, run, sendBack) ?? (run.control = new WorkControl(input, run, runtime, sendBack));
+    receive((command) => work.command(command));
+    void work.run();
+    return () => work.stop();
   });
 }

@@ -20,6 +20,8 @@ export class WorkControl {
   #completeRequested = false;
   #current = 0;
   #stopped = false;
+  /** The handler returned or threw. */
+  #settled = false;
 
   constructor(
     readonly input: WorkInput,
@@ -61,7 +63,8 @@ export class WorkControl {
   /** The statechart stopped the work (the job concluded or the service stops). */
   stop(): void {
     this.#stopped = true;
-    this.#cancel();
+    // Work that already ended has nothing left to cancel (and an abort costs an error object).
+    if (!this.#settled) this.#cancel();
     this.job.release?.();
   }
 
@@ -71,8 +74,10 @@ export class WorkControl {
       await this.#lock();
       await this.pausePoint();
       const result = await this.job.type.handler(this.#context());
+      this.#settled = true;
       this.#send({ type: 'work.done', result });
     } catch (err) {
+      this.#settled = true;
       this.#send({ type: 'work.failed', error: err instanceof Error ? err.message : String(err) });
     }
   }

@@ -138,8 +138,18 @@ export class JobsClient implements AsyncDisposable {
   }
 
   /**
+   * The job's own log (`job-log`): the lines kept in memory (all of them unless the log grew
+   * very long) and how many lines the job wrote. Secret params are masked.
+   */
+  log(id: string, at: JobAddress = {}): Promise<CommandReturn<typeof Command.jobLog>> {
+    return this.request(Command.jobLog, { id, ...at });
+  }
+
+  /**
    * Subscribe to job events; omitted filters match anything. Events of one job arrive in order.
    * Ready once `await stream.ready` resolves (the subscription is registered with the server).
+   * Where the broker enforces permissions, another owner's events are refused: `ready` and
+   * the iteration reject with nats.js's PermissionViolationError.
    */
   events(filter: { owner?: string; id?: string; event?: JobEventName } = {}): EventStream {
     const sub = this.nc.subscribe(subjects.events(this.prefix, { owner: this.user, ...filter }));
@@ -158,14 +168,31 @@ export class JobsClient implements AsyncDisposable {
 
 /** Job events as an async iterator. */
 export class EventStream implements AsyncIterable<EventEnvelope> {
+  /**
+   * Resolves once the server has registered the subscription; rejects if the server refused
+   * it (a PermissionViolationError: those events are not yours to see).
+   */
+  readonly ready: Promise<void>;
+
   constructor(
     private readonly sub: Subscription,
-    /** Resolves once the server has registered the subscription. */
-    readonly ready: Promise<void>,
-  ) {}
+    /** Resolves once the server has seen the subscription (a flush after it). */
+    registered: Promise<void>,
+  ) {
+    // The server answers a refused subscription before the flush, so once the flush is back
+    // a refused subscription is already closed, with the server's error.
+    this.ready = registered.then(async () => {
+      if (!sub.isClosed()) return;
+      const outcome = await sub.closed;
+      if (outcome instanceof Error) throw outcome;
+    });
+    this.ready.catch(() => undefined); // not awaiting `ready` must not be an unhandled rejection
+  }
 
   async *[Symbol.asyncIterator](): AsyncIterator<EventEnvelope> {
     for await (const msg of this.sub) yield msg.json<EventEnvelope>();
+    const outcome = await this.sub.closed;
+    if (outcome instanceof Error) throw outcome;
   }
 
   /** End the stream. */

@@ -10,6 +10,7 @@ import { commandArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
 import { decodePayload, validate } from '../protocol/validate.js';
 import type { JobManager } from './jobs.js';
+import { checkPayload } from './limits.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
@@ -35,6 +36,8 @@ export interface EndpointsOptions {
   prefix: string;
   jobs: JobManager;
   logger: Logger;
+  /** The largest payload taken, in bytes (JOBS_MAX_PAYLOAD). */
+  maxPayload: number;
 }
 
 /** Commands being answered, so that shutdown can wait for them. */
@@ -80,6 +83,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     try {
       if (inFlight.closing) throw new ShuttingDownError();
       if (caller === undefined || !ACCOUNT_RE.test(caller)) throw new BadInputError('Invalid caller in the command subject');
+      checkPayload(msg.data, opts.maxPayload);
       const args = validate(commandArgs[command], decodePayload(msg.data));
       const result = await (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
       msg.respond(JSON.stringify({ return: result }));

@@ -65,9 +65,10 @@ export class EventPublisher {
   }
 
   #send(event: JobEvent, at: EventEnvelope['timestamp']): void {
-    // A held progress event whose timer fires after the connection closed (the service is
-    // shutting down) has nowhere to go; publishing would throw from the timer and crash.
-    if (this.nc.isClosed()) return;
+    // A held progress event whose timer fires after the connection closed or while it drains
+    // (the service is shutting down) has nowhere to go; publishing would throw from the timer
+    // and crash.
+    if (this.nc.isClosed() || this.nc.isDraining()) return;
     const envelope = { event: event.type, data: event.data, timestamp: at };
     this.nc.publish(subjects.event(this.prefix, event.data.owner, event.data.id, event.type), JSON.stringify(envelope));
   }

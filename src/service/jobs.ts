@@ -36,6 +36,8 @@ import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
 import { jobInfo } from './job-info.js';
+import { OwnerCounts, checkStart, resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
 
 /** What a job announces, without refusals: the events the wire publishes. */
 export type JobEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
@@ -50,6 +52,8 @@ export interface JobManagerOptions {
   logger: Logger;
   /** How many dismissed jobs job-wait still remembers. @defaultValue 10000 */
   rememberFinished?: number;
+  /** Limits on job starts (description, params, live jobs per owner). @defaultValue DEFAULT_LIMITS */
+  limits?: Partial<Limits>;
 }
 
 interface Entry {
@@ -78,11 +82,15 @@ export class JobManager implements JobsApi {
   readonly #jobs = new Map<string, Entry>();
   /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
   readonly #finished = new Map<string, JobInfo>();
+  readonly #limits: Limits;
+  /** Live jobs per owner, for the limit. */
+  readonly #owners = new OwnerCounts();
   #seq = 0;
 
   constructor(opts: JobManagerOptions) {
     this.#opts = opts;
     this.#runtime = opts.runtime;
+    this.#limits = resolveLimits(opts.limits);
     this.#txnLogic = transactionMachine.provide({ actors: { job: opts.runtime.jobMachine() } });
     opts.runtime.jobs = this;
   }
@@ -235,6 +243,7 @@ export class JobManager implements JobsApi {
     const txns = new Set([...this.#jobs.values()].map((e) => e.txn));
     for (const txn of txns) txn.stop();
     this.#jobs.clear();
+    this.#owners.clear();
   }
 
   /** Check one job-start request and turn it into the job's input. */
@@ -242,6 +251,7 @@ export class JobManager implements JobsApi {
     const params = this.#runtime.types.parseParams(args.type, args.params, where ? `${where}.params` : 'params');
     const id = args.id ?? generateId('job');
     if (this.#jobs.has(key(caller, id)) || taken.has(id)) throw new JobIdInUseError(id);
+    checkStart(this.#limits, this.#owners, { owner: caller, description: args.description, params: args.params, pending: taken.size, where });
     const description = args.description ?? this.#runtime.types.get(args.type)?.description?.(params);
     return {
       id,
@@ -296,6 +306,7 @@ export class JobManager implements JobsApi {
         progress: new Set(),
       };
       this.#jobs.set(key(entry.owner, entry.id), entry);
+      this.#owners.add(entry.owner);
       job.on('*', (event) => this.#onEvent(entry, event));
       entry.log.info({ type: input.type, ...(input.txn && { txn: input.txn }) }, 'job started');
     }
@@ -333,6 +344,7 @@ export class JobManager implements JobsApi {
     const k = key(entry.owner, entry.id);
     if (this.#jobs.get(k) === entry) {
       this.#jobs.delete(k);
+      this.#owners.remove(entry.owner);
       this.#runtime.forget(entry.owner, entry.id);
     }
     if (entry.final) {

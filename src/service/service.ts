@@ -13,6 +13,10 @@ import { JobRuntime } from '../runtime/runtime.js';
 import { InFlight, addEndpoints } from './endpoints.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
+import { WorkerDirectory } from './remote/directory.js';
+import type { WorkerSettings } from './remote/directory.js';
+import { resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
 
 export interface JobServiceOptions {
   nc: NatsConnection;
@@ -24,6 +28,13 @@ export interface JobServiceOptions {
   prefix?: string;
   /** @defaultValue ['admin'] */
   admins?: Iterable<string>;
+  /** Limits on payloads, descriptions, params and live jobs per owner. @defaultValue DEFAULT_LIMITS */
+  limits?: Partial<Limits>;
+  /**
+   * Remote workers (docs/workers.md): the types they announce are accepted and their jobs
+   * dispatched to them; `false` turns this off. @defaultValue {}
+   */
+  workers?: WorkerSettings | false;
 }
 
 export const SERVICE_NAME = 'jobstate';
@@ -31,13 +42,16 @@ export const SERVICE_VERSION = '0.1.0';
 
 export class JobService implements AsyncDisposable {
   readonly jobs: JobManager;
+  /** The remote workers this service knows, unless turned off. */
+  readonly workers: WorkerDirectory | undefined;
   readonly #service: Service;
   readonly #inFlight: InFlight;
   readonly #logger: Logger;
   #closing: Promise<void> | undefined;
 
-  private constructor(jobs: JobManager, service: Service, inFlight: InFlight, logger: Logger) {
+  private constructor(jobs: JobManager, workers: WorkerDirectory | undefined, service: Service, inFlight: InFlight, logger: Logger) {
     this.jobs = jobs;
+    this.workers = workers;
     this.#service = service;
     this.#inFlight = inFlight;
     this.#logger = logger;
@@ -46,13 +60,18 @@ export class JobService implements AsyncDisposable {
   /** Start serving on `nc`. */
   static async start(opts: JobServiceOptions): Promise<JobService> {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
+    const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
-    const runtime = new JobRuntime(opts.types, { logger: opts.logger, ...(opts.logDir !== undefined && { logDir: opts.logDir }) });
+    const workers =
+      opts.workers === false ? undefined : new WorkerDirectory({ nc: opts.nc, prefix, local: opts.types, logger: opts.logger, ...opts.workers });
+    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, ...(opts.logDir !== undefined && { logDir: opts.logDir }) });
+    runtime.remote = workers?.work;
     const jobs = new JobManager({
       runtime,
       admins: new Set(opts.admins ?? ['admin']),
       publish: (event) => publisher.publish(event),
       logger: opts.logger,
+      limits,
     });
     const service = await new Svcm(opts.nc).add({
       name: SERVICE_NAME,
@@ -60,10 +79,11 @@ export class JobService implements AsyncDisposable {
       description: 'Job lifecycle service: QEMU job model over NATS',
       metadata: { prefix },
     });
+    await workers?.start();
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger }, inFlight);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload }, inFlight);
     opts.logger.info({ prefix, instance: service.info().id }, 'jobstate service started');
-    return new JobService(jobs, service, inFlight, opts.logger);
+    return new JobService(jobs, workers, service, inFlight, opts.logger);
   }
 
   /** Resolves once the service has stopped. */
@@ -79,6 +99,7 @@ export class JobService implements AsyncDisposable {
       await draining;
       await this.#service.stop();
       this.jobs.stopAll();
+      this.workers?.close();
       this.#logger.info('jobstate service stopped');
     })();
     return this.#closing;

@@ -43,7 +43,7 @@ describe('error replies over a real nats-server', () => {
   const statusOf = async (id: string, client = alice) => (await client.query()).find((j) => j.id === id)?.status;
 
   before(async () => {
-    stack = await startStack({ types: builtinTypes().register(finalSync) });
+    stack = await startStack({ types: (dataDir) => builtinTypes(dataDir).register(finalSync) });
     [alice, bob, admin] = await Promise.all([stack.client('alice'), stack.client('bob'), stack.client('admin')]);
     events = new Recorder(alice.nc, `${stack.prefix}.evt.alice.>`);
     await events.ready;

@@ -663,7 +663,7 @@ describe('the job model, replayed against the live service over NATS', () => {
   let clients: JobsClient[];
 
   before(async () => {
-    stack = await startStack({ types: builtinTypes().register(scripted) });
+    stack = await startStack({ types: (dataDir) => builtinTypes(dataDir).register(scripted) });
     clients = await Promise.all(Array.from({ length: CONCURRENCY }, (_, i) => stack.client(`mr${i}`)));
   });
   after(() => stack.close());

@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { NatsServer } from '../../src/nats/server.js';
 import { builtinTypes } from '../../src/service/builtin-types.js';
 import { JobService } from '../../src/service/service.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import type { JobTypes } from '../../src/runtime/registry.js';
+import type { Limits } from '../../src/service/limits.js';
 
 let stacks = 0;
 
@@ -23,16 +24,24 @@ export interface Stack extends AsyncDisposable {
   nc: NatsConnection;
   service: JobService;
   prefix: string;
-  /** A client acting as `user` on a connection of its own. */
-  client(user: string): Promise<JobsClient>;
+  /** The service's data directory (JOBS_DATA_DIR): a temporary one of the stack's own, removed at close. */
+  dataDir: string;
+  /** A client acting as `user` on a connection of its own (with `pass`, if the server wants one). */
+  client(user: string, pass?: string): Promise<JobsClient>;
   close(): Promise<void>;
 }
 
 export interface StackOptions {
-  types?: JobTypes;
+  /** The service's job types, or a function of the stack's data directory that makes them. @defaultValue the built-in types */
+  types?: JobTypes | ((dataDir: string) => JobTypes);
   admins?: string[];
   /** An already running server to use instead of a private one. */
   server?: NatsServer;
+  /** The subject prefix. @defaultValue a fresh one per stack */
+  prefix?: string;
+  /** More options for the service's own connection (e.g. its credentials). */
+  connection?: ConnectionOptions;
+  limits?: Partial<Limits>;
 }
 
 /** A nats-server of the test's own, on a random port with a temporary store. */
@@ -51,15 +60,18 @@ export async function startNatsServer(): Promise<NatsServer & { storeDir: string
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const server = opts.server ?? (await startNatsServer());
-  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  const prefix = `t${process.pid}x${++stacks}`;
+  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...opts.connection });
+  const prefix = opts.prefix ?? `t${process.pid}x${++stacks}`;
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-data-'));
+  const types = typeof opts.types === 'function' ? opts.types(dataDir) : (opts.types ?? builtinTypes(dataDir));
   const service = await JobService.start({
     nc,
-    types: opts.types ?? builtinTypes(),
+    types,
     logger,
     prefix,
     admins: opts.admins ?? ['admin'],
+    ...(opts.limits && { limits: opts.limits }),
   });
   const clients: JobsClient[] = [];
   const close = async () => {
@@ -67,14 +79,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await service.close();
     await nc.drain().catch(() => undefined);
     if (!opts.server) await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   };
   return {
     server,
     nc,
     service,
     prefix,
-    client: async (user) => {
-      const client = await JobsClient.connect({ servers: server.url, user, prefix });
+    dataDir,
+    client: async (user, pass) => {
+      const client = await JobsClient.connect({ servers: server.url, user, prefix, ...(pass !== undefined && { pass }) });
       clients.push(client);
       return client;
     },

@@ -1,0 +1,82 @@
+/**
+ * The service's own limits on what one caller may send and keep: the size of a command's
+ * payload, of a job's description and params, and how many live jobs one owner may have.
+ * The broker's max_payload stays the outer bound; these hold whatever the broker allows.
+ */
+import { BadInputError, TooManyJobsError } from '../protocol/errors.js';
+
+export interface Limits {
+  /** Largest command payload, in bytes. @defaultValue 1048576 (nats.conf's max_payload) */
+  maxPayload: number;
+  /** Most live (not yet dismissed) jobs per owner. @defaultValue 1000 */
+  maxJobsPerOwner: number;
+  /** Longest job description, in characters. @defaultValue 1024 */
+  maxDescription: number;
+  /** Largest `params` of a job, in bytes of JSON. @defaultValue 65536 */
+  maxParamsBytes: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  maxPayload: 1024 * 1024,
+  maxJobsPerOwner: 1000,
+  maxDescription: 1024,
+  maxParamsBytes: 64 * 1024,
+};
+
+/** `limits` with the defaults filled in. */
+export function resolveLimits(limits: Partial<Limits> = {}): Limits {
+  return { ...DEFAULT_LIMITS, ...limits };
+}
+
+/** Refuse a payload over `max` bytes, before anything decodes it. */
+export function checkPayload(data: Uint8Array, max: number): void {
+  if (data.length > max) throw new BadInputError(`Payload is too large (max ${max} bytes)`);
+}
+
+/** What a job-start (or one action of a transaction) asks for, as far as limits go. */
+export interface StartRequest {
+  owner: string;
+  description?: string | undefined;
+  params?: Record<string, unknown> | undefined;
+  /** Jobs of the same request already counted (earlier actions of a transaction). */
+  pending: number;
+  /** Where the request sits in the payload (`actions[1]`), for the error texts. */
+  where?: string | undefined;
+}
+
+/** Live jobs per owner, kept as jobs come and go. */
+export class OwnerCounts {
+  readonly #counts = new Map<string, number>();
+
+  get(owner: string): number {
+    return this.#counts.get(owner) ?? 0;
+  }
+
+  add(owner: string): void {
+    this.#counts.set(owner, this.get(owner) + 1);
+  }
+
+  remove(owner: string): void {
+    const n = this.get(owner) - 1;
+    if (n > 0) this.#counts.set(owner, n);
+    else this.#counts.delete(owner);
+  }
+
+  clear(): void {
+    this.#counts.clear();
+  }
+}
+
+/** Refuse a job start over a limit, with QEMU-style texts naming the field. */
+export function checkStart(limits: Limits, counts: OwnerCounts, req: StartRequest): void {
+  const name = (field: string) => (req.where ? `${req.where}.${field}` : field);
+  if (req.description !== undefined && req.description.length > limits.maxDescription) {
+    throw new BadInputError(`Parameter '${name('description')}' is too long (max ${limits.maxDescription} characters)`);
+  }
+  if (req.params !== undefined && Buffer.byteLength(JSON.stringify(req.params)) > limits.maxParamsBytes) {
+    throw new BadInputError(`Parameter '${name('params')}' is too large (max ${limits.maxParamsBytes} bytes)`);
+  }
+  if (counts.get(req.owner) + req.pending >= limits.maxJobsPerOwner) {
+    throw new TooManyJobsError(req.owner, limits.maxJobsPerOwner);
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The remote workers a service knows. It listens to their heartbeats (the types each runs,
+ * its capacity and load), declares a worker gone when its heartbeats stop — its jobs fail
+ * with `Worker '<id>' stopped responding` — picks the least busy live worker for each job,
+ * routes the workers' reports to their jobs, and heartbeats itself so that workers can tell
+ * when it is gone. docs/workers.md has the wire and the timing.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { JobType } from '../../runtime/handler.js';
+import type { JobTypes } from '../../runtime/registry.js';
+import type { RemoteWork } from '../../runtime/runtime.js';
+import { Heartbeat, Report, decode, onMessage, send, tokensAfter, workerSubjects } from '../../worker/wire.js';
+import type { HeartbeatInfo, ServiceBeat } from '../../worker/wire.js';
+import { RemoteJob } from './remote-job.js';
+import type { Dispatcher, WorkerRef } from './remote-job.js';
+import { TypesWithWorkers, remoteJobType } from './remote-types.js';
+import type { RemoteTypeSource } from './remote-types.js';
+
+export interface WorkerSettings {
+  /**
+   * A worker not heard from for this long is gone and its jobs fail; never less than three
+   * of the worker's own heartbeat intervals. @defaultValue 3000
+   */
+  timeoutMs?: number;
+  /** How long a worker has to accept a job. @defaultValue the timeout */
+  dispatchTimeoutMs?: number;
+  /** How long a worker's prepare hook may take. @defaultValue 60000 */
+  prepareTimeoutMs?: number;
+  /** How often the service heartbeats to the workers. @defaultValue 1000 */
+  heartbeatMs?: number;
+}
+
+export interface WorkerDirectoryOptions extends WorkerSettings {
+  nc: NatsConnection;
+  prefix: string;
+  /** The types this service runs in-process: those always win over a worker's. */
+  local: JobTypes;
+  logger: Logger;
+}
+
+/** What {@link WorkerDirectory.list} shows of a worker. */
+export interface WorkerSummary {
+  id: string;
+  types: string[];
+  capacity: number;
+  load: number;
+  closing: boolean;
+}
+
+/** Liveness checks run this often: a dead worker is noticed within timeout + SWEEP_MS. */
+export const SWEEP_MS = 250;
+
+interface WorkerEntry extends WorkerRef {
+  info: HeartbeatInfo;
+  /** Hooks by type. */
+  types: Map<string, ReadonlySet<string>>;
+  seen: number;
+  /** This service's jobs on the worker, until their work is stopped. */
+  readonly jobs: Set<RemoteJob>;
+  dispatched: number;
+}
+
+const key = (owner: string, id: string) => `${owner}\u0000${id}`;
+const NO_HOOKS: ReadonlySet<string> = new Set();
+
+export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
+  /** This service instance's id in worker subjects. */
+  readonly svc = `svc-${randomBytes(6).toString('hex')}`;
+  /** The local types, and the stand-ins for the types live workers announce. */
+  readonly types: JobTypes;
+  readonly nc: NatsConnection;
+  readonly prefix: string;
+  readonly logger: Logger;
+  readonly timeoutMs: number;
+  readonly dispatchTimeoutMs: number;
+  readonly prepareTimeoutMs: number;
+  readonly #heartbeatMs: number;
+  readonly #workers = new Map<string, WorkerEntry>();
+  readonly #jobs = new Map<string, RemoteJob>();
+  readonly #standIns = new Map<string, JobType<unknown>>();
+  readonly #secrets = new Map<string, Set<string>>();
+  readonly #subs: Subscription[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  #lastSweep = performance.now();
+  #closed = false;
+
+  constructor(opts: WorkerDirectoryOptions) {
+    this.nc = opts.nc;
+    this.prefix = opts.prefix;
+    this.logger = opts.logger.child({ svc: this.svc });
+    this.timeoutMs = opts.timeoutMs ?? 3000;
+    this.dispatchTimeoutMs = opts.dispatchTimeoutMs ?? this.timeoutMs;
+    this.prepareTimeoutMs = opts.prepareTimeoutMs ?? 60_000;
+    this.#heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.types = new TypesWithWorkers(opts.local, this);
+  }
+
+  /** The runtime's remote work: a {@link RemoteJob} for a run whose type only workers have. */
+  readonly work: RemoteWork = (input, run, report) => {
+    if (this.#standIns.get(run.type.type) !== run.type) return undefined;
+    const job = new RemoteJob(input, run, report, this);
+    this.#jobs.set(key(input.owner, input.id), job);
+    return job;
+  };
+
+  async start(): Promise<void> {
+    const { nc, prefix } = this;
+    this.#subs.push(nc.subscribe(workerSubjects.heartbeats(prefix), { callback: onMessage((msg) => this.#onHeartbeat(msg)) }));
+    this.#subs.push(nc.subscribe(workerSubjects.reports(prefix, this.svc), { callback: onMessage((msg) => this.#onReport(msg)) }));
+    this.#timers.push(setInterval(() => this.#beat(), this.#heartbeatMs).unref(), setInterval(() => this.#sweep(), SWEEP_MS).unref());
+    void this.#graceOnReconnect();
+    await nc.flush();
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const sub of this.#subs) sub.unsubscribe();
+  }
+
+  /** The live workers. */
+  list(): WorkerSummary[] {
+    return [...this.#workers.values()].map((w) => ({
+      id: w.id,
+      types: [...w.types.keys()],
+      capacity: w.info.capacity,
+      load: this.#busy(w),
+      closing: w.info.closing,
+    }));
+  }
+
+  remoteNames(): string[] {
+    const names = new Set<string>();
+    for (const w of this.#workers.values()) if (!w.info.closing) for (const name of w.types.keys()) names.add(name);
+    return [...names];
+  }
+
+  remoteType(name: string): JobType<unknown> | undefined {
+    const announced = [...this.#workers.values()].some((w) => !w.info.closing && w.types.has(name));
+    if (!announced) return undefined;
+    let type = this.#standIns.get(name);
+    if (!type) {
+      type = remoteJobType(name, this.#secretsOf(name), this);
+      this.#standIns.set(name, type);
+    }
+    return type;
+  }
+
+  job(owner: string, id: string): RemoteJob | undefined {
+    return this.#jobs.get(key(owner, id));
+  }
+
+  /** The live worker with the most room for `type` (ties: the one given fewest jobs). */
+  pick(type: string, skip: ReadonlySet<string>): WorkerRef | undefined {
+    let best: { worker: WorkerEntry; score: number } | undefined;
+    for (const worker of this.#workers.values()) {
+      if (worker.info.closing || skip.has(worker.id) || !worker.types.has(type)) continue;
+      const score = this.#busy(worker) / worker.info.capacity;
+      if (!best || score < best.score || (score === best.score && worker.dispatched < best.worker.dispatched)) best = { worker, score };
+    }
+    if (best) best.worker.dispatched++;
+    return best?.worker;
+  }
+
+  attach(worker: WorkerRef, job: RemoteJob): void {
+    this.#workers.get(worker.id)?.jobs.add(job);
+  }
+
+  detach(worker: WorkerRef, job: RemoteJob): void {
+    this.#workers.get(worker.id)?.jobs.delete(job);
+  }
+
+  release(job: RemoteJob): void {
+    const k = key(job.input.owner, job.input.id);
+    if (this.#jobs.get(k) === job) this.#jobs.delete(k);
+    if (job.worker) this.detach(job.worker, job);
+  }
+
+  unreachable(worker: WorkerRef): void {
+    const entry = this.#workers.get(worker.id);
+    if (entry) this.#gone(entry, 'is unreachable');
+  }
+
+  /** Jobs given to `worker` whose work has not ended: its own count, or what it reported if more. */
+  #busy(worker: WorkerEntry): number {
+    let mine = 0;
+    for (const job of worker.jobs) if (!job.settled) mine++;
+    return Math.max(mine, worker.info.load);
+  }
+
+  #secretsOf(name: string): Set<string> {
+    let secrets = this.#secrets.get(name);
+    if (!secrets) this.#secrets.set(name, (secrets = new Set()));
+    return secrets;
+  }
+
+  #onHeartbeat(msg: Msg): void {
+    const beat = decode(Heartbeat, msg.data);
+    const token = tokensAfter(`${this.prefix}.wrk.hb.`, msg.subject, 1)?.[0];
+    if (!beat || beat.worker !== token) {
+      this.logger.warn({ subject: msg.subject }, 'invalid worker heartbeat ignored');
+      return;
+    }
+    let entry = this.#workers.get(beat.worker);
+    if (!entry) {
+      const created: WorkerEntry = {
+        id: beat.worker,
+        info: beat,
+        types: new Map(),
+        seen: 0,
+        jobs: new Set(),
+        dispatched: 0,
+        hooks: (type) => created.types.get(type) ?? NO_HOOKS,
+      };
+      entry = created;
+      this.#workers.set(beat.worker, entry);
+      this.logger.info({ worker: beat.worker, types: beat.types.map((t) => t.type), capacity: beat.capacity }, 'worker joined');
+    } else if (beat.closing && !entry.info.closing) {
+      this.logger.info({ worker: beat.worker }, 'worker leaving');
+    }
+    entry.info = beat;
+    entry.types = new Map(beat.types.map((t) => [t.type, new Set(t.hooks)]));
+    entry.seen = performance.now();
+    for (const t of beat.types) for (const secret of t.secrets) this.#secretsOf(t.type).add(secret);
+  }
+
+  #onReport(msg: Msg): void {
+    const tokens = tokensAfter(`${this.prefix}.wrk.rpt.${this.svc}.`, msg.subject, 3);
+    if (!tokens) return;
+    const [worker, owner, id] = tokens as [string, string, string];
+    const report = decode(Report, msg.data);
+    if (!report) {
+      this.logger.warn({ worker, job: id, owner }, 'invalid worker report ignored');
+      return;
+    }
+    const job = this.#jobs.get(key(owner, id));
+    if (job?.worker?.id === worker && job.onReport(report)) return;
+    // A job this service no longer has on that worker (it concluded, or the worker was
+    // declared gone): tell the worker to drop it.
+    send(this.nc, workerSubjects.job(this.prefix, worker, this.svc, owner, id), JSON.stringify({ type: 'stop' }));
+  }
+
+  /** Only while it knows workers: a service without any (or without the permissions) sends nothing. */
+  #beat(): void {
+    if (this.#workers.size === 0) return;
+    const beat: ServiceBeat = { svc: this.svc, 'interval-ms': this.#heartbeatMs };
+    send(this.nc, workerSubjects.serviceBeat(this.prefix, this.svc), JSON.stringify(beat));
+  }
+
+  /** Declare gone the workers not heard from in time. */
+  #sweep(): void {
+    const now = performance.now();
+    const late = now - this.#lastSweep > 4 * SWEEP_MS;
+    this.#lastSweep = now;
+    // After this process stalled, the heartbeats that came meanwhile are still queued: look next time.
+    if (late) return;
+    for (const worker of this.#workers.values()) {
+      if (now - worker.seen > Math.max(this.timeoutMs, 3 * worker.info['interval-ms'])) this.#gone(worker, 'stopped responding');
+    }
+  }
+
+  #gone(worker: WorkerEntry, why: string): void {
+    this.#workers.delete(worker.id);
+    this.logger.warn({ worker: worker.id, jobs: worker.jobs.size }, `worker ${why}`);
+    for (const job of worker.jobs) job.workerGone(`Worker '${worker.id}' stopped responding`);
+  }
+
+  /** After this service's own connection was down, give every worker a fresh timeout. */
+  async #graceOnReconnect(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (this.#closed) return;
+      if (status.type !== 'reconnect') continue;
+      const now = performance.now();
+      for (const worker of this.#workers.values()) worker.seen = now;
+    }
+  }
+}

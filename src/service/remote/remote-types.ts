@@ -1,0 +1,67 @@
+/**
+ * The service's job types with the workers' types added: a type no in-process handler has
+ * but a live worker announces is a stand-in type here. Its params are any object (the worker
+ * validates them with its own schema when the job is dispatched), its secrets are those the
+ * workers announced, and its finalize hooks are forwarded to the job's worker.
+ */
+import { z } from 'zod';
+import type { FinalizeContext, JobType } from '../../runtime/handler.js';
+import { JobTypes } from '../../runtime/registry.js';
+import type { RemoteJob } from './remote-job.js';
+
+/** What the stand-in types need of the worker directory. */
+export interface RemoteTypeSource {
+  /** The names of the types live workers announce. */
+  remoteNames(): string[];
+  /** The stand-in for a type live workers announce, undefined if none does. */
+  remoteType(name: string): JobType<unknown> | undefined;
+  /** The remote job of a run, if it was dispatched. */
+  job(owner: string, id: string): RemoteJob | undefined;
+}
+
+/** Params of a remote type, as the service checks them: any object. */
+const AnyParams = z.record(z.string(), z.unknown());
+
+export class TypesWithWorkers extends JobTypes {
+  constructor(
+    private readonly local: JobTypes,
+    private readonly remote: RemoteTypeSource,
+  ) {
+    super();
+  }
+
+  override register<P>(type: JobType<P>): this {
+    this.local.register(type);
+    return this;
+  }
+
+  /** The in-process type if there is one, else the stand-in for a worker's type. */
+  override get(type: string): JobType<unknown> | undefined {
+    return this.local.get(type) ?? this.remote.remoteType(type);
+  }
+
+  override names(): string[] {
+    return [...new Set([...this.local.names(), ...this.remote.remoteNames()])];
+  }
+}
+
+/** The stand-in type for `name`; `secrets` only ever grows, so a job's secrets stay masked. */
+export function remoteJobType(name: string, secrets: ReadonlySet<string>, source: RemoteTypeSource): JobType<unknown> {
+  const remote = (job: FinalizeContext<unknown>) => source.job(job.owner, job.id);
+  return {
+    type: name,
+    params: AnyParams,
+    get secrets() {
+      return [...secrets];
+    },
+    hooks: {
+      prepare: async (job) => remote(job)?.prepare(),
+      commit: (job) => remote(job)?.hook('commit'),
+      abort: (job) => remote(job)?.hook('abort'),
+      clean: (job) => remote(job)?.hook('clean'),
+    },
+    handler: async () => {
+      throw new Error(`Job type '${name}' runs on remote workers`);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Running the jobstate service as a process: `npm start` (src/main.ts) and `jobctl serve`.
+ * With NATS_URL unset it runs its own nats-server with the repo's nats.conf (the embedded
+ * default), or with JOBS_NATS_CONFIG (e.g. nats-auth.conf), and stops it on exit.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { connectNats } from '../nats/connect.js';
+import { NatsServer, NatsServerMissingError } from '../nats/server.js';
+import { selectTypes } from '../runtime/select-types.js';
+import { loadSettings } from '../settings.js';
+import { builtinTypes } from './builtin-types.js';
+import { JobService } from './service.js';
+import { untilSignalled } from '../shutdown.js';
+
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const EMBEDDED_PORT = 4322;
+
+/**
+ * Run the service until SIGINT or SIGTERM; resolves once it has shut down. A bad setting or a
+ * failed start prints one line (`jobstate: …`) and exits the process with code 1.
+ */
+export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    await serve(env);
+  } catch (err) {
+    if (err instanceof NatsServerMissingError || (err instanceof Error && err.message.startsWith('Invalid setting'))) {
+      process.stderr.write(`jobstate: ${err.message}\n`);
+    } else {
+      process.stderr.write(`jobstate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exit(1);
+  }
+}
+
+async function serve(env: NodeJS.ProcessEnv): Promise<void> {
+  const settings = loadSettings(env);
+  const logger = pino({ level: settings.logLevel, base: { service: 'jobstate' } });
+  // JOBS_LOCAL_TYPES: the built-ins left out run only on remote workers (`npm run worker`).
+  const types = selectTypes(builtinTypes(resolvePath(settings.dataDir)), settings.localTypes, 'JOBS_LOCAL_TYPES');
+
+  let embedded: NatsServer | undefined;
+  let url = settings.natsUrl;
+  if (url === undefined) {
+    // nats.conf and data/ are those of the directory the service runs in (the repo, for
+    // `npm start`); without a nats.conf there, the one shipped with the package.
+    const cwd = process.cwd();
+    const config =
+      settings.natsConfig !== undefined
+        ? resolvePath(cwd, settings.natsConfig)
+        : existsSync(join(cwd, 'nats.conf'))
+          ? join(cwd, 'nats.conf')
+          : join(PACKAGE_ROOT, 'nats.conf');
+    mkdirSync(join(cwd, 'data'), { recursive: true });
+    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd });
+    url = embedded.url;
+    writeFileSync(join(cwd, 'data', 'nats.url'), `${url}\n`);
+    logger.info({ url, config }, 'embedded nats-server started');
+  }
+
+  const credentials = settings.natsUser === undefined ? {} : { user: settings.natsUser, pass: settings.natsPassword };
+  const nc = await connectNats(url, logger, credentials).catch(async (err: unknown) => {
+    await embedded?.stop();
+    if (!(err instanceof Error) || err.name !== 'AuthorizationError') throw err;
+    // A setting the server refuses: one line, as for any other bad setting.
+    const which = settings.natsUser === undefined ? 'NATS_USER: the nats-server wants credentials' : 'NATS_USER/NATS_PASSWORD: the nats-server refused them';
+    throw new Error(`Invalid setting ${which} (${err.message})`);
+  });
+  if (nc.info?.auth_required !== true) {
+    logger.warn(
+      { url },
+      embedded
+        ? 'embedded nats-server started WITHOUT authentication (development default): any local client may act as any user; see docs/security.md'
+        : 'the nats-server does not require authentication: any client may act as any user; see docs/security.md',
+    );
+  }
+  // The file jobs' directory (JOBS_DATA_DIR), relative to where the service runs.
+  const dataDir = resolvePath(settings.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const service = await JobService.start({
+    nc,
+    types,
+    workers: { timeoutMs: settings.workerTimeoutMs },
+    logger,
+    prefix: settings.prefix,
+    admins: settings.admins,
+    limits: settings.limits,
+  });
+  logger.info({ url, prefix: settings.prefix, admins: settings.admins }, 'ready');
+
+  await untilSignalled(logger, async () => {
+    await service.close();
+    await nc.drain();
+    await embedded?.stop();
+  });
+}

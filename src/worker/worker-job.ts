@@ -1,0 +1,164 @@
+/**
+ * One job on a worker. Its handler runs in the runtime's {@link WorkControl}, exactly as in
+ * the service; the statechart's commands come from the service's messages, and the reports
+ * and log lines go back to it. Progress is coalesced (the last value is never lost, and
+ * order with the other reports is kept).
+ */
+import type { Logger } from 'pino';
+import { OnError } from '../../machines/index.js';
+import type { WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobType } from '../runtime/handler.js';
+import { JobLogBuffer, secretValues } from '../runtime/job-log.js';
+import { finalizeContext, runHook } from '../runtime/runtime.js';
+import type { JobRuntime, Run } from '../runtime/runtime.js';
+import { WorkControl } from '../runtime/work-control.js';
+import { errorText } from './wire.js';
+import type { Report, RunRequest } from './wire.js';
+
+/** Progress goes to the service at most this often. */
+export const PROGRESS_INTERVAL_MS = 50;
+/** How long an abandoned job's handler has to end after its cancel, before abort and clean run anyway. */
+export const ABANDON_WAIT_MS = 5000;
+
+type Level = 'info' | 'warn' | 'error';
+
+/** A job's log that also sends every line to the service, which keeps the job's log. */
+class ForwardedLog extends JobLogBuffer {
+  constructor(
+    secrets: readonly string[],
+    logger: Logger,
+    private readonly forward: (level: Level, message: string, fields?: Record<string, unknown>) => void,
+  ) {
+    super(secrets, logger);
+  }
+  override info(message: string, fields?: Record<string, unknown>): void {
+    super.info(message, fields);
+    this.forward('info', message, fields);
+  }
+  override warn(message: string, fields?: Record<string, unknown>): void {
+    super.warn(message, fields);
+    this.forward('warn', message, fields);
+  }
+  override error(message: string, fields?: Record<string, unknown>): void {
+    super.error(message, fields);
+    this.forward('error', message, fields);
+  }
+}
+
+export class WorkerJob {
+  readonly run: Run;
+  readonly #control: WorkControl;
+  readonly #send: (data: string) => void;
+  #settled = false;
+  #running: Promise<void> | undefined;
+  #held: WorkReport | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastProgress = -Infinity;
+
+  /** `send` publishes one serialized {@link Report} to the service. */
+  constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, runtime: JobRuntime, send: (data: string) => void, logger: Logger) {
+    this.#send = send;
+    const { id, owner } = request;
+    const log = new ForwardedLog(secretValues(params, type.secrets), logger.child({ job: id, owner, svc: request.svc }), (level, message, fields) =>
+      this.#publish({ type: 'log', level, message, ...(fields !== undefined && { fields }) }),
+    );
+    this.run = { id, owner, type, params, scratch: {}, log, softCancelled: false };
+    const input: WorkInput = { id, owner, type: type.type, params, speed: request.speed, onError: request['on-error'], paused: request.paused };
+    this.#control = new WorkControl(input, this.run, runtime, (event) => this.#report(event));
+  }
+
+  /** The work has reported its outcome. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Run the handler; resolves once it has reported its outcome. */
+  start(): Promise<void> {
+    this.#running ??= this.#control.run();
+    return this.#running;
+  }
+
+  command(command: WorkCommand): void {
+    this.#control.command(command);
+  }
+
+  async prepare(): Promise<void> {
+    await this.run.type.hooks?.prepare?.(finalizeContext(this.run));
+  }
+
+  /** commit, abort or clean: synchronous and must not fail; a failure goes to the job's log. */
+  hook(name: 'commit' | 'abort' | 'clean'): void {
+    runHook(this.run, name);
+  }
+
+  /** Stop the work; nothing more is reported. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#held = undefined;
+    this.#control.stop();
+  }
+
+  /** End the work with `error` unless it already ended (the worker or the service goes away), then stop. */
+  fail(error: string): void {
+    if (!this.#settled) this.#report({ type: 'work.failed', error });
+    this.stop();
+  }
+
+  /**
+   * Nobody will finalize this job (the worker or its service goes away): fail it, let the
+   * handler end (at most {@link ABANDON_WAIT_MS}), then undo with abort and clean, as an
+   * aborted job is undone.
+   */
+  async abandon(error: string): Promise<void> {
+    this.fail(error);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#running, new Promise((resolve) => (timer = setTimeout(resolve, ABANDON_WAIT_MS)))]);
+    clearTimeout(timer);
+    this.hook('abort');
+    this.hook('clean');
+  }
+
+  #report(event: WorkReport): void {
+    if (this.#settled) return;
+    if (event.type === 'work.progress') return this.#progress(event);
+    if (event.type === 'work.done' || event.type === 'work.failed') this.#settled = true;
+    this.#flush();
+    this.#publish(event);
+    // on-error 'stop': the statechart pauses the job as a user pause and tells us a round trip
+    // later; in-process that pause is in effect before ioError() reaches its pause point.
+    if (event.type === 'work.error' && event.action === OnError.stop) this.#control.command({ type: 'pause' });
+  }
+
+  #progress(event: WorkReport): void {
+    const wait = PROGRESS_INTERVAL_MS - (performance.now() - this.#lastProgress);
+    if (this.#held || wait > 0) {
+      this.#held = event;
+      this.#timer ??= setTimeout(() => this.#flush(), Math.max(wait, 0)).unref();
+      return;
+    }
+    this.#lastProgress = performance.now();
+    this.#publish(event);
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const held = this.#held;
+    this.#held = undefined;
+    if (!held) return;
+    this.#lastProgress = performance.now();
+    this.#publish(held);
+  }
+
+  #publish(report: Report): void {
+    let data: string;
+    try {
+      data = JSON.stringify(report);
+    } catch (err) {
+      if (report.type === 'log') data = JSON.stringify({ ...report, fields: undefined });
+      else if (report.type === 'work.done') data = JSON.stringify({ type: 'work.failed', error: `The job's result is not JSON: ${errorText(err)}` });
+      else throw err;
+    }
+    this.#send(data);
+  }
+}

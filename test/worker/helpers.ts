@@ -1,0 +1,59 @@
+/**
+ * Helpers of the remote-worker tests: a JobWorker on a connection of its own, waiting until
+ * the service knows a worker's types, and reading a job's progress.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JobsClient } from '../../src/sdk/index.js';
+import type { JobTypes } from '../../src/runtime/registry.js';
+import { JobWorker } from '../../src/worker/worker.js';
+import type { JobTypeList, JobWorkerOptions } from '../../src/worker/worker.js';
+import type { Stack } from '../support/stack.js';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface TestWorker extends AsyncDisposable {
+  worker: JobWorker;
+  nc: NatsConnection;
+  close(): Promise<void>;
+}
+
+/** A worker for `types` on its own connection to the stack's server. */
+export async function startWorker<const Ps extends readonly unknown[]>(
+  stack: Stack,
+  types: JobTypes | JobTypeList<Ps>,
+  opts: Omit<JobWorkerOptions, 'nc' | 'prefix' | 'types'> = {},
+): Promise<TestWorker> {
+  const nc = await connect({ servers: stack.server.url });
+  const worker = await JobWorker.start({ nc, prefix: stack.prefix, types, ...opts });
+  const close = async () => {
+    await worker.close();
+    if (!nc.isClosed()) await nc.drain().catch(() => undefined);
+  };
+  return { worker, nc, close, [Symbol.asyncDispose]: close };
+}
+
+/** Resolves once `until()` is true, polling; rejects after `timeoutMs`. */
+export async function eventually(until: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await until())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Resolves once the stack's service knows worker `id` (its heartbeat arrived). */
+export function knowsWorker(stack: Stack, id: string): Promise<void> {
+  return eventually(() => stack.service.workers?.list().some((w) => w.id === id) === true, `the service to know worker ${id}`);
+}
+
+/** A job's JobInfo as query-jobs shows it. */
+export async function infoOf(client: JobsClient, id: string): Promise<Record<string, unknown> | undefined> {
+  const jobs = await client.query();
+  return jobs.find((j) => j.id === id) as Record<string, unknown> | undefined;
+}
+
+/** A job's current progress. */
+export async function progressOf(client: JobsClient, id: string): Promise<number> {
+  return Number((await infoOf(client, id))?.['current-progress'] ?? -1);
+}
