@@ -1,0 +1,60 @@
+/** `jobctl wait` (the final JobInfo) and `jobctl logs` (the job's own log). */
+import { Command } from '../../protocol/subjects.js';
+import { parseInteger } from '../args.js';
+import type { CliCommand } from '../command.js';
+import { ExitCode } from '../errors.js';
+import { printJson, say } from '../output.js';
+
+/** QEMU's error text of a cancelled job (ECANCELED). */
+const CANCELED = 'Operation canceled';
+
+export const wait: CliCommand = {
+  name: 'wait',
+  summary: 'wait until a job concludes and print its final JobInfo',
+  usage: 'jobctl wait ID [--timeout MS] [--owner NAME]',
+  positionals: [1, 1],
+  options: { owner: { type: 'string' } },
+  optionHelp: [
+    ['--timeout MS', 'give up after MS milliseconds (exit 1, "Timed out waiting for job"); default: wait as long as it takes'],
+    ['--owner NAME', "an admin waiting for another owner's job"],
+  ],
+  details: 'Prints the JobInfo as JSON on stdout; exit 0 if the job succeeded, 1 if it failed or was cancelled.\nAlso works shortly after the job was dismissed.',
+  examples: ['jobctl wait nightly', 'jobctl wait nightly --timeout 60000 | jq .result'],
+  async run(ctx) {
+    const timeout = ctx.str('timeout');
+    const owner = ctx.str('owner');
+    const timeoutMs = timeout === undefined ? undefined : parseInteger(timeout, '--timeout');
+    const client = await ctx.client();
+    const info = await client.wait(ctx.args[0]!, { ...(owner !== undefined && { owner }), ...(timeoutMs !== undefined && { timeoutMs }) });
+    printJson(ctx.io, info);
+    if (info.error === undefined) return ExitCode.ok;
+    say(ctx.io, info.error === CANCELED ? `job '${info.id}' was cancelled` : `job '${info.id}' failed: ${info.error}`);
+    return ExitCode.failed;
+  },
+};
+
+export const logs: CliCommand = {
+  name: 'logs',
+  summary: "print a job's own log",
+  usage: 'jobctl logs ID [--owner NAME] [--json]',
+  positionals: [1, 1],
+  options: { owner: { type: 'string' }, json: { type: 'boolean' } },
+  optionHelp: [
+    ['--owner NAME', "an admin reading another owner's job"],
+    ['--json', 'print {"lines": [...], "count": N} as the service returns it'],
+  ],
+  details: 'The lines the job wrote with job.log (command job-log), while the job is known to the service:\nuntil it is dismissed. Very long logs keep their first and last lines.',
+  examples: ['jobctl logs nightly', 'jobctl logs nightly | grep ERROR'],
+  async run(ctx) {
+    const owner = ctx.str('owner');
+    const client = await ctx.client();
+    const log = await client.request(Command.jobLog, { id: ctx.args[0]!, ...(owner !== undefined && { owner }) });
+    if (ctx.opts.json) {
+      printJson(ctx.io, log);
+      return ExitCode.ok;
+    }
+    ctx.io.out.write(log.lines.map((line) => `${line}\n`).join(''));
+    if (log.count > log.lines.length) say(ctx.io, `the job wrote ${log.count} lines; ${log.count - log.lines.length} after the first 10 are no longer kept`);
+    return ExitCode.ok;
+  },
+};
