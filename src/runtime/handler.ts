@@ -63,13 +63,18 @@ export interface JobContext<P = Record<string, unknown>> {
   readonly params: P;
   /** The on-error policy the job was started with. */
   readonly onError: OnError;
+  /** The job's current speed limit (units per second; 0 = unlimited), as set at start or by job-set-speed. */
+  readonly speed: number;
   /** Aborted when the job is cancelled. */
   readonly signal: AbortSignal;
   /** The job's own log. */
   readonly log: JobLog;
   /** Shared with the finalize hooks: put there what commit and abort need (e.g. a temp path). */
   readonly scratch: Record<string, unknown>;
-  /** Report progress; `current` never goes back. */
+  /**
+   * Report progress; `current` never goes back. Call it as often as you like: the statechart
+   * gets at most one update per 50 ms, and the last one before ready, done or failed.
+   */
   progress(current: number, total: number): void;
   /** Say what the job is doing (TrueNAS's set_description). */
   setDescription(description: string): void;

@@ -10,6 +10,9 @@ import type { JobContext, ReadyOutcome, WrappedJob } from './handler.js';
 import { RateLimiter } from './rate-limit.js';
 import type { JobRuntime, Run } from './runtime.js';
 
+/** How often progress reaches the statechart at most (JOB_PROGRESS is published at most every 100 ms). */
+export const PROGRESS_EVERY_MS = 50;
+
 export class WorkControl {
   readonly #abort = new AbortController();
   readonly #limiter: RateLimiter;
@@ -19,6 +22,10 @@ export class WorkControl {
   #readyWaiter: ((outcome: ReadyOutcome) => void) | undefined;
   #completeRequested = false;
   #current = 0;
+  #total = 0;
+  #progressSentAt = -Infinity;
+  /** Set while a progress report is held back. */
+  #progressTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** The handler returned or threw. */
   #settled = false;
@@ -38,6 +45,7 @@ export class WorkControl {
     switch (command.type) {
       case 'pause':
         this.#paused = true;
+        this.#flushProgress();
         return;
       case 'resume':
         this.#paused = false;
@@ -63,6 +71,7 @@ export class WorkControl {
   /** The statechart stopped the work (the job concluded or the service stops). */
   stop(): void {
     this.#stopped = true;
+    clearTimeout(this.#progressTimer);
     // Work that already ended has nothing left to cancel (and an abort costs an error object).
     if (!this.#settled) this.#cancel();
     this.job.release?.();
@@ -75,9 +84,11 @@ export class WorkControl {
       await this.pausePoint();
       const result = await this.job.type.handler(this.#context());
       this.#settled = true;
+      this.#flushProgress();
       this.#send({ type: 'work.done', result });
     } catch (err) {
       this.#settled = true;
+      this.#flushProgress();
       this.#send({ type: 'work.failed', error: err instanceof Error ? err.message : String(err) });
     }
   }
@@ -113,6 +124,7 @@ export class WorkControl {
 
   #context(): JobContext<Record<string, unknown>> {
     const { id, owner, type, onError } = this.input;
+    const limiter = this.#limiter;
     return {
       id,
       owner,
@@ -122,9 +134,9 @@ export class WorkControl {
       signal: this.#abort.signal,
       log: this.job.log,
       scratch: this.job.scratch,
-      progress: (current, total) => {
-        this.#current = Math.max(this.#current, current);
-        this.#send({ type: 'work.progress', current: this.#current, total });
+      progress: (current, total) => this.#progress(current, total),
+      get speed() {
+        return limiter.speed;
       },
       setDescription: (description) => this.#send({ type: 'work.description', description }),
       pausePoint: () => this.pausePoint(),
@@ -146,6 +158,7 @@ export class WorkControl {
     await this.pausePoint();
     if (this.job.softCancelled) return 'cancel';
     if (this.#completeRequested) return 'complete';
+    this.#flushProgress();
     this.#send({ type: 'work.ready' });
     const outcome = await new Promise<ReadyOutcome>((resolve) => {
       this.#readyWaiter = resolve;
@@ -188,6 +201,34 @@ export class WorkControl {
       unfollow();
       this.#abort.signal.removeEventListener('abort', cancel);
     }
+  }
+
+  /**
+   * Progress goes to the statechart at most every {@link PROGRESS_EVERY_MS} (a copy reports
+   * per chunk; the statechart needs far fewer); the last value is flushed before the work
+   * reports ready, done or failed, and whenever the job pauses.
+   */
+  #progress(current: number, total: number): void {
+    this.#current = Math.max(this.#current, current);
+    this.#total = total;
+    const wait = PROGRESS_EVERY_MS - (performance.now() - this.#progressSentAt);
+    if (wait > 0 && this.#current < total) {
+      // Held, and sent when its time comes if nothing else sends it first.
+      this.#progressTimer ??= setTimeout(() => this.#flushProgress(), wait);
+      return;
+    }
+    this.#sendProgress();
+  }
+
+  #flushProgress(): void {
+    if (this.#progressTimer !== undefined) this.#sendProgress();
+  }
+
+  #sendProgress(): void {
+    clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
+    this.#progressSentAt = performance.now();
+    this.#send({ type: 'work.progress', current: this.#current, total: this.#total });
   }
 
   #cancel(): void {

@@ -1,5 +1,6 @@
 /**
- * The chunked copy every file job uses: 64 KiB at a time, each chunk's I/O retried under the
+ * The chunked copy every file job uses: 64 KiB at a time under a speed limit (1 MiB without
+ * one), each chunk's I/O retried under the
  * on-error policy, and after each chunk the caller's accounting (progress, then the rate
  * limit, which ends with a pause point). 64 KiB keeps a 1 MiB/s limit smooth: QEMU's 100 ms
  * slice then holds 1.6 chunks.
@@ -13,8 +14,10 @@ import type { JobContext } from '../handler.js';
 import { retrying } from './io-retry.js';
 
 export const CHUNK_SIZE = 64 * 1024;
+/** With no speed limit there is nothing to keep smooth: larger chunks, fewer round trips. */
+export const UNLIMITED_CHUNK_SIZE = 1024 * 1024;
 
-const ZEROS = Buffer.alloc(CHUNK_SIZE);
+const ZEROS = Buffer.alloc(UNLIMITED_CHUNK_SIZE);
 
 /** One side of a copy: an open file and the caller's name for it (for error texts). */
 export interface CopyEnd {
@@ -36,11 +39,13 @@ export interface CopyOptions {
 
 /** Copy `size` bytes of `from` into `to` (same offsets) and size `to` to match; the bytes copied. */
 export async function copyChunks(job: JobContext<unknown>, from: CopyEnd, to: CopyEnd, opts: CopyOptions): Promise<number> {
-  const buffer = Buffer.alloc(CHUNK_SIZE);
-  const theirs = opts.compare ? Buffer.alloc(CHUNK_SIZE) : undefined;
+  const buffer = Buffer.alloc(UNLIMITED_CHUNK_SIZE);
+  const theirs = opts.compare ? Buffer.alloc(UNLIMITED_CHUNK_SIZE) : undefined;
   let position = 0;
   while (position < opts.size) {
-    const want = Math.min(CHUNK_SIZE, opts.size - position);
+    // The speed may change between chunks (job-set-speed): pick the chunk size each time.
+    const chunkSize = job.speed === 0 ? UNLIMITED_CHUNK_SIZE : CHUNK_SIZE;
+    const want = Math.min(chunkSize, opts.size - position);
     const at = position;
     const got = await retrying(job, 'read', 'read', from.name, async () => (await from.file.read(buffer, 0, want, at)).bytesRead);
     if (got === 0) break; // the source shrank meanwhile
