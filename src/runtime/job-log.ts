@@ -1,10 +1,8 @@
 /**
- * A job's own log: every line is kept in memory up to a bound (and appended to a file when a
- * log directory is configured); JobInfo carries an excerpt of the first and last lines
- * (TrueNAS's logs_excerpt). Values of secret params are masked in every line.
+ * A job's own log: every line is kept in memory up to a bound, and also goes to the service's
+ * log; JobInfo carries an excerpt of the first and last lines (TrueNAS's logs_excerpt).
+ * Values of secret params are masked in every line.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { JobLog } from './handler.js';
 
@@ -26,12 +24,9 @@ export class JobLogBuffer implements JobLog {
     secrets: readonly string[],
     /** The service logger (with the job id and owner) that also gets every line. */
     private readonly logger: Logger,
-    /** Where the whole log is appended, if anywhere. */
-    readonly file?: string,
   ) {
     const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
     this.#masked = [...new Set(forms)].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
-    if (file) mkdirSync(dirname(file), { recursive: true });
   }
 
   info(message: string, fields?: Record<string, unknown>): void {
@@ -70,7 +65,6 @@ export class JobLogBuffer implements JobLog {
       this.#tail.push(text);
       if (this.#tail.length > MEMORY_LINES - EXCERPT_LINES) this.#tail.shift();
     }
-    if (this.file) appendFileSync(this.file, `${text}\n`);
     this.logger[level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error']({ jobLog: true }, this.#mask(message));
   }
 

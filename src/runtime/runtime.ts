@@ -3,7 +3,6 @@
  * work), and the implementations the job statechart needs — the `work` and `prepare` actors
  * and the `commit`, `abort`, `clean` actions — built from the types' handlers and hooks.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import { jobMachine } from '../../machines/index.js';
@@ -59,8 +58,6 @@ export type RemoteWork = (input: WorkInput, run: Run, report: (event: WorkReport
 
 export interface JobRuntimeOptions {
   logger: Logger;
-  /** Where each job's whole log is written (`<dir>/<owner>/<id>.log`); unset: memory only. */
-  logDir?: string;
 }
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
@@ -105,14 +102,13 @@ export class JobRuntime {
     const type = this.types.get(typeName);
     if (!type) throw new Error(`No job type '${typeName}'`);
     const logger = this.opts.logger.child({ job: id, owner });
-    const file = this.opts.logDir ? join(this.opts.logDir, owner, `${id}.log`) : undefined;
     const run: Run = {
       id,
       owner,
       type,
       params,
       scratch: {},
-      log: new JobLogBuffer(secretValues(params, type.secrets), logger, file),
+      log: new JobLogBuffer(secretValues(params, type.secrets), logger),
       softCancelled: false,
     };
     this.#runs.set(key(owner, id), run);
@@ -123,7 +119,7 @@ export class JobRuntime {
     return this.#runs.get(key(owner, id));
   }
 
-  /** Drop a job's run (its log file, if any, stays). */
+  /** Drop a job's run, its log with it. */
   forget(owner: string, id: string): void {
     this.#runs.delete(key(owner, id));
   }

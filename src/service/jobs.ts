@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createActor, waitFor } from 'xstate';
 import type { Logger } from 'pino';
-import { JobStatus, JobVerb, RefusalReason, jobMachine, transactionMachine } from '../../machines/index.js';
+import { JobStatus, JobVerb, RefusalReason, transactionMachine } from '../../machines/index.js';
 import type {
   JobActorRef,
   JobEmitted,
@@ -16,6 +16,7 @@ import type {
 } from '../../machines/index.js';
 import {
   BadInputError,
+  ErrorCode,
   JobIdInUseError,
   JobNotFoundError,
   ProtocolError,
@@ -285,11 +286,7 @@ export class JobManager implements JobsApi {
     const txn = createActor(this.#txnLogic, { input: { id: txnId, jobs: inputs } });
     // An actor error nobody observes is rethrown by XState and would end the process: a
     // bug in one job's actors must stay that job's problem.
-    txn.subscribe({
-      error: (err) => {
-        for (const input of inputs) this.#opts.logger.error({ err, job: input.id, owner: input.owner, txn: txnId }, 'job actor failed');
-      },
-    });
+    txn.subscribe({ error: (err) => this.#lost(txnId, inputs, err) });
     txn.start();
     const children = txn.getSnapshot().context.members;
     for (const [i, job] of children.entries()) {
@@ -338,6 +335,23 @@ export class JobManager implements JobsApi {
     entry.log.info({ error: info.error }, info.error === undefined ? 'job concluded' : 'job concluded with an error');
     for (const waiter of entry.waiters) waiter(info);
     entry.waiters.clear();
+  }
+
+  /**
+   * A transaction's actors failed (a bug): its jobs are stopped. Say so in the log, answer
+   * their waiters with an error, and drop them, so that later commands get `Job not found`
+   * instead of a success from an actor that no longer runs.
+   */
+  #lost(txnId: string, inputs: JobInput[], err: unknown): void {
+    for (const input of inputs) {
+      this.#opts.logger.error({ err, job: input.id, owner: input.owner, txn: txnId }, 'job actor failed; the job is dropped');
+      const entry = this.#jobs.get(key(input.owner, input.id));
+      if (!entry) continue;
+      const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
+      for (const waiter of entry.waiters) waiter(lost);
+      entry.waiters.clear();
+      this.#remove(entry);
+    }
   }
 
   #remove(entry: Entry): void {

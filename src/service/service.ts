@@ -22,8 +22,6 @@ export interface JobServiceOptions {
   nc: NatsConnection;
   types: JobTypes;
   logger: Logger;
-  /** Where each job's whole log is written; unset: memory only. */
-  logDir?: string;
   /** @defaultValue 'jobs' */
   prefix?: string;
   /** @defaultValue ['admin'] */
@@ -64,7 +62,7 @@ export class JobService implements AsyncDisposable {
     const publisher = new EventPublisher(opts.nc, prefix);
     const workers =
       opts.workers === false ? undefined : new WorkerDirectory({ nc: opts.nc, prefix, local: opts.types, logger: opts.logger, ...opts.workers });
-    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, ...(opts.logDir !== undefined && { logDir: opts.logDir }) });
+    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
     runtime.remote = workers?.work;
     const jobs = new JobManager({
       runtime,

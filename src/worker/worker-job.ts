@@ -1,8 +1,8 @@
 /**
  * One job on a worker. Its handler runs in the runtime's {@link WorkControl}, exactly as in
  * the service; the statechart's commands come from the service's messages, and the reports
- * and log lines go back to it. Progress is coalesced (the last value is never lost, and
- * order with the other reports is kept).
+ * and log lines go back to it. Progress arrives already coalesced by the WorkControl (at most
+ * one report per 50 ms, the last one before any later report).
  */
 import type { Logger } from 'pino';
 import { OnError } from '../../machines/index.js';
@@ -15,8 +15,6 @@ import { WorkControl } from '../runtime/work-control.js';
 import { errorText } from './wire.js';
 import type { Report, RunRequest } from './wire.js';
 
-/** Progress goes to the service at most this often. */
-export const PROGRESS_INTERVAL_MS = 50;
 /** How long an abandoned job's handler has to end after its cancel, before abort and clean run anyway. */
 export const ABANDON_WAIT_MS = 5000;
 
@@ -51,9 +49,6 @@ export class WorkerJob {
   readonly #send: (data: string) => void;
   #settled = false;
   #running: Promise<void> | undefined;
-  #held: WorkReport | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #lastProgress = -Infinity;
 
   /** `send` publishes one serialized {@link Report} to the service. */
   constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, runtime: JobRuntime, send: (data: string) => void, logger: Logger) {
@@ -93,8 +88,6 @@ export class WorkerJob {
 
   /** Stop the work; nothing more is reported. */
   stop(): void {
-    clearTimeout(this.#timer);
-    this.#held = undefined;
     this.#control.stop();
   }
 
@@ -120,34 +113,11 @@ export class WorkerJob {
 
   #report(event: WorkReport): void {
     if (this.#settled) return;
-    if (event.type === 'work.progress') return this.#progress(event);
     if (event.type === 'work.done' || event.type === 'work.failed') this.#settled = true;
-    this.#flush();
     this.#publish(event);
     // on-error 'stop': the statechart pauses the job as a user pause and tells us a round trip
     // later; in-process that pause is in effect before ioError() reaches its pause point.
     if (event.type === 'work.error' && event.action === OnError.stop) this.#control.command({ type: 'pause' });
-  }
-
-  #progress(event: WorkReport): void {
-    const wait = PROGRESS_INTERVAL_MS - (performance.now() - this.#lastProgress);
-    if (this.#held || wait > 0) {
-      this.#held = event;
-      this.#timer ??= setTimeout(() => this.#flush(), Math.max(wait, 0)).unref();
-      return;
-    }
-    this.#lastProgress = performance.now();
-    this.#publish(event);
-  }
-
-  #flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const held = this.#held;
-    this.#held = undefined;
-    if (!held) return;
-    this.#lastProgress = performance.now();
-    this.#publish(held);
   }
 
   #publish(report: Report): void {

@@ -1,0 +1,49 @@
+/**
+ * A bug that makes a job's actors fail (here: an action that throws inside the statechart)
+ * must not leave the job answering commands from a stopped actor: waiters get an error, and
+ * the job is gone (`Job not found`), with the failure in the log.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { JobNotFoundError, ProtocolError } from '../../src/protocol/errors.js';
+import { defineJob } from '../../src/runtime/handler.js';
+import { JobTypes } from '../../src/runtime/registry.js';
+import { JobRuntime } from '../../src/runtime/runtime.js';
+import { JobManager } from '../../src/service/jobs.js';
+
+/** A runtime whose commit action throws from inside the statechart (not through a hook). */
+class BrokenRuntime extends JobRuntime {
+  override jobMachine() {
+    return super.jobMachine().provide({
+      actions: {
+        commit: () => {
+          throw new Error('boom');
+        },
+      },
+    }) as ReturnType<JobRuntime['jobMachine']>;
+  }
+}
+
+describe('a job whose actors fail', () => {
+  test('its waiters get an error and it is dropped, never a silent success', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const types = new JobTypes().register(
+      defineJob('gated', { params: z.strictObject({}) }, async () => {
+        await gate;
+      }),
+    );
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const jobs = new JobManager({ runtime: new BrokenRuntime(types, { logger }), admins: new Set(), publish: () => undefined, logger });
+    const { id } = jobs.startJob('alice', { type: 'gated', id: 'j1' });
+    const waited = jobs.waitJob('alice', { id });
+    open();
+    await assert.rejects(waited, (err: ProtocolError) => err.code === 500 && err.message === "Job 'j1' failed inside the service");
+    await assert.rejects(jobs.verb('alice', 'pause', { id }), JobNotFoundError);
+    assert.deepEqual(jobs.query('alice', {}), []);
+    assert.ok(lines.some((l) => l.includes('job actor failed') && l.includes('"job":"j1"') && l.includes('"owner":"alice"')));
+  });
+});
