@@ -2,10 +2,9 @@
  * jobctl's command line: the global options, the settings they resolve to (flag, then
  * environment, then default), and the parsers of values (JSON params, sizes, integers).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
+import { EMBEDDED_URL, readEmbeddedUrl } from '../nats/embedded.js';
 import { ACCOUNT_RE, DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { CliError, ExitCode } from './errors.js';
 
@@ -33,7 +32,7 @@ export const GLOBAL_HELP: Array<[string, string]> = [
   ['-h, --help', 'help, for jobctl or for one command'],
 ];
 
-export const DEFAULT_SERVER = 'nats://127.0.0.1:4322';
+export const DEFAULT_SERVER = EMBEDDED_URL;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** What the global options and environment resolve to. */
@@ -56,8 +55,7 @@ export function resolveSettings(values: Values, env: NodeJS.ProcessEnv = process
   let serverSource = '--server';
   if (server === undefined && env.NATS_URL) [server, serverSource] = [env.NATS_URL, 'NATS_URL'];
   if (server === undefined) {
-    const file = join(cwd, 'data', 'nats.url');
-    const written = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+    const written = readEmbeddedUrl(cwd);
     if (written) [server, serverSource] = [written, './data/nats.url'];
   }
   if (server === undefined) [server, serverSource] = [DEFAULT_SERVER, 'the default'];

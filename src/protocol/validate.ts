@@ -9,6 +9,9 @@ import { BadInputError } from './errors.js';
 /** How deep a payload may nest; deeper ones are refused before anything else looks at them. */
 export const MAX_DEPTH = 32;
 
+/** Decodes payloads; `fatal`: invalid UTF-8 is an error, not replacement characters. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Parse a command payload: a JSON object (an empty payload counts as `{}`), nested at most
  * {@link MAX_DEPTH} levels, with no `__proto__` key anywhere (zod would drop one silently).
@@ -17,7 +20,7 @@ export function decodePayload(data: Uint8Array): Record<string, unknown> {
   if (data.length === 0) return {};
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    value = JSON.parse(UTF8.decode(data));
   } catch {
     throw new BadInputError('Invalid JSON payload: expected a JSON object');
   }

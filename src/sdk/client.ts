@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { JobEventName } from '../../machines/index.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { EventEnvelope, JobInfo, JobStartArgs, commandArgs, commandReturns } from '../protocol/schemas.js';
+import { EMBEDDED_URL } from '../nats/embedded.js';
 import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
 
 export type CommandArgs<C extends Command> = z.input<(typeof commandArgs)[C]>;
@@ -74,7 +75,7 @@ export class JobsClient implements AsyncDisposable {
   /** Connect as `user`, with replies on the user's own inbox prefix (`_INBOX_<user>`). */
   static async connect(opts: ConnectOptions): Promise<JobsClient> {
     const nc = await connect({
-      servers: opts.servers ?? 'nats://127.0.0.1:4322',
+      servers: opts.servers ?? EMBEDDED_URL,
       name: `jobstate-client-${opts.user}`,
       inboxPrefix: `_INBOX_${opts.user}`,
       ...(opts.pass !== undefined && { user: opts.user, pass: opts.pass }),

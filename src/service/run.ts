@@ -3,11 +3,12 @@
  * With NATS_URL unset it runs its own nats-server with the repo's nats.conf (the embedded
  * default), or with JOBS_NATS_CONFIG (e.g. nats-auth.conf), and stops it on exit.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { connectNats } from '../nats/connect.js';
+import { EMBEDDED_PORT, writeEmbeddedUrl } from '../nats/embedded.js';
 import { NatsServer, NatsServerMissingError } from '../nats/server.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { loadSettings } from '../settings.js';
@@ -16,7 +17,6 @@ import { JobService } from './service.js';
 import { untilSignalled } from '../shutdown.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const EMBEDDED_PORT = 4322;
 
 /**
  * Run the service until SIGINT or SIGTERM; resolves once it has shut down. A bad setting or a
@@ -56,7 +56,7 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     mkdirSync(join(cwd, 'data'), { recursive: true });
     embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd });
     url = embedded.url;
-    writeFileSync(join(cwd, 'data', 'nats.url'), `${url}\n`);
+    writeEmbeddedUrl(cwd, url);
     logger.info({ url, config }, 'embedded nats-server started');
   }
 

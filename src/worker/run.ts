@@ -4,10 +4,11 @@
  * else nats://127.0.0.1:4322) and serves the types of JOBS_WORKER_TYPES to every service on
  * JOBS_PREFIX. Run the service with JOBS_LOCAL_TYPES=none so that its jobs all come here.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { connectNats } from '../nats/connect.js';
+import { EMBEDDED_URL, readEmbeddedUrl } from '../nats/embedded.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { builtinTypes } from '../service/builtin-types.js';
 import { loadSettings } from '../settings.js';
@@ -37,7 +38,7 @@ async function work(env: NodeJS.ProcessEnv): Promise<void> {
   const types = selectTypes(builtinTypes(dataDir), own.types, 'JOBS_WORKER_TYPES');
   mkdirSync(dataDir, { recursive: true });
 
-  const url = settings.natsUrl ?? embeddedUrl();
+  const url = settings.natsUrl ?? readEmbeddedUrl(process.cwd()) ?? EMBEDDED_URL;
   const credentials = settings.natsUser === undefined ? {} : { user: settings.natsUser, pass: settings.natsPassword };
   const nc = await connectNats(url, logger, { name: 'jobstate-worker', ...credentials });
   const worker = await JobWorker.start({
@@ -55,10 +56,4 @@ async function work(env: NodeJS.ProcessEnv): Promise<void> {
     await worker.close();
     await nc.drain();
   });
-}
-
-/** The URL the embedded server of `npm start` wrote in this directory, else its default. */
-function embeddedUrl(): string {
-  const file = join(process.cwd(), 'data', 'nats.url');
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() : 'nats://127.0.0.1:4322';
 }
