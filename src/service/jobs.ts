@@ -37,7 +37,7 @@ import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
 import { jobInfo } from './job-info.js';
-import { OwnerCounts, checkStart, resolveLimits } from './limits.js';
+import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 
 /** What a job announces, without refusals: the events the wire publishes. */
@@ -102,9 +102,11 @@ export class JobManager implements JobsApi {
    * caller already has that many waiting for the same lock.
    */
   startJob(caller: string, args: JobStartArgs): { id: string } {
-    const input = this.#prepare(caller, args, new Set());
+    const input = this.#prepare(caller, args, new Set(), undefined, false);
+    // A start answered with an already queued job adds no job, so the limit does not apply.
     const queued = this.#queuedInstead(input);
     if (queued !== undefined) return { id: queued };
+    checkRoom(this.#limits, this.#owners, caller, 0);
     this.#launch(input.id, [input]);
     return { id: input.id };
   }
@@ -248,11 +250,12 @@ export class JobManager implements JobsApi {
   }
 
   /** Check one job-start request and turn it into the job's input. */
-  #prepare(caller: string, args: JobStartArgs, taken: ReadonlySet<string>, where?: string): JobInput {
+  #prepare(caller: string, args: JobStartArgs, taken: ReadonlySet<string>, where?: string, room = true): JobInput {
     const params = this.#runtime.types.parseParams(args.type, args.params, where ? `${where}.params` : 'params');
     const id = args.id ?? generateId('job');
     if (this.#jobs.has(key(caller, id)) || taken.has(id)) throw new JobIdInUseError(id);
-    checkStart(this.#limits, this.#owners, { owner: caller, description: args.description, params: args.params, pending: taken.size, where });
+    checkStart(this.#limits, { description: args.description, params: args.params, where });
+    if (room) checkRoom(this.#limits, this.#owners, caller, taken.size);
     const description = args.description ?? this.#runtime.types.get(args.type)?.description?.(params);
     return {
       id,

@@ -35,11 +35,8 @@ export function checkPayload(data: Uint8Array, max: number): void {
 
 /** What a job-start (or one action of a transaction) asks for, as far as limits go. */
 export interface StartRequest {
-  owner: string;
   description?: string | undefined;
   params?: Record<string, unknown> | undefined;
-  /** Jobs of the same request already counted (earlier actions of a transaction). */
-  pending: number;
   /** Where the request sits in the payload (`actions[1]`), for the error texts. */
   where?: string | undefined;
 }
@@ -67,8 +64,8 @@ export class OwnerCounts {
   }
 }
 
-/** Refuse a job start over a limit, with QEMU-style texts naming the field. */
-export function checkStart(limits: Limits, counts: OwnerCounts, req: StartRequest): void {
+/** Refuse a job start whose description or params are over a limit, with QEMU-style texts naming the field. */
+export function checkStart(limits: Limits, req: StartRequest): void {
   const name = (field: string) => (req.where ? `${req.where}.${field}` : field);
   if (req.description !== undefined && req.description.length > limits.maxDescription) {
     throw new BadInputError(`Parameter '${name('description')}' is too long (max ${limits.maxDescription} characters)`);
@@ -76,7 +73,9 @@ export function checkStart(limits: Limits, counts: OwnerCounts, req: StartReques
   if (req.params !== undefined && Buffer.byteLength(JSON.stringify(req.params)) > limits.maxParamsBytes) {
     throw new BadInputError(`Parameter '${name('params')}' is too large (max ${limits.maxParamsBytes} bytes)`);
   }
-  if (counts.get(req.owner) + req.pending >= limits.maxJobsPerOwner) {
-    throw new TooManyJobsError(req.owner, limits.maxJobsPerOwner);
-  }
+}
+
+/** Refuse one more live job for `owner` past the limit (`pending`: jobs of the same request). */
+export function checkRoom(limits: Limits, counts: OwnerCounts, owner: string, pending: number): void {
+  if (counts.get(owner) + pending >= limits.maxJobsPerOwner) throw new TooManyJobsError(owner, limits.maxJobsPerOwner);
 }

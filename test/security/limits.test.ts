@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { defineJob } from '../../src/runtime/handler.js';
+import { builtinTypes } from '../../src/service/builtin-types.js';
 import { loadSettings } from '../../src/settings.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import { DEFAULT_LIMITS } from '../../src/service/limits.js';
@@ -123,5 +126,27 @@ describe('limit settings', () => {
     assert.deepEqual([loadSettings({}).natsConfig, loadSettings({}).natsUser], [undefined, undefined]);
     assert.throws(() => loadSettings({ NATS_URL: 'nats://127.0.0.1:1', JOBS_NATS_CONFIG: 'nats-auth.conf' }), /^Error: Invalid setting JOBS_NATS_CONFIG: /);
     assert.throws(() => loadSettings({ NATS_PASSWORD: 'pw' }), { message: 'Invalid setting NATS_PASSWORD: set NATS_USER too' });
+  });
+});
+
+describe('jobs per owner and the lock queue', () => {
+  /** One job at a time per lock; one of each owner's may wait, further starts get that one back. */
+  const serial = defineJob('serial', { params: z.strictObject({}), lock: 'S', lockQueueSize: 1 }, async (job) => {
+    await job.sleep(60_000);
+  });
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ limits: { ...LIMITS, maxJobsPerOwner: 2 }, types: (dataDir) => builtinTypes(dataDir).register(serial) });
+  });
+  after(() => stack.close());
+
+  test('at the limit, a start answered with the already queued job is not refused: it adds no job', async () => {
+    const alice = await stack.client('alice');
+    const running = await alice.start('serial');
+    const queued = await alice.start('serial');
+    assert.notEqual(queued, running);
+    assert.equal(await alice.start('serial'), queued);
+    await rejectsWith(alice.start('test', { params: LONG }), 409, "Too many jobs for owner 'alice' (max 2)");
+    for (const id of [queued, running]) await alice.cancel(id);
   });
 });
