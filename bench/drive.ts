@@ -1,31 +1,19 @@
 /**
- * The paths the machine bench measures: jobs driven through their success path, transactions
- * of one, actors left resting, and a trivial two-state machine as the floor.
+ * The paths the machine bench measures: jobs driven through their success path, grouped
+ * transactions, actors left resting, and a trivial two-state machine as the floor.
  */
 import { performance } from 'node:perf_hooks';
-import { createActor, createMachine, fromPromise, toPromise } from 'xstate';
+import { createActor, createMachine, toPromise } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { jobMachine, statusOf, transactionMachine } from '../machines/index.js';
-import type { JobActorRef, JobEvent, JobInput, TransactionActorRef, WorkInput } from '../machines/index.js';
+import type { JobActorRef, JobEvent, JobInput, TransactionActorRef } from '../machines/index.js';
 
-/** The job, with a prepare that never settles: the bench sends its done event itself. */
-const drivenJob = jobMachine.provide({
-  actors: { prepare: fromPromise<void, WorkInput>(() => new Promise<void>(() => undefined)) },
-});
-
-/** The prepare actor's done event; not one of JobEvent, so it is sent through an AnyActorRef. */
-const PREPARED = { type: 'xstate.done.actor.prepare' } as const;
-
-/** The success path, from `undefined` to `null` (autoFinalize and autoDismiss by default). */
-const SUCCESS_PATH: readonly (JobEvent | typeof PREPARED)[] = [
-  { type: 'create' },
-  { type: 'start' },
-  { type: 'work.done' },
-  { type: 'txn.pending' },
-  { type: 'txn.finalize' },
-  PREPARED,
-  { type: 'txn.commit' },
-];
+/**
+ * The success path of a job alone (as the service starts one), from `undefined` to `null`:
+ * `work.done` takes it through waiting, pending, finalize (nothing to prepare), commit,
+ * concluded and null in one step (auto-finalize and auto-dismiss by default).
+ */
+const SUCCESS_PATH: readonly JobEvent[] = [{ type: 'create' }, { type: 'start' }, { type: 'work.done' }];
 
 /** The steps of {@link jobSteps}, in order. */
 export const JOB_STEPS = ['createActor', 'start()', ...SUCCESS_PATH.map((e) => e.type), 'stop()'] as const;
@@ -43,11 +31,17 @@ function jobInput(i: number): JobInput {
   return { id: `job-${i}`, owner: 'bench', type: 'backup' };
 }
 
-/** Runs `n` jobs one after the other through the success path; returns how many reached `null`. */
+/** Members of a grouped transaction: their prepare step settles asynchronously, as a hook's would. */
+const asyncPrepareJob = jobMachine.provide({
+  actions: { prepare: ({ self }) => void Promise.resolve().then(() => self.send({ type: 'prepare.done' })) },
+});
+const groupedTransaction = transactionMachine.provide({ actors: { job: asyncPrepareJob } });
+
+/** Runs `n` jobs alone one after the other through the success path; returns how many reached `null`. */
 export function runJobs(n: number): number {
   let reached = 0;
   for (let i = 0; i < n; i++) {
-    const job: AnyActorRef = createActor(drivenJob, { input: jobInput(i) }).start();
+    const job = createActor(jobMachine, { input: jobInput(i) }).start();
     for (const event of SUCCESS_PATH) job.send(event);
     if (statusOf(job.getSnapshot()) === 'null') reached++;
     job.stop();
@@ -67,7 +61,7 @@ export function jobSteps(n: number): number[] {
       step++;
       last = now;
     };
-    const job: AnyActorRef = createActor(drivenJob, { input: jobInput(i) });
+    const job: AnyActorRef = createActor(jobMachine, { input: jobInput(i) });
     lap();
     job.start();
     lap();
@@ -81,14 +75,24 @@ export function jobSteps(n: number): number[] {
   return sums;
 }
 
-/** Starts `n` transactions of one job each (real async prepare), then awaits them all. */
+/** Members per grouped transaction in {@link runTransactions}. */
+export const GROUP_SIZE = 2;
+
+/** A grouped transaction of {@link GROUP_SIZE} jobs, started; its members are running. */
+function runningGroup(i: number): TransactionActorRef {
+  const jobs = Array.from({ length: GROUP_SIZE }, (_, m) => jobInput(i * GROUP_SIZE + m));
+  const txn = createActor(groupedTransaction, { input: { id: `txn-${i}`, jobs } }).start();
+  txn.send({ type: 'create' });
+  txn.send({ type: 'start' });
+  return txn;
+}
+
+/** Starts `n` jobs in grouped transactions of {@link GROUP_SIZE}, all in flight, each member's work done; awaits them all. */
 export async function runTransactions(n: number): Promise<void> {
   const done: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i++) {
-    const txn = createActor(transactionMachine, { input: { id: `txn-${i}`, jobs: [jobInput(i)] } }).start();
-    txn.send({ type: 'create' });
-    txn.send({ type: 'start' });
-    txn.getSnapshot().context.members[0]?.send({ type: 'work.done' });
+  for (let i = 0; i < n / GROUP_SIZE; i++) {
+    const txn = runningGroup(i);
+    for (const member of txn.getSnapshot().context.members) member.send({ type: 'work.done' });
     done.push(toPromise(txn));
   }
   await Promise.all(done);
@@ -108,12 +112,12 @@ export function restingToggle(): AnyActorRef {
   return createActor(toggle).start();
 }
 
-/** A started job resting in `undefined`: one actor, no children. */
+/** A started job resting in `undefined`. */
 export function restingJob(i: number): JobActorRef {
-  return createActor(drivenJob, { input: jobInput(i) }).start();
+  return createActor(jobMachine, { input: jobInput(i) }).start();
 }
 
-/** A job resting in `running`, as the service holds it while its work runs (with its `work` child). */
+/** A job alone resting in `running`, as the service holds it while its work runs. */
 export function runningJob(i: number): JobActorRef {
   const job = restingJob(i);
   job.send({ type: 'create' });
@@ -121,15 +125,12 @@ export function runningJob(i: number): JobActorRef {
   return job;
 }
 
-/** A transaction of one, its job resting in `running`. */
+/** A grouped transaction holding its jobs in `running` (measured per job). */
 export function runningTransaction(i: number): TransactionActorRef {
-  const txn = createActor(transactionMachine, { input: { id: `txn-${i}`, jobs: [jobInput(i)] } }).start();
-  txn.send({ type: 'create' });
-  txn.send({ type: 'start' });
-  return txn;
+  return runningGroup(i);
 }
 
-/** The persisted snapshot of a job in `running` (what the service would store), its actor stopped. */
+/** The persisted snapshot of a running job (what the service would store), its actor stopped. */
 export function persistedRunningJob(i: number): { snapshot: unknown } {
   const job = runningJob(i);
   const snapshot = job.getPersistedSnapshot();

@@ -6,6 +6,7 @@
 import { cpus, loadavg } from 'node:os';
 import {
   FLOOR_EVENTS,
+  GROUP_SIZE,
   JOB_STEPS,
   jobSteps,
   persistedRunningJob,
@@ -78,8 +79,8 @@ async function main(): Promise<void> {
   out(
     table([
       ['measure', 'wall/job', 'cpu/job', 'jobs/s', 'rounds (wall)', 'target', ''],
-      timeRow(`(a) job, success path in-process, ${fmt(JOBS_PER_ROUND, 0)} per round`, jobs, TARGET_MICROS),
-      timeRow(`(b) transaction of one, async prepare, ${fmt(JOBS_IN_FLIGHT, 0)} in flight`, transactions),
+      timeRow(`(a) job alone, success path in-process, ${fmt(JOBS_PER_ROUND, 0)} per round`, jobs, TARGET_MICROS),
+      timeRow(`(b) grouped transactions of ${GROUP_SIZE}, async prepare, ${fmt(JOBS_IN_FLIGHT, 0)} jobs in flight (per job)`, transactions),
       timeRow(`    floor: 2-state actor, create + start + ${FLOOR_EVENTS} events + stop`, floor),
       timeRow('    floor: 2-state actor, create + start + stop', floorBare),
     ]),
@@ -90,9 +91,9 @@ async function main(): Promise<void> {
   out(
     table([
       ['measure', 'heap/job', 'target', ''],
-      memoryRow('(c) job actor resting in running (with its work child)', runningJob, TARGET_BYTES),
-      memoryRow('    transaction of one holding its job in running', runningTransaction),
-      memoryRow('    job actor resting in undefined (no child)', restingJob),
+      memoryRow('(c) job actor alone resting in running', runningJob, TARGET_BYTES),
+      memoryRow(`    grouped transaction of ${GROUP_SIZE} holding its jobs in running (per transaction)`, runningTransaction),
+      memoryRow('    job actor resting in undefined', restingJob),
       memoryRow('    floor: started 2-state actor', restingToggle),
       memoryRow("    a running job's persisted snapshot, actor stopped", persistedRunningJob),
     ]),

@@ -3,16 +3,19 @@
  * {@link transactionMachine}. They import only xstate and do no I/O; provide the work with
  * `machine.provide()`. Exported so that users can generate test paths from them.
  */
-export { jobMachine, statusOf } from './job.js';
+export { jobMachine, settingsOf, statusOf, wireProgress } from './job.js';
 export type {
   JobActorRef,
   JobContext,
   JobEmitted,
   JobEvent,
   JobInput,
+  JobSettings,
   JobSnapshot,
   LifecycleEvent,
   MemberNotice,
+  PrepareReport,
+  Progress,
   VerbEvent,
   WorkCommand,
   WorkInput,

@@ -1,23 +1,27 @@
 /**
  * The job statechart: QEMU's job model (`job.c`, `job-qmp.c`), one state node per JobStatus.
  *
- * The machine does no I/O. Its effects are named and provided by `src/` with
- * `jobMachine.provide()`:
- * - actor `work`: the job's work. It receives {@link WorkCommand}s (pause, resume, cancel,
- *   complete, set-speed) and reports back with `work.*` events ({@link WorkReport}).
- * - actor `prepare`: the fallible first half of finalize (QEMU's `.prepare`).
- * - actions `commit`, `abort`, `clean`: the second half of finalize (QEMU's callbacks).
+ * The machine does no I/O and has no child actors. Its effects are named actions that `src/`
+ * provides with `jobMachine.provide()`:
+ * - `startWork`, `tellWork`, `stopWork`: start the job's work, pass it a {@link WorkCommand}
+ *   (pause, resume, cancel, complete, set-speed), stop it. The work reports back by sending
+ *   the job `work.*` events ({@link WorkReport}).
+ * - `prepare`: begin the fallible first half of finalize (QEMU's `.prepare`); its outcome comes
+ *   back as `prepare.done` or `prepare.failed`. By default there is nothing to prepare.
+ * - `commit`, `abort`, `clean`: the second half of finalize (QEMU's callbacks).
  *
- * A job lives inside a transaction (see `transaction.ts`): it tells its parent when it is
- * waiting, aborting, stopped, prepared or dismissed (`member.*`), and the parent drives it
- * with `txn.*` events. A job actor without a parent (as in machine tests) sends those
- * notifications to itself, where they are ignored; the tests play the transaction's part.
+ * Every job belongs to a transaction. A job started with a `txn` is a member of that
+ * transaction (see `transaction.ts`): it tells its transaction when it is waiting, aborting,
+ * stopped, prepared or dismissed (`member.*`), and the transaction drives it with `txn.*`
+ * events. A job without one is a transaction of one: it moves on by itself where a
+ * transaction would tell it to (waiting → pending, auto-finalize, commit, conclude), which is
+ * exactly what a transaction of one member does, without a second actor.
  *
  * Everything the wire needs is emitted: every status change in order, JOB_READY,
  * JOB_PENDING, JOB_COMPLETED / JOB_CANCELLED, JOB_ERROR, JOB_PROGRESS, and `verb.refused`
  * with QEMU's text whenever a verb is refused.
  */
-import { assign, emit, enqueueActions, fromCallback, fromPromise, sendTo, setup, stopChild } from 'xstate';
+import { and, assign, emit, enqueueActions, raise, sendTo, setup } from 'xstate';
 import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import {
   CANCELED_ERROR,
@@ -45,44 +49,50 @@ export interface JobInput {
   /** @defaultValue 'report' */
   onError?: OnError;
   description?: string;
-  /** The id of the grouped transaction this job belongs to, if any. */
+  /**
+   * The transaction this job is a member of; that transaction's actor coordinates it.
+   * Without one, the job is a transaction of one and coordinates itself.
+   */
   txn?: string;
 }
 
-/** How the job's work ended, as reported by the work actor. */
+/** How the job's work ended, as reported by the work. */
 export type WorkOutcome = { ok: true; result?: unknown } | { ok: false; error: string };
 
 export interface JobContext {
-  id: string;
-  owner: string;
-  type: string;
-  params: Record<string, unknown>;
-  txn?: string;
-  autoFinalize: boolean;
-  autoDismiss: boolean;
+  /** What the job was started with, as given (see {@link settingsOf} for the defaults). Never changes. */
+  readonly job: Readonly<JobInput>;
+  /** Rate limit; 0 = unlimited (set at start, changed by set-speed). */
   speed: number;
-  onError: OnError;
   description?: string;
-  currentProgress: number;
-  totalProgress: number;
+  /** The last progress the work reported (QEMU's ProgressMeter); absent until the first report. */
+  progress?: Progress;
   /** The user's share of the pause count (at most one). */
   userPaused: boolean;
   /** Pauses in effect: the user's plus internal ones (error-stop, drain). */
   pauseCount: number;
-  /** Whether the work was ever started (QEMU's job_started). */
-  started: boolean;
   /** A cancel request: a soft one only ever stands in ready/standby. */
   cancel: 'none' | 'soft' | 'force';
-  completeRequested: boolean;
   /** The work reported convergence (it will enter ready). */
   converged: boolean;
-  /** JOB_READY was emitted: once, on running → ready; standby → ready emits none (QEMU's job_transition_to_ready). */
-  readyAnnounced: boolean;
   outcome?: WorkOutcome;
   error?: string;
-  result?: unknown;
-  timeStarted?: string;
-  timeFinished?: string;
+  /** When the work was started (ms since the epoch); set iff it was ever started (QEMU's job_started). */
+  startedAt?: number;
+  /** When the job concluded (ms since the epoch). */
+  finishedAt?: number;
+}
+
+/** A job's start settings with their defaults applied. */
+export interface JobSettings {
+  id: string;
+  owner: string;
+  type: string;
+  params: Record<string, unknown>;
+  autoFinalize: boolean;
+  autoDismiss: boolean;
+  onError: OnError;
+  txn?: string;
 }
 
 /** The verbs, as events sent by the service on behalf of a user. */
@@ -95,7 +105,7 @@ export type VerbEvent =
   | { type: 'finalize' }
   | { type: 'dismiss' };
 
-/** What the work actor reports. */
+/** What the work reports. */
 export type WorkReport =
   | { type: 'work.progress'; current: number; total: number }
   | { type: 'work.description'; description: string }
@@ -103,6 +113,9 @@ export type WorkReport =
   | { type: 'work.done'; result?: unknown }
   | { type: 'work.failed'; error: string }
   | { type: 'work.error'; operation: 'read' | 'write'; action: OnError };
+
+/** How the `prepare` action's work ended. */
+export type PrepareReport = { type: 'prepare.done' } | { type: 'prepare.failed'; error: string };
 
 /** What the transaction (or whoever creates the job) tells the job. */
 export type LifecycleEvent =
@@ -116,15 +129,15 @@ export type LifecycleEvent =
   | { type: 'internal.pause' }
   | { type: 'internal.resume' };
 
-/** What the job tells its transaction. */
+/** What a member job tells its transaction. */
 export type MemberNotice = {
   type: 'member.waiting' | 'member.aborting' | 'member.stopped' | 'member.finalize' | 'member.prepared' | 'member.dismissed';
   id: string;
 };
 
-export type JobEvent = VerbEvent | WorkReport | LifecycleEvent | MemberNotice;
+export type JobEvent = VerbEvent | WorkReport | PrepareReport | LifecycleEvent;
 
-/** What the job's work actor is told. */
+/** What the job's work is told. */
 export type WorkCommand =
   | { type: 'pause' }
   | { type: 'resume' }
@@ -132,7 +145,7 @@ export type WorkCommand =
   | { type: 'complete' }
   | { type: 'set-speed'; speed: number };
 
-/** What the work and prepare actors are started with. */
+/** What the work and the prepare step are started with. */
 export interface WorkInput {
   id: string;
   owner: string;
@@ -144,23 +157,30 @@ export interface WorkInput {
   paused: boolean;
 }
 
-type Progress = { 'current-progress': number; 'total-progress': number };
+/** How far the work is, in units of its choice: `current` of `total` (`current` never goes back). */
+export interface Progress {
+  current: number;
+  total: number;
+}
+
+/** Progress, as the wire writes it. */
+type WireProgress = { 'current-progress': number; 'total-progress': number };
 
 /** Everything the job emits: the wire's events (data without the envelope) and refusals. */
 export type JobEmitted =
   | { type: typeof JobEventName.statusChange; data: { id: string; owner: string; status: JobStatus } }
-  | { type: typeof JobEventName.ready; data: { id: string; owner: string; type: string; speed: number } & Progress }
+  | { type: typeof JobEventName.ready; data: { id: string; owner: string; type: string; speed: number } & WireProgress }
   | { type: typeof JobEventName.pending; data: { id: string; owner: string; type: string } }
   | {
       type: typeof JobEventName.completed;
-      data: { id: string; owner: string; type: string; speed: number; error?: string } & Progress;
+      data: { id: string; owner: string; type: string; speed: number; error?: string } & WireProgress;
     }
-  | { type: typeof JobEventName.cancelled; data: { id: string; owner: string; type: string; speed: number } & Progress }
+  | { type: typeof JobEventName.cancelled; data: { id: string; owner: string; type: string; speed: number } & WireProgress }
   | {
       type: typeof JobEventName.error;
       data: { id: string; owner: string; operation: 'read' | 'write'; action: OnError };
     }
-  | { type: typeof JobEventName.progress; data: { id: string; owner: string; description?: string } & Progress }
+  | { type: typeof JobEventName.progress; data: { id: string; owner: string; description?: string } & WireProgress }
   | { type: 'verb.refused'; verb: JobVerb; status: JobStatus; reason: RefusalReason; message: string };
 
 export interface RefuseParams {
@@ -172,15 +192,50 @@ export interface RefuseParams {
 /** The verbs every status before waiting accepts (created, running, paused; ready and standby add complete). */
 const ACTIVE_VERBS = [JobVerb.cancel, JobVerb.pause, JobVerb.resume, JobVerb.setSpeed] as const;
 
-const progressOf = (c: JobContext): Progress => ({
-  'current-progress': c.currentProgress,
-  'total-progress': c.totalProgress,
+/** A job's progress as the wire writes it: 0 of 0 until the work reports any. */
+export function wireProgress(c: JobContext): WireProgress {
+  return { 'current-progress': c.progress?.current ?? 0, 'total-progress': c.progress?.total ?? 0 };
+}
+
+const summaryOf = (c: JobContext) => ({
+  id: c.job.id,
+  owner: c.job.owner,
+  type: c.job.type,
+  speed: c.speed,
+  ...wireProgress(c),
 });
 
-const summaryOf = (c: JobContext) => ({ id: c.id, owner: c.owner, type: c.type, speed: c.speed, ...progressOf(c) });
-
-/** The parent transaction, or the job itself when it has none (it ignores member notices). */
+/** Where a member's notices go: its transaction (the parent that spawned it); a job alone ignores its own. */
 const transaction = ({ self }: { self: AnyActorRef }): AnyActorRef => self._parent ?? self;
+
+/** The params of a job started without any (shared: a job never changes its params). */
+const NO_PARAMS: Record<string, unknown> = Object.freeze({});
+
+const byId = ({ context }: { context: JobContext }) => ({ id: context.job.id });
+
+/** A successful finalize: commit, clean, JOB_COMPLETED, concluded. */
+const COMMIT = {
+  target: '#job.concluded',
+  actions: [
+    { type: 'commit', params: byId },
+    { type: 'clean', params: byId },
+    'announceCompleted',
+  ],
+} as const;
+
+/**
+ * An aborted finalize: abort, clean, then JOB_CANCELLED for a forced cancel or JOB_COMPLETED
+ * with the error, and concluded. A job that never started announces neither (QEMU's).
+ */
+const ABORT_ACTIONS = [
+  { type: 'abort', params: byId },
+  { type: 'clean', params: byId },
+] as const;
+const ABORT = [
+  { guard: 'neverStarted', target: '#job.concluded', actions: ABORT_ACTIONS },
+  { guard: 'cancelForced', target: '#job.concluded', actions: [...ABORT_ACTIONS, 'announceCancelled'] },
+  { target: '#job.concluded', actions: [...ABORT_ACTIONS, 'announceCompleted'] },
+] as const;
 
 export const jobMachine = setup({
   types: {
@@ -189,14 +244,15 @@ export const jobMachine = setup({
     events: {} as JobEvent,
     emitted: {} as JobEmitted,
   },
-  actors: {
-    /** The job's work; the runtime provides it. By default the work is driven from outside
-     * by sending `work.*` events to the job. */
-    work: fromCallback<WorkCommand, WorkInput>(() => undefined),
-    /** The fallible first half of finalize; by default there is nothing to prepare. */
-    prepare: fromPromise<void, WorkInput>(async () => undefined),
-  },
   actions: {
+    /** Start the job's work; it reports with `work.*` events. By default the work is driven from outside. */
+    startWork: (_: unknown, _input: WorkInput) => undefined,
+    /** Tell the running work a command (only ever used once the work was started). */
+    tellWork: (_: unknown, _command: WorkCommand) => undefined,
+    /** The job concluded: its work, if still there, is stopped. */
+    stopWork: (_: unknown, _params: { id: string }) => undefined,
+    /** Begin the fallible first half of finalize; it ends with `prepare.done` or `prepare.failed`. */
+    prepare: raise({ type: 'prepare.done' } as const),
     /** Put the job's work in place (second half of a successful finalize). */
     commit: (_: unknown, _params: { id: string }) => undefined,
     /** Undo the job's work (second half of an aborted finalize). */
@@ -206,19 +262,44 @@ export const jobMachine = setup({
 
     announce: emit(({ context }, status: JobStatus) => ({
       type: JobEventName.statusChange,
-      data: { id: context.id, owner: context.owner, status },
+      data: { id: context.job.id, owner: context.job.owner, status },
     })),
     refuse: emit(({ context }, p: RefuseParams) => ({
       type: 'verb.refused' as const,
       verb: p.verb,
       status: p.status,
       reason: p.reason,
-      message: refusalMessage(p.reason, context.id, p.status, p.verb),
+      message: refusalMessage(p.reason, context.job.id, p.status, p.verb),
     })),
-    notify: sendTo(transaction, ({ context }, type: MemberNotice['type']) => ({ type, id: context.id })),
-    /** Tell the work actor (only ever used once the work was started). */
-    tellWork: sendTo('work', (_, command: WorkCommand) => command),
-    tellSpeed: sendTo('work', ({ context }) => ({ type: 'set-speed' as const, speed: context.speed })),
+    announceReady: emit(({ context }) => ({ type: JobEventName.ready, data: summaryOf(context) })),
+    announcePending: emit(({ context }) => ({
+      type: JobEventName.pending,
+      data: { id: context.job.id, owner: context.job.owner, type: context.job.type },
+    })),
+    announceCompleted: emit(({ context }) => ({
+      type: JobEventName.completed,
+      data: context.error === undefined ? summaryOf(context) : { ...summaryOf(context), error: context.error },
+    })),
+    announceCancelled: emit(({ context }) => ({ type: JobEventName.cancelled, data: summaryOf(context) })),
+    announceProgress: emit(({ context }) => ({
+      type: JobEventName.progress,
+      data: {
+        id: context.job.id,
+        owner: context.job.owner,
+        ...wireProgress(context),
+        ...(context.description !== undefined && { description: context.description }),
+      },
+    })),
+    announceError: emit(({ context, event }) => ({
+      type: JobEventName.error,
+      data: {
+        id: context.job.id,
+        owner: context.job.owner,
+        operation: event.type === 'work.error' ? event.operation : 'read',
+        action: event.type === 'work.error' ? event.action : OnError.report,
+      },
+    })),
+    notify: sendTo(transaction, ({ context }, type: MemberNotice['type']) => ({ type, id: context.job.id })),
     userPause: assign(({ context }) => ({ userPaused: true, pauseCount: context.pauseCount + 1 })),
     userResume: assign(({ context }) => ({ userPaused: false, pauseCount: context.pauseCount - 1 })),
     /** A forced cancel drops the user pause (QEMU's job_cancel_async). */
@@ -228,10 +309,19 @@ export const jobMachine = setup({
       pauseCount: context.pauseCount - (context.userPaused ? 1 : 0),
     })),
     softCancel: assign({ cancel: 'soft' as const }),
-    requestComplete: assign({ completeRequested: true }),
     setSpeed: assign({ speed: ({ event }) => (event.type === 'set-speed' ? event.speed : 0) }),
+    recordDone: assign({ outcome: ({ event }) => ({ ok: true, result: event.type === 'work.done' ? event.result : undefined }) }),
+    recordFailure: assign({
+      outcome: ({ event }) => ({ ok: false, error: event.type === 'work.failed' || event.type === 'prepare.failed' ? event.error : '' }),
+    }),
+    /** Why the job is aborting: its own failure, or a cancel (also the transaction's abort). */
+    recordError: assign({
+      error: ({ context: { cancel, outcome } }) => (cancel !== 'force' && outcome && !outcome.ok ? outcome.error : CANCELED_ERROR),
+    }),
   },
   guards: {
+    /** A transaction of one (it coordinates itself). */
+    alone: ({ context }) => context.job.txn === undefined,
     userPaused: ({ context }) => context.userPaused,
     softWhileUserPaused: ({ context, event }) => event.type === 'cancel' && event.force === false && context.userPaused,
     soft: ({ event }) => event.type === 'cancel' && event.force === false,
@@ -243,78 +333,60 @@ export const jobMachine = setup({
     converged: ({ context }) => context.converged,
     shouldPause: ({ context }) => context.pauseCount > 0,
     unpaused: ({ context }) => context.pauseCount === 0,
-    workSettled: ({ context }) => !context.started || context.outcome !== undefined,
+    workSettled: ({ context }) => context.startedAt === undefined || context.outcome !== undefined,
     /** A job that never started is dismissed at once, whatever its auto-dismiss (QEMU's job_conclude). */
-    dismissAtOnce: ({ context }) => context.autoDismiss || !context.started,
-    started: ({ context }) => context.started,
+    dismissAtOnce: ({ context }) => context.job.autoDismiss !== false || context.startedAt === undefined,
+    /** The work has not reported its end yet (the first report wins). */
+    workGoing: ({ context }) => context.outcome === undefined,
+    neverStarted: ({ context }) => context.startedAt === undefined,
+    /** A transaction of one whose job finalizes by itself. */
+    finalizesAlone: ({ context }) => context.job.txn === undefined && context.job.autoFinalize !== false,
+    manualFinalize: ({ context }) => context.job.autoFinalize === false,
   },
 }).createMachine({
   id: 'job',
   description: "A job's lifecycle: QEMU's JobStatus states, moving only along QEMU's transition table.",
   context: ({ input }) => ({
-    id: input.id,
-    owner: input.owner,
-    type: input.type,
-    params: input.params ?? {},
-    ...(input.txn !== undefined && { txn: input.txn }),
-    autoFinalize: input.autoFinalize ?? true,
-    autoDismiss: input.autoDismiss ?? true,
+    job: input,
     speed: input.speed ?? 0,
-    onError: input.onError ?? OnError.report,
     ...(input.description !== undefined && { description: input.description }),
-    currentProgress: 0,
-    totalProgress: 0,
     userPaused: false,
     pauseCount: 0,
-    started: false,
     cancel: 'none',
-    completeRequested: false,
     converged: false,
-    readyAnnounced: false,
   }),
   initial: 'undefined',
   on: {
+    // Reports the work may send whatever the status (progress only moves forward).
     'work.progress': {
       actions: [
-        assign(({ context, event }) => ({
-          currentProgress: Math.max(context.currentProgress, event.current),
-          totalProgress: event.total,
-        })),
-        emit(({ context }) => ({
-          type: JobEventName.progress,
-          data: {
-            id: context.id,
-            owner: context.owner,
-            ...progressOf(context),
-            ...(context.description !== undefined && { description: context.description }),
-          },
-        })),
+        assign({
+          progress: ({ context, event }) => ({
+            current: Math.max(context.progress?.current ?? 0, event.current),
+            total: event.total,
+          }),
+        }),
+        'announceProgress',
       ],
     },
     'work.description': { actions: assign({ description: ({ event }) => event.description }) },
     'work.ready': { actions: assign({ converged: true }) },
-    'work.done': {
-      guard: ({ context }) => !context.outcome,
-      actions: assign({ outcome: ({ event }) => ({ ok: true, result: event.result }) }),
-    },
-    'work.failed': {
-      guard: ({ context }) => !context.outcome,
-      actions: assign({ outcome: ({ event }) => ({ ok: false, error: event.error }) }),
-    },
-    'work.error': {
-      actions: [
-        emit(({ context, event }) => ({
-          type: JobEventName.error,
-          data: { id: context.id, owner: context.owner, operation: event.operation, action: event.action },
-        })),
-        // on-error 'stop': pause as if the user had paused it (QEMU's block_job_error_action);
-        // only work that is still going can stop (not after it settled or was cancelled).
-        enqueueActions(({ context, event, enqueue }) => {
-          const working = context.started && !context.outcome && context.cancel !== 'force';
-          if (event.action === OnError.stop && working && !context.userPaused) enqueue('userPause');
-        }),
-      ],
-    },
+    'work.done': { guard: 'workGoing', actions: 'recordDone' },
+    'work.failed': { guard: 'workGoing', actions: 'recordFailure' },
+    'work.error': [
+      // on-error 'stop': pause as if the user had paused it (QEMU's block_job_error_action);
+      // only work that is still going can stop (not after it settled or was cancelled).
+      {
+        guard: ({ context, event }) =>
+          event.action === OnError.stop &&
+          context.startedAt !== undefined &&
+          !context.outcome &&
+          context.cancel !== 'force' &&
+          !context.userPaused,
+        actions: ['announceError', 'userPause'],
+      },
+      { actions: 'announceError' },
+    ],
     'internal.pause': { actions: assign({ pauseCount: ({ context }) => context.pauseCount + 1 }) },
     'internal.resume': {
       guard: ({ context }) => context.pauseCount > (context.userPaused ? 1 : 0),
@@ -333,10 +405,8 @@ export const jobMachine = setup({
         start: {
           target: 'running',
           actions: [
-            assign({ started: true, timeStarted: () => new Date().toISOString() }),
-            enqueueActions(({ context, enqueue }) => {
-              enqueue.spawnChild('work', { id: 'work', input: workInput(context) });
-            }),
+            assign({ startedAt: () => Date.now() }),
+            { type: 'startWork', params: ({ context }: { context: JobContext }) => workInput(context) },
           ],
         },
         cancel: cancelling(JobStatus.created, '#job.aborting'),
@@ -357,6 +427,9 @@ export const jobMachine = setup({
         { guard: 'shouldPause', target: 'paused' },
       ],
       on: {
+        // The usual end of the work, taken directly (the eventless transitions would do the same a microstep later).
+        'work.done': { target: 'waiting', actions: 'recordDone' },
+        'work.failed': { target: 'aborting', actions: 'recordFailure' },
         cancel: cancelling(JobStatus.running, '#job.aborting'),
         'txn.abort': { target: 'aborting', actions: 'forceCancel' },
         ...pausing(JobStatus.running),
@@ -385,20 +458,20 @@ export const jobMachine = setup({
     },
     ready: {
       description: 'The work has converged and keeps in sync until job-complete.',
-      entry: [
-        { type: 'announce', params: JobStatus.ready },
-        enqueueActions(({ context, enqueue }) => {
-          if (context.readyAnnounced) return; // back from standby: no new JOB_READY
-          enqueue.emit({ type: JobEventName.ready, data: summaryOf(context) });
-          enqueue.assign({ readyAnnounced: true });
-        }),
-      ],
+      entry: { type: 'announce', params: JobStatus.ready },
       always: [
         { guard: 'cancelForced', target: 'aborting' },
         { guard: 'failed', target: 'aborting' },
         { guard: 'succeeded', target: 'waiting' },
         { guard: 'shouldPause', target: 'standby' },
       ],
+      // JOB_READY follows the status change on running → ready only; standby → ready has none
+      // (QEMU's job_transition_to_ready).
+      initial: 'converged',
+      states: {
+        converged: { entry: 'announceReady' },
+        resumed: { description: 'Back from standby.' },
+      },
       on: {
         cancel: cancelling(JobStatus.ready, '#job.aborting'),
         'txn.abort': { target: 'aborting', actions: 'forceCancel' },
@@ -416,8 +489,8 @@ export const jobMachine = setup({
       ],
       exit: { type: 'tellWork', params: { type: 'resume' } },
       always: [
-        { guard: 'cancelForced', target: 'ready' },
-        { guard: 'unpaused', target: 'ready' },
+        { guard: 'cancelForced', target: 'ready.resumed' },
+        { guard: 'unpaused', target: 'ready.resumed' },
       ],
       on: {
         cancel: cancelling(JobStatus.standby, undefined),
@@ -432,8 +505,12 @@ export const jobMachine = setup({
       description: 'The work succeeded; waiting for every member of the transaction to succeed.',
       entry: [
         { type: 'announce', params: JobStatus.waiting },
-        assign({ result: ({ context }) => (context.outcome?.ok ? context.outcome.result : undefined) }),
         { type: 'notify', params: 'member.waiting' },
+      ],
+      // A transaction of one has no one else to wait for (and with auto-finalize, finalizes at once).
+      always: [
+        { guard: 'finalizesAlone', target: 'pending.preparing' },
+        { guard: 'alone', target: 'pending' },
       ],
       on: {
         'txn.pending': 'pending',
@@ -444,42 +521,35 @@ export const jobMachine = setup({
     },
     pending: {
       description: 'Every member succeeded; waiting to be finalized (automatically, or by job-finalize).',
-      entry: [
-        { type: 'announce', params: JobStatus.pending },
-        enqueueActions(({ context, enqueue }) => {
-          if (!context.autoFinalize) {
-            enqueue.emit({ type: JobEventName.pending, data: { id: context.id, owner: context.owner, type: context.type } });
-          }
-        }),
-      ],
+      entry: { type: 'announce', params: JobStatus.pending },
       initial: 'idle',
       states: {
-        idle: { on: { 'txn.finalize': 'preparing' } },
+        idle: {
+          always: [
+            // A transaction of one with auto-finalize finalizes itself at once.
+            { guard: 'finalizesAlone', target: 'preparing' },
+            { guard: 'manualFinalize', target: 'held', actions: 'announcePending' },
+            { target: 'held' },
+          ],
+        },
+        held: {
+          description: 'Waiting for the transaction to finalize (alone: for job-finalize).',
+          on: {
+            'txn.finalize': 'preparing',
+            finalize: { guard: 'alone', target: 'preparing' },
+          },
+        },
         preparing: {
-          invoke: {
-            id: 'prepare',
-            src: 'prepare',
-            input: ({ context }) => workInput(context),
-            onDone: { target: 'prepared', actions: { type: 'notify', params: 'member.prepared' } },
-            onError: {
-              target: '#job.aborting',
-              actions: assign({
-                outcome: ({ event }) => ({ ok: false as const, error: errorText(event.error) }),
-              }),
-            },
+          entry: { type: 'prepare', params: ({ context }: { context: JobContext }) => workInput(context) },
+          on: {
+            'prepare.done': [{ guard: 'alone', ...COMMIT }, { target: 'prepared' }],
+            'prepare.failed': { target: '#job.aborting', actions: 'recordFailure' },
           },
         },
         prepared: {
-          on: {
-            'txn.commit': {
-              target: '#job.concluded',
-              actions: [
-                { type: 'commit', params: ({ context }) => ({ id: context.id }) },
-                { type: 'clean', params: ({ context }) => ({ id: context.id }) },
-                emit(({ context }) => ({ type: JobEventName.completed, data: summaryOf(context) })),
-              ],
-            },
-          },
+          description: 'Prepared; the transaction commits once every member is.',
+          entry: { type: 'notify', params: 'member.prepared' },
+          on: { 'txn.commit': COMMIT },
         },
       },
       on: {
@@ -493,14 +563,9 @@ export const jobMachine = setup({
       description: 'Failed or cancelled: the work stops, then the whole transaction aborts and cleans up.',
       entry: [
         { type: 'announce', params: JobStatus.aborting },
-        assign({
-          error: ({ context }) => {
-            const { cancel, outcome } = context;
-            return cancel !== 'force' && outcome && !outcome.ok ? outcome.error : CANCELED_ERROR;
-          },
-        }),
+        'recordError',
         enqueueActions(({ context, enqueue }) => {
-          if (context.started) enqueue({ type: 'tellWork', params: { type: 'cancel', force: true } });
+          if (context.startedAt !== undefined) enqueue({ type: 'tellWork', params: { type: 'cancel', force: true } });
         }),
         { type: 'notify', params: 'member.aborting' },
       ],
@@ -509,26 +574,13 @@ export const jobMachine = setup({
         stopping: { always: { guard: 'workSettled', target: 'stopped' } },
         stopped: {
           entry: { type: 'notify', params: 'member.stopped' },
-          on: {
-            'txn.conclude': {
-              target: '#job.concluded',
-              actions: [
-                { type: 'abort', params: ({ context }) => ({ id: context.id }) },
-                { type: 'clean', params: ({ context }) => ({ id: context.id }) },
-                enqueueActions(({ context, enqueue }) => {
-                  if (!context.started) return; // QEMU emits nothing for a job that never ran
-                  if (context.cancel === 'force') {
-                    enqueue.emit({ type: JobEventName.cancelled, data: summaryOf(context) });
-                  } else {
-                    enqueue.emit({
-                      type: JobEventName.completed,
-                      data: { ...summaryOf(context), ...(context.error !== undefined && { error: context.error }) },
-                    });
-                  }
-                }),
-              ],
-            },
-          },
+          // A transaction of one concludes as soon as its work has stopped.
+          always: [
+            { ...ABORT[0], guard: and(['alone', 'neverStarted']) },
+            { ...ABORT[1], guard: and(['alone', 'cancelForced']) },
+            { ...ABORT[2], guard: 'alone' },
+          ],
+          on: { 'txn.conclude': ABORT },
         },
       },
       on: refusing(JobStatus.aborting, []),
@@ -537,10 +589,8 @@ export const jobMachine = setup({
       description: 'Finished, successfully or not; keeps its id and result until dismissed.',
       entry: [
         { type: 'announce', params: JobStatus.concluded },
-        assign({ timeFinished: () => new Date().toISOString() }),
-        enqueueActions(({ context, enqueue }) => {
-          if (context.started) enqueue(stopChild('work'));
-        }),
+        assign({ finishedAt: () => Date.now() }),
+        { type: 'stopWork', params: ({ context }) => ({ id: context.job.id }) },
       ],
       always: { guard: 'dismissAtOnce', target: 'null' },
       on: {
@@ -602,7 +652,10 @@ function speedSetting(status: JobStatus) {
   return {
     'set-speed': [
       refuseNegative,
-      { actions: status === JobStatus.created ? (['setSpeed'] as const) : (['setSpeed', 'tellSpeed'] as const) },
+      // The work is told the speed once it is set (the actions run in order).
+      status === JobStatus.created
+        ? ({ actions: 'setSpeed' } as const)
+        : ({ actions: ['setSpeed', { type: 'tellWork', params: speedCommand }] } as const),
     ],
   } as const;
 }
@@ -615,7 +668,8 @@ function completing(status: JobStatus) {
       actions: { type: 'refuse', params: { status, verb: JobVerb.complete, reason: RefusalReason.cannotComplete } },
     },
     {
-      actions: ['requestComplete', { type: 'tellWork', params: { type: 'complete' } }],
+      // What a complete means is the work's business (QEMU's driver .complete, e.g. mirror's should_complete).
+      actions: { type: 'tellWork', params: { type: 'complete' } },
     },
   ] as const;
 }
@@ -638,20 +692,19 @@ function cancelling(status: JobStatus, target: '#job.aborting' | undefined) {
     : ([refusePaused, forced] as const);
 }
 
-function workInput(c: JobContext): WorkInput {
-  return {
-    id: c.id,
-    owner: c.owner,
-    type: c.type,
-    params: c.params,
-    speed: c.speed,
-    onError: c.onError,
-    paused: c.pauseCount > 0,
-  };
+function speedCommand({ context }: { context: JobContext }): WorkCommand {
+  return { type: 'set-speed', speed: context.speed };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function workInput(c: JobContext): WorkInput {
+  const { id, owner, type, params = NO_PARAMS, onError = OnError.report } = c.job;
+  return { id, owner, type, params, speed: c.speed, onError, paused: c.pauseCount > 0 };
+}
+
+/** A job's start settings, defaults applied. */
+export function settingsOf(c: JobContext): JobSettings {
+  const { id, owner, type, params = NO_PARAMS, autoFinalize = true, autoDismiss = true, onError = OnError.report, txn } = c.job;
+  return { id, owner, type, params, autoFinalize, autoDismiss, onError, ...(txn !== undefined && { txn }) };
 }
 
 export type JobActorRef = ActorRefFrom<typeof jobMachine>;

@@ -67,7 +67,7 @@ export const transactionMachine = setup({
   description: 'Coordinates member jobs: they succeed together or abort together.',
   context: ({ input, spawn }) => ({
     id: input.id,
-    members: input.jobs.map((job) => spawn('job', { id: job.id, input: job })),
+    members: input.jobs.map((job) => spawn('job', { id: job.id, input: { ...job, txn: job.txn ?? input.id } })),
     autoFinalize: input.jobs.every((job) => job.autoFinalize !== false),
     reached: noneReached(),
   }),

@@ -56,7 +56,10 @@ function block(node: AnyStateNode, names: Map<string, DiagramName>, edges: Edge[
   const lines: string[] = [];
   for (const child of children) {
     const { id, label } = nameOf(names, child);
-    if (!isComposite(child) && id !== label) lines.push(`${pad}state "${label}" as ${id}`);
+    if (isComposite(child)) continue;
+    if (id !== label) lines.push(`${pad}state "${label}" as ${id}`);
+    // Inside a composite, declare every state, so that one no arrow inside reaches stays in its block.
+    else if (depth > 1) lines.push(`${pad}${id}`);
   }
   for (const target of children.length > 0 ? node.initial.target : []) {
     lines.push(`${pad}[*] --> ${nameOf(names, target).id}`);

@@ -1,18 +1,17 @@
 /**
  * The job runtime: the registered job types, each live job's run (its log, scratch, lock and
- * work), and the implementations the job statechart needs — the `work` and `prepare` actors
- * and the `commit`, `abort`, `clean` actions — built from the types' handlers and hooks.
+ * work), and the implementations of the job statechart's effects — `startWork`, `tellWork`,
+ * `stopWork`, `prepare`, `commit`, `abort`, `clean` — built from the types' handlers and hooks.
  */
 import type { Logger } from 'pino';
-import { fromPromise } from 'xstate';
+import type { AnyActorRef } from 'xstate';
 import { jobMachine } from '../../machines/index.js';
-import type { JobContext as MachineContext, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { FinalizeContext, JobHooks, JobType } from './handler.js';
 import { JobLogBuffer, redact, secretValues } from './job-log.js';
 import { LockManager } from './locks.js';
 import type { JobTypes } from './registry.js';
-import { workActor } from './work-actor.js';
-import type { WorkControl } from './work-control.js';
+import { WorkControl } from './work-control.js';
 
 /** What a job's handler may ask of the service: other jobs (for `wrap`). */
 export interface JobsApi {
@@ -35,12 +34,13 @@ export interface Run {
   readonly scratch: Record<string, unknown>;
   readonly log: JobLogBuffer;
   softCancelled: boolean;
-  control?: WorkControl;
+  /** The job's work, from start until it is stopped. */
+  work?: Work;
   /** Releases the job's lock; called at clean (or when the work stops). */
   release?: () => void;
 }
 
-/** A job's running work, as the `work` actor drives it: in-process a {@link WorkControl}. */
+/** A job's running work, as the statechart drives it: in-process a {@link WorkControl}. */
 export interface Work {
   /** Handle a command from the statechart. */
   command(command: WorkCommand): void;
@@ -78,20 +78,16 @@ export class JobRuntime {
   /** The job statechart with this runtime's work, prepare and hooks. */
   jobMachine() {
     return jobMachine.provide({
-      actors: {
-        work: workActor(this),
-        prepare: fromPromise<void, WorkInput>(async ({ input }) => {
-          const run = this.run(input.owner, input.id);
-          if (run?.type.hooks?.prepare) await run.type.hooks.prepare(finalizeContext(run));
-        }),
-      },
       actions: {
+        startWork: ({ self }, input: WorkInput) => this.#startWork(input, self),
+        tellWork: ({ context }, command: WorkCommand) => this.#runOf(context)?.work?.command(command),
+        stopWork: ({ context }) => this.stopWork(context.job.owner, context.job.id),
+        prepare: ({ context, self }) => this.#prepare(context, self),
         commit: ({ context }) => this.#hook(context, 'commit'),
         abort: ({ context }) => this.#hook(context, 'abort'),
         clean: ({ context }) => {
           this.#hook(context, 'clean');
-          const run = this.run(context.owner, context.id);
-          run?.release?.();
+          this.#runOf(context)?.release?.();
         },
       },
     });
@@ -119,8 +115,18 @@ export class JobRuntime {
     return this.#runs.get(key(owner, id));
   }
 
-  /** Drop a job's run, its log with it. */
+  /** Stop a job's work, if it still has any (the job concluded, was dropped, or the service stops). */
+  stopWork(owner: string, id: string): void {
+    const run = this.run(owner, id);
+    if (!run?.work) return;
+    const work = run.work;
+    run.work = undefined;
+    work.stop();
+  }
+
+  /** Drop a job's run, its log with it (and its work, if any is left). */
   forget(owner: string, id: string): void {
+    this.stopWork(owner, id);
     this.#runs.delete(key(owner, id));
   }
 
@@ -138,8 +144,37 @@ export class JobRuntime {
     return { params: redact(run.params, run.type.secrets), ...(excerpt !== undefined && { 'logs-excerpt': excerpt }) };
   }
 
+  #runOf(context: MachineContext): Run | undefined {
+    return this.run(context.job.owner, context.job.id);
+  }
+
+  /** Run the job's handler here (a {@link WorkControl}), or on a remote worker if only workers have its type. */
+  #startWork(input: WorkInput, job: AnyActorRef): void {
+    const report = (event: WorkReport) => job.send(event);
+    const run = this.run(input.owner, input.id);
+    if (!run) {
+      report({ type: 'work.failed', error: `No handler for job type '${input.type}'` });
+      return;
+    }
+    const work = this.remote?.(input, run, report) ?? new WorkControl(input, run, this, report);
+    run.work = work;
+    void work.run();
+  }
+
+  /** The type's prepare hook, if any; its outcome goes back to the job. */
+  #prepare(context: MachineContext, job: AnyActorRef): void {
+    const done = (event: PrepareReport) => job.send(event);
+    const run = this.#runOf(context);
+    const prepare = run?.type.hooks?.prepare;
+    if (!run || !prepare) return done({ type: 'prepare.done' });
+    (async () => prepare(finalizeContext(run)))().then(
+      () => done({ type: 'prepare.done' }),
+      (err: unknown) => done({ type: 'prepare.failed', error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
+
   #hook(context: MachineContext, name: Exclude<keyof JobHooks<unknown>, 'prepare'>): void {
-    const run = this.run(context.owner, context.id);
+    const run = this.#runOf(context);
     if (run) runHook(run, name);
   }
 }

@@ -1,27 +1,28 @@
 /** JobInfo, as query-jobs and job-wait report it, read from a job's snapshot. */
-import { JobStatus, statusOf } from '../../machines/index.js';
+import { JobStatus, settingsOf, statusOf, wireProgress } from '../../machines/index.js';
 import type { JobSnapshot } from '../../machines/index.js';
 import type { JobInfo } from '../protocol/schemas.js';
 
 export function jobInfo(snapshot: JobSnapshot): JobInfo {
   const c = snapshot.context;
+  const job = settingsOf(c);
   const status = statusOf(snapshot);
   const succeeded = (status === JobStatus.concluded || status === JobStatus.null) && c.error === undefined;
+  const result = c.outcome?.ok ? c.outcome.result : undefined;
   return {
-    id: c.id,
-    type: c.type,
+    id: job.id,
+    type: job.type,
     status,
-    'current-progress': c.currentProgress,
-    'total-progress': c.totalProgress,
+    ...wireProgress(c),
     ...(c.error !== undefined && { error: c.error }),
-    owner: c.owner,
-    'auto-finalize': c.autoFinalize,
-    'auto-dismiss': c.autoDismiss,
+    owner: job.owner,
+    'auto-finalize': job.autoFinalize,
+    'auto-dismiss': job.autoDismiss,
     speed: c.speed,
-    ...(c.txn !== undefined && { txn: c.txn }),
+    ...(job.txn !== undefined && { txn: job.txn }),
     ...(c.description !== undefined && { description: c.description }),
-    ...(succeeded && c.result !== undefined && { result: c.result }),
-    ...(c.timeStarted !== undefined && { 'time-started': c.timeStarted }),
-    ...(c.timeFinished !== undefined && { 'time-finished': c.timeFinished }),
+    ...(succeeded && result !== undefined && { result }),
+    ...(c.startedAt !== undefined && { 'time-started': new Date(c.startedAt).toISOString() }),
+    ...(c.finishedAt !== undefined && { 'time-finished': new Date(c.finishedAt).toISOString() }),
   };
 }

@@ -1,12 +1,14 @@
 /**
- * The live jobs of one service: creates each job's transaction actor, keeps every job by
- * owner and id, applies verbs and reports refusals, answers queries and waits. Everything
- * the wire needs comes from the machines' emitted events; nothing is re-derived here.
+ * The live jobs of one service: creates each job's actor (a job started alone is a
+ * transaction of one by itself; the members of a grouped transaction are spawned by its
+ * transaction actor), keeps every job by owner and id, applies verbs and reports refusals,
+ * answers queries and waits. Everything the wire needs comes from the machines' emitted
+ * events; nothing is re-derived here.
  */
 import { randomBytes } from 'node:crypto';
 import { createActor, waitFor } from 'xstate';
 import type { Logger } from 'pino';
-import { JobStatus, JobVerb, RefusalReason, transactionMachine } from '../../machines/index.js';
+import { JobStatus, JobVerb, RefusalReason, statusOf, transactionMachine } from '../../machines/index.js';
 import type {
   JobActorRef,
   JobEmitted,
@@ -62,7 +64,8 @@ interface Entry {
   readonly owner: string;
   readonly seq: number;
   readonly job: JobActorRef;
-  readonly txn: TransactionActorRef;
+  /** The grouped transaction the job is a member of; none for a job alone. */
+  readonly txn?: TransactionActorRef;
   readonly log: Logger;
   /** The refusal of the verb being applied, if any. */
   refusal?: Refusal;
@@ -79,6 +82,7 @@ const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 export class JobManager implements JobsApi {
   readonly #opts: JobManagerOptions;
   readonly #runtime: JobRuntime;
+  readonly #jobLogic;
   readonly #txnLogic;
   readonly #jobs = new Map<string, Entry>();
   /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
@@ -92,7 +96,8 @@ export class JobManager implements JobsApi {
     this.#opts = opts;
     this.#runtime = opts.runtime;
     this.#limits = resolveLimits(opts.limits);
-    this.#txnLogic = transactionMachine.provide({ actors: { job: opts.runtime.jobMachine() } });
+    this.#jobLogic = opts.runtime.jobMachine();
+    this.#txnLogic = transactionMachine.provide({ actors: { job: this.#jobLogic } });
     opts.runtime.jobs = this;
   }
 
@@ -107,7 +112,7 @@ export class JobManager implements JobsApi {
     const queued = this.#queuedInstead(input);
     if (queued !== undefined) return { id: queued };
     checkRoom(this.#limits, this.#owners, caller, 0);
-    this.#launch(input.id, [input]);
+    this.#launchAlone(input);
     return { id: input.id };
   }
 
@@ -158,8 +163,8 @@ export class JobManager implements JobsApi {
         throw new ProtocolError(`${where}: ${err.message}`, err.code);
       }
     });
-    if (txn) this.#launch(txn, inputs);
-    else for (const input of inputs) this.#launch(input.id, [input]);
+    if (txn) this.#launchGrouped(txn, inputs);
+    else for (const input of inputs) this.#launchAlone(input);
     return { jobs: inputs.map((input) => input.id) };
   }
 
@@ -179,7 +184,8 @@ export class JobManager implements JobsApi {
     }
     entry.log.debug({ verb }, 'verb applied');
     if (verb === JobVerb.finalize) {
-      await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
+      if (entry.txn) await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
+      else await waitFor(entry.job, (s) => statusOf(s) !== JobStatus.pending);
     }
     return {};
   }
@@ -241,10 +247,14 @@ export class JobManager implements JobsApi {
     }
   }
 
-  /** Stop every job actor (the service is going away). */
+  /** Stop every job actor and its work (the service is going away). */
   stopAll(): void {
-    const txns = new Set([...this.#jobs.values()].map((e) => e.txn));
-    for (const txn of txns) txn.stop();
+    const roots = new Set<JobActorRef | TransactionActorRef>();
+    for (const entry of this.#jobs.values()) {
+      roots.add(entry.txn ?? entry.job);
+      this.#runtime.stopWork(entry.owner, entry.id);
+    }
+    for (const root of roots) root.stop();
     this.#jobs.clear();
     this.#owners.clear();
   }
@@ -284,34 +294,45 @@ export class JobManager implements JobsApi {
     return { ...jobInfo(entry.job.getSnapshot()), ...this.#runtime.info(entry.owner, entry.id) };
   }
 
-  /** Create the transaction, register and watch its members, then create and start them. */
-  #launch(txnId: string, inputs: JobInput[]): void {
-    const txn = createActor(this.#txnLogic, { input: { id: txnId, jobs: inputs } });
+  /** Create a job alone (a transaction of one), register and watch it, then create and start it. */
+  #launchAlone(input: JobInput): void {
+    const job = createActor(this.#jobLogic, { input });
     // An actor error nobody observes is rethrown by XState and would end the process: a
-    // bug in one job's actors must stay that job's problem.
+    // bug in one job's actor must stay that job's problem.
+    job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
+    job.start();
+    this.#register(input, job, undefined);
+    job.send({ type: 'create' });
+    job.send({ type: 'start' });
+  }
+
+  /** Create a grouped transaction, register and watch its members, then create and start them. */
+  #launchGrouped(txnId: string, inputs: JobInput[]): void {
+    const txn = createActor(this.#txnLogic, { input: { id: txnId, jobs: inputs } });
     txn.subscribe({ error: (err) => this.#lost(txnId, inputs, err) });
     txn.start();
-    const children = txn.getSnapshot().context.members;
-    for (const [i, job] of children.entries()) {
-      const input = inputs[i]!;
-      this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
-      const entry: Entry = {
-        id: input.id,
-        owner: input.owner,
-        seq: ++this.#seq,
-        job,
-        txn,
-        log: this.#opts.logger.child({ job: input.id, owner: input.owner }),
-        waiters: new Set(),
-        progress: new Set(),
-      };
-      this.#jobs.set(key(entry.owner, entry.id), entry);
-      this.#owners.add(entry.owner);
-      job.on('*', (event) => this.#onEvent(entry, event));
-      entry.log.info({ type: input.type, ...(input.txn && { txn: input.txn }) }, 'job started');
-    }
+    const members = txn.getSnapshot().context.members;
+    for (const [i, job] of members.entries()) this.#register(inputs[i]!, job, txn);
     txn.send({ type: 'create' });
     txn.send({ type: 'start' });
+  }
+
+  #register(input: JobInput, job: JobActorRef, txn: TransactionActorRef | undefined): void {
+    this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
+    const entry: Entry = {
+      id: input.id,
+      owner: input.owner,
+      seq: ++this.#seq,
+      job,
+      ...(txn && { txn }),
+      log: this.#opts.logger.child({ job: input.id, owner: input.owner }),
+      waiters: new Set(),
+      progress: new Set(),
+    };
+    this.#jobs.set(key(entry.owner, entry.id), entry);
+    this.#owners.add(entry.owner);
+    job.on('*', (event) => this.#onEvent(entry, event));
+    entry.log.info({ type: input.type, ...(input.txn && { txn: input.txn }) }, 'job started');
   }
 
   #onEvent(entry: Entry, event: JobEmitted): void {
@@ -341,13 +362,13 @@ export class JobManager implements JobsApi {
   }
 
   /**
-   * A transaction's actors failed (a bug): its jobs are stopped. Say so in the log, answer
+   * A job's or a transaction's actors failed (a bug): its jobs are stopped. Say so in the log, answer
    * their waiters with an error, and drop them, so that later commands get `Job not found`
    * instead of a success from an actor that no longer runs.
    */
-  #lost(txnId: string, inputs: JobInput[], err: unknown): void {
+  #lost(actorId: string, inputs: JobInput[], err: unknown): void {
     for (const input of inputs) {
-      this.#opts.logger.error({ err, job: input.id, owner: input.owner, txn: txnId }, 'job actor failed; the job is dropped');
+      this.#opts.logger.error({ err, job: input.id, owner: input.owner, actor: actorId }, 'job actor failed; the job is dropped');
       const entry = this.#jobs.get(key(input.owner, input.id));
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);

@@ -40,7 +40,10 @@ test('edges carry the event and guard; eventless ones read always', () => {
 });
 
 test('an edge inside a composite state stays inside it, one leaving it is written outside', () => {
-  assert.match(diagram, /^ {2}state outer \{\n {4}state "default" as default_\n {4}\[\*\] --> default_\n {4}default_ --> inner : next\n {2}\}$/m);
+  assert.match(
+    diagram,
+    /^ {2}state outer \{\n {4}state "default" as default_\n {4}inner\n {4}\[\*\] --> default_\n {4}default_ --> inner : next\n {2}\}$/m,
+  );
 });
 
 test("the machine's own transitions are drawn from every top-level state, final states lead to [*]", () => {

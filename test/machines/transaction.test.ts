@@ -24,7 +24,7 @@ describe('test-blockjob-txn.c', () => {
     await settle();
     assert.deepEqual(h.log, ['a:created', 'a:running', 'a:waiting', 'a:pending', 'a:JOB_COMPLETED', 'a:concluded', 'a:null']);
     assert.deepEqual(h.calls, ['commit:a', 'clean:a']);
-    assert.equal(h.context('a').result, 42);
+    assert.deepEqual(h.context('a').outcome, { ok: true, result: 42 });
     assert.equal(h.context('a').error, undefined);
     assert.equal(h.txn.getSnapshot().status, 'done');
   });

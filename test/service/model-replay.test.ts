@@ -35,7 +35,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import { z } from 'zod';
 import {
   jobMachine,
@@ -47,13 +47,13 @@ import {
   JobVerb,
   RefusalReason,
 } from '../../machines/index.js';
-import type { JobEmitted, JobEvent, JobInput, JobSnapshot, WorkInput } from '../../machines/index.js';
+import type { JobEmitted, JobEvent, JobInput, JobSnapshot } from '../../machines/index.js';
 import { defineJob } from '../../src/runtime/handler.js';
 import { builtinTypes } from '../../src/service/builtin-types.js';
 import { JobsError } from '../../src/sdk/index.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import type { JobInfo } from '../../src/protocol/schemas.js';
-import { describeEvent, jobModel, MODEL_INPUT, modelState, verbOf } from '../support/job-model.js';
+import { describeEvent, jobModel, MODEL_INPUT, modelMachine, modelState, verbOf } from '../support/job-model.js';
 import type { ModelEvent, ModelPath } from '../support/job-model.js';
 import { TRANSITIONS } from '../support/qemu-tables.js';
 import { startStack } from '../support/stack.js';
@@ -135,12 +135,10 @@ const INSTRUCTION: Partial<Record<ModelEvent['type'], Instruction>> = {
 
 // ─── from model paths to live paths ─────────────────────────────────────────────────────
 
-/** The model's job: the real machine; `prepare` never ends by itself, the path ends it. */
-const twinLogic = jobMachine.provide({
-  actors: { prepare: fromPromise<void, WorkInput>(() => new Promise<void>(() => {})) },
-});
+/** The model's job: the real machine; its `prepare` step never ends by itself, the path ends it. */
+const twinLogic = modelMachine;
 
-/** Events the service sends by itself (the transaction of one, the invocation of prepare). */
+/** Events the service sends by itself (the transaction of one, the prepare step). */
 const AUTOMATIC = new Set<string>([
   'create',
   'start',
@@ -149,8 +147,8 @@ const AUTOMATIC = new Set<string>([
   'txn.commit',
   'txn.abort',
   'txn.conclude',
-  'xstate.done.actor.prepare',
-  'xstate.error.actor.prepare',
+  'prepare.done',
+  'prepare.failed',
   'internal.pause',
   'internal.resume',
 ]);
@@ -162,23 +160,23 @@ const UNREALISABLE: Record<string, string> = {
   'work.description': 'the scripted type sets no description',
   'internal.pause': 'no drain or internal pause over NATS',
   'internal.resume': 'no drain or internal pause over NATS',
-  'xstate.error.actor.prepare': 'prepare cannot fail in the service (the runtime provides none)',
+  'prepare.failed': 'prepare cannot fail here (the scripted type has no prepare hook)',
 };
 
 /**
  * The automatic event due in a model state, if any, given the event before (a job-finalize in
  * pending makes the transaction send `txn.finalize` at once). With auto-finalize and
- * auto-dismiss off, nothing is due in `pending.idle`, `aborting.stopping` or `concluded`.
+ * auto-dismiss off, nothing is due in `pending.held`, `aborting.stopping` or `concluded`.
  */
 function due(state: string, previous: ModelEvent | undefined): ModelEvent | undefined {
   const where = state.split(' ')[0];
   switch (where) {
     case JobStatus.waiting:
       return { type: 'txn.pending' };
-    case '{"pending":"idle"}':
+    case '{"pending":"held"}':
       return previous?.type === 'finalize' ? { type: 'txn.finalize' } : undefined;
     case '{"pending":"preparing"}':
-      return { type: 'xstate.done.actor.prepare' };
+      return { type: 'prepare.done' };
     case '{"pending":"prepared"}':
       return { type: 'txn.commit' };
     case '{"aborting":"stopped"}':
@@ -192,7 +190,7 @@ function due(state: string, previous: ModelEvent | undefined): ModelEvent | unde
 function working(snapshot: JobSnapshot): boolean {
   const status = statusOf(snapshot);
   return (
-    snapshot.context.started &&
+    snapshot.context.startedAt !== undefined &&
     snapshot.context.outcome === undefined &&
     status !== JobStatus.concluded &&
     status !== JobStatus.null
@@ -212,7 +210,7 @@ function liveFilter(snapshot: JobSnapshot, event: ModelEvent): boolean {
   if (dueHere) return event.type === dueHere.type;
   if (event.type in UNREALISABLE) return false;
   if (verbOf(event) !== undefined) return true;
-  if (event.type === 'txn.finalize') return snapshot.matches({ pending: 'idle' });
+  if (event.type === 'txn.finalize') return snapshot.matches({ pending: 'held' });
   if (INSTRUCTION[event.type]) return working(snapshot);
   return false;
 }
@@ -285,7 +283,7 @@ function realise(source: string, events: readonly ModelEvent[]): Realised {
       const dueHere = due(modelState(snapshot), out[out.length - 1]);
       if (dueHere) {
         if (event.type !== dueHere.type) return { dropped: `another event where ${dueHere.type} is due (it comes at once)` };
-      } else if (event.type === 'txn.finalize' && snapshot.matches({ pending: 'idle' })) {
+      } else if (event.type === 'txn.finalize' && snapshot.matches({ pending: 'held' })) {
         send({ type: 'finalize' }); // the only way a transaction of one sends it: job-finalize
       } else if (AUTOMATIC.has(event.type)) {
         return { dropped: `${event.type} where the service does not send it` };

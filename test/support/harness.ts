@@ -2,14 +2,15 @@
  * A harness for scenario tests of the statecharts: a transaction actor whose member jobs are
  * driven by hand. The members' work is a fake that does nothing but record the commands it
  * is told, so a test plays the work's part by sending `work.*` events to a member; the
- * `commit`, `abort` and `clean` actions are recorded; `prepare` succeeds unless told to fail.
+ * `commit`, `abort` and `clean` actions are recorded; `prepare` succeeds (asynchronously, as
+ * a type's hook would) unless told to fail.
  *
  * Everything a member emits lands in one flat log, in order:
  * `a:created`, `a:JOB_READY`, `a:JOB_COMPLETED(error=boom)`, `a:refused(<message>)`…
  * Every status a member passes through is also kept per member (and, for the whole test
  * file, in {@link observedStatusPairs}) so that tests can compare them against QEMU's table.
  */
-import { createActor, fromCallback, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import {
   jobMachine,
   statusOf,
@@ -134,16 +135,13 @@ export function harness(options: HarnessOptions): Harness {
 
   const failPrepare = options.failPrepare ?? {};
   const job = jobMachine.provide({
-    actors: {
-      work: fromCallback<WorkCommand, WorkInput>(({ receive, input }) => {
-        receive((command) => work.push(`${input.id}:${describeCommand(command)}`));
-      }),
-      prepare: fromPromise<void, WorkInput>(async ({ input }) => {
-        const error = failPrepare[input.id];
-        if (error !== undefined) throw new Error(error);
-      }),
-    },
     actions: {
+      tellWork: ({ context }, command: WorkCommand) => void work.push(`${context.job.id}:${describeCommand(command)}`),
+      // As a type's prepare hook would: asynchronously, failing for the members told to.
+      prepare: ({ context, self }) => {
+        const error = failPrepare[context.job.id];
+        void Promise.resolve().then(() => self.send(error === undefined ? { type: 'prepare.done' } : { type: 'prepare.failed', error }));
+      },
       commit: (_, params: { id: string }) => void calls.push(`commit:${params.id}`),
       abort: (_, params: { id: string }) => void calls.push(`abort:${params.id}`),
       clean: (_, params: { id: string }) => void calls.push(`clean:${params.id}`),

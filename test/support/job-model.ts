@@ -1,36 +1,30 @@
 /**
- * The job statechart as a test model (`xstate/graph`): the events a job can be sent, a
- * finite abstraction of its snapshot, and the paths that reach every abstract state and then
- * try every event there. The paths are plain data (events and the statuses the model
- * predicts), so that the machine tests and, later, tests against the live service can replay
- * them.
+ * The job statechart as a test model: `createTestModel` from `xstate/graph` over the job
+ * machine, the events a job can be sent, a finite abstraction of its snapshot, and the paths
+ * that reach every abstract state and then try every event there. The paths are plain data
+ * (events and the statuses the model predicts), so that the machine tests and, later, tests
+ * against the live service can replay them.
  *
- * Why `new TestModel(...)` and not `createTestModel(...)`: in xstate 5.33 `createTestModel`
- * rejects any machine with an invocation ("Invocations on test machines are not supported"),
- * and the job's pending state invokes `prepare`. `TestModel` is the class `createTestModel`
- * returns; what it adds (offering a state only the events it has handlers for) is not
- * wanted here: every event that can reach a job is tried in every state ({@link possible}).
- * Traversal is pure (actions run on an inert actor scope), so `prepare` is never run: its
- * outcome is an event of the model (`xstate.done.actor.prepare` / `xstate.error.actor.prepare`),
- * and the tests send that same event to the live actor.
+ * The job of the model is a member of a transaction the test plays (its `txn.*` events are
+ * model events); its `prepare` step does nothing by itself, so that its outcome
+ * (`prepare.done` / `prepare.failed`) is a model event too. Traversal is pure (actions run on
+ * an inert actor scope).
  */
-import { adjacencyMapToArray, TestModel } from 'xstate/graph';
-import type { ActorLogic } from 'xstate';
+import { adjacencyMapToArray, createTestModel } from 'xstate/graph';
 import { jobMachine, statusOf, JOB_VERBS, JobStatus, OnError } from '../../machines/index.js';
-import type { JobEvent, JobInput, JobSnapshot, JobVerb, VerbEvent } from '../../machines/index.js';
+import type { JobEvent, JobInput, JobSnapshot, JobVerb, PrepareReport, VerbEvent } from '../../machines/index.js';
 
-/** The outcome of the `prepare` invocation (its id is `prepare`), sent by hand. */
-export type PrepareEvent =
-  | { type: 'xstate.done.actor.prepare'; output?: undefined }
-  | { type: 'xstate.error.actor.prepare'; error: string };
+export type ModelEvent = JobEvent;
 
-export type ModelEvent = JobEvent | PrepareEvent;
+/** The job machine of the model: its prepare step ends only when the model says so. */
+export const modelMachine = jobMachine.provide({ actions: { prepare: () => undefined } });
 
 /**
- * The input of the model's job: auto-finalize and auto-dismiss off, so that pending and
- * concluded are resting states where the verbs can be tried.
+ * The input of the model's job: a member of transaction `t` (played by the test), with
+ * auto-finalize and auto-dismiss off, so that pending and concluded are resting states where
+ * the verbs can be tried.
  */
-export const MODEL_INPUT: JobInput = { id: 'j', owner: 'o', type: 't', autoFinalize: false, autoDismiss: false };
+export const MODEL_INPUT: JobInput = { id: 'j', owner: 'o', type: 't', txn: 't', autoFinalize: false, autoDismiss: false };
 
 /** Every verb, with the variants that take a different branch (soft cancel, negative speed). */
 export const VERB_EVENTS: readonly VerbEvent[] = [
@@ -64,14 +58,16 @@ export const WORK_EVENTS: readonly ModelEvent[] = [
   { type: 'work.error', operation: 'write', action: OnError.stop },
 ];
 
-/** How the `prepare` invocation ends. */
-export const PREPARE_EVENTS: readonly PrepareEvent[] = [
-  { type: 'xstate.done.actor.prepare' },
-  { type: 'xstate.error.actor.prepare', error: 'prepare failed' },
+/** How the `prepare` step ends. */
+export const PREPARE_EVENTS: readonly PrepareReport[] = [
+  { type: 'prepare.done' },
+  { type: 'prepare.failed', error: 'prepare failed' },
 ];
 
 /** Every event the model explores, in every state it can reach ({@link possible}). */
 export const MODEL_EVENTS: readonly ModelEvent[] = [...VERB_EVENTS, ...LIFECYCLE_EVENTS, ...WORK_EVENTS, ...PREPARE_EVENTS];
+
+const MODEL_EVENT_TYPES: ReadonlySet<string> = new Set(MODEL_EVENTS.map((e) => e.type));
 
 /** The verb an event carries, if it is a verb. */
 export function verbOf(event: ModelEvent): JobVerb | undefined {
@@ -101,15 +97,15 @@ export function modelState(snapshot: JobSnapshot): string {
   const status = statusOf(snapshot);
   const c = snapshot.context;
   const where = status === JobStatus.pending || status === JobStatus.aborting ? JSON.stringify(snapshot.value) : status;
+  const started = c.startedAt !== undefined;
   const outcome = c.outcome === undefined ? 'none' : c.outcome.ok ? 'ok' : 'failed';
   return [
     where,
     c.userPaused ? 'user-paused' : '-',
     `pauses=${c.pauseCount}`,
     `cancel=${c.cancel}`,
-    c.completeRequested ? 'complete-requested' : '-',
     c.converged ? 'converged' : '-',
-    c.started ? 'started' : '-',
+    started ? 'started' : '-',
     `outcome=${outcome}`,
     // A job actor that failed (status 'error') must not pass for the state it failed in.
     ...(snapshot.status === 'active' ? [] : [snapshot.status]),
@@ -118,18 +114,17 @@ export function modelState(snapshot: JobSnapshot): string {
 
 /**
  * Whether `event` can reach a job in `snapshot` at all: the outcome of `prepare` only while
- * it is invoked (in `pending.preparing`; anywhere else xstate would take an unhandled
- * `xstate.error.actor.*` for an error of the job itself), and work reports only while the
- * work actor exists (from start until the job concludes). Everything else, verbs and
- * `txn.*` included, may come at any time and is explored everywhere.
+ * it runs (in `pending.preparing`), and work reports only while there is work (from start
+ * until the job concludes). Everything else, verbs and `txn.*` included, may come at any time
+ * and is explored everywhere the machine has a handler for it.
  */
 export function possible(snapshot: JobSnapshot, event: ModelEvent): boolean {
-  if (event.type === 'xstate.done.actor.prepare' || event.type === 'xstate.error.actor.prepare') {
+  if (event.type === 'prepare.done' || event.type === 'prepare.failed') {
     return snapshot.matches({ pending: 'preparing' });
   }
   if (event.type.startsWith('work.')) {
     const status = statusOf(snapshot);
-    return snapshot.context.started && status !== JobStatus.concluded && status !== JobStatus.null;
+    return snapshot.context.startedAt !== undefined && status !== JobStatus.concluded && status !== JobStatus.null;
   }
   return true;
 }
@@ -138,15 +133,15 @@ export function possible(snapshot: JobSnapshot, event: ModelEvent): boolean {
  * Whether the job's surroundings could really send `event` to a job in `snapshot`: a job
  * type that reports work only while working, and a transaction that sends each `txn.*` only
  * where it can arrive. Verbs are always plausible (a user can send anything). The machine
- * tests explore every {@link possible} event everywhere; a replay against the live service,
- * which drives everything but verbs through job types, wants only these.
+ * tests explore every {@link possible} event; a replay against the live service, which
+ * drives everything but verbs through job types, wants only these.
  */
 export function plausible(snapshot: JobSnapshot, event: ModelEvent): boolean {
   if (verbOf(event) !== undefined) return true;
   if (!possible(snapshot, event)) return false;
   const status = statusOf(snapshot);
   const c = snapshot.context;
-  const working = c.started && c.outcome === undefined;
+  const working = c.startedAt !== undefined && c.outcome === undefined;
   const stopping = snapshot.matches({ aborting: 'stopping' });
   switch (event.type) {
     case 'create':
@@ -156,25 +151,19 @@ export function plausible(snapshot: JobSnapshot, event: ModelEvent): boolean {
     case 'txn.pending':
       return status === JobStatus.waiting;
     case 'txn.finalize':
-      return snapshot.matches({ pending: 'idle' });
+      return snapshot.matches({ pending: 'held' });
     case 'txn.commit':
       return snapshot.matches({ pending: 'prepared' });
     case 'txn.abort': // another member failed, or this one did and the abort comes back to it
       return status !== JobStatus.undefined && status !== JobStatus.concluded && status !== JobStatus.null;
     case 'txn.conclude':
       return snapshot.matches({ aborting: 'stopped' });
-    case 'xstate.done.actor.prepare':
-    case 'xstate.error.actor.prepare':
+    case 'prepare.done':
+    case 'prepare.failed':
       return snapshot.matches({ pending: 'preparing' });
     case 'work.ready':
       return working && status === JobStatus.running;
-    case 'work.done': // a converged job finishes only once completed or soft-cancelled
-      return (
-        working &&
-        (status === JobStatus.running ||
-          (status === JobStatus.ready && (c.completeRequested || c.cancel === 'soft')) ||
-          stopping)
-      );
+    case 'work.done':
     case 'work.failed':
       return working && (status === JobStatus.running || status === JobStatus.ready || stopping);
     case 'work.error':
@@ -238,14 +227,15 @@ export interface JobModel {
  */
 export function jobModel(options: JobModelOptions = {}): JobModel {
   const input: JobInput = { ...MODEL_INPUT, ...options.input };
-  // The machine also takes the `prepare` invocation's done/error events, which its event type does not list.
-  const logic = jobMachine as unknown as ActorLogic<JobSnapshot, ModelEvent, JobInput>;
-  const model = new TestModel<JobSnapshot, ModelEvent, JobInput>(logic, {
+  const model = createTestModel(modelMachine, {
     input,
-    events: MODEL_EVENTS,
+    events: [...MODEL_EVENTS],
     serializeState: (snapshot) => modelState(snapshot),
+    // createTestModel offers every event the state has a handler for; the model explores only its own.
     filterEvents: (snapshot, event) =>
-      (options.plausibleOnly ? plausible : possible)(snapshot, event) && (options.filter?.(snapshot, event) ?? true),
+      MODEL_EVENT_TYPES.has(event.type) &&
+      (options.plausibleOnly ? plausible : possible)(snapshot, event) &&
+      (options.filter?.(snapshot, event) ?? true),
   });
 
   // The adjacency map, keyed by model state: for each, the state every event leads to.
