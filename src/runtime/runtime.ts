@@ -137,11 +137,9 @@ export class JobRuntime {
   }
 
   /** What JobInfo shows of a job beyond its statechart: params (secrets masked) and the log excerpt. */
-  info(owner: string, id: string): { params?: Record<string, unknown>; 'logs-excerpt'?: string } {
+  info(owner: string, id: string): RunInfo {
     const run = this.run(owner, id);
-    if (!run) return {};
-    const excerpt = run.log.excerpt();
-    return { params: redact(run.params, run.type.secrets), ...(excerpt !== undefined && { 'logs-excerpt': excerpt }) };
+    return run ? runInfo(run) : {};
   }
 
   #runOf(context: MachineContext): Run | undefined {
@@ -177,6 +175,14 @@ export class JobRuntime {
     const run = this.#runOf(context);
     if (run) runHook(run, name);
   }
+}
+
+/** What JobInfo shows of a run: its params (secrets masked) and its log excerpt. */
+export type RunInfo = { params?: Record<string, unknown>; 'logs-excerpt'?: string };
+
+export function runInfo(run: Run): RunInfo {
+  const excerpt = run.log.excerpt();
+  return { params: redact(run.params, run.type.secrets), ...(excerpt !== undefined && { 'logs-excerpt': excerpt }) };
 }
 
 /**

@@ -5,7 +5,6 @@
  * answers queries and waits. Everything the wire needs comes from the machines' emitted
  * events; nothing is re-derived here.
  */
-import { randomBytes } from 'node:crypto';
 import { createActor, waitFor } from 'xstate';
 import type { Logger } from 'pino';
 import { JobStatus, JobVerb, RefusalReason, statusOf, transactionMachine } from '../../machines/index.js';
@@ -37,7 +36,10 @@ import type {
 } from '../protocol/schemas.js';
 import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
+import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
+import { FinishedJobs } from './finished.js';
+import { generateId } from './ids.js';
 import { jobInfo } from './job-info.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
@@ -69,8 +71,8 @@ interface Entry {
   readonly log: Logger;
   /** The refusal of the verb being applied, if any. */
   refusal?: Refusal;
-  /** The JobInfo at conclusion, once concluded. */
-  final?: JobInfo;
+  /** The JobInfo at conclusion (built on first use), once concluded. */
+  final?: () => JobInfo;
   /** Pending job-waits: called with the final JobInfo, or with an error if the service stops. */
   readonly waiters: Set<(outcome: JobInfo | Error) => void>;
   /** Followers of the job's progress (jobs that wrap it). */
@@ -86,7 +88,7 @@ export class JobManager implements JobsApi {
   readonly #txnLogic;
   readonly #jobs = new Map<string, Entry>();
   /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
-  readonly #finished = new Map<string, JobInfo>();
+  readonly #finished: FinishedJobs;
   readonly #limits: Limits;
   /** Live jobs per owner, for the limit. */
   readonly #owners = new OwnerCounts();
@@ -96,6 +98,7 @@ export class JobManager implements JobsApi {
     this.#opts = opts;
     this.#runtime = opts.runtime;
     this.#limits = resolveLimits(opts.limits);
+    this.#finished = new FinishedJobs(opts.rememberFinished ?? 10_000);
     this.#jobLogic = opts.runtime.jobMachine();
     this.#txnLogic = transactionMachine.provide({ actors: { job: this.#jobLogic } });
     opts.runtime.jobs = this;
@@ -215,7 +218,7 @@ export class JobManager implements JobsApi {
       if (finished) return finished;
       throw new JobNotFoundError();
     }
-    if (entry.final) return entry.final;
+    if (entry.final) return entry.final();
     return new Promise<JobInfo>((resolve, reject) => {
       const timeout = args['timeout-ms'];
       const timer =
@@ -354,10 +357,15 @@ export class JobManager implements JobsApi {
   #conclude(entry: Entry): void {
     // Emitted events arrive after the job's whole macrostep: an auto-dismissed job is already
     // null here, but what waiters get is the job as it concluded.
-    const info: JobInfo = { ...this.#info(entry), status: JobStatus.concluded };
-    entry.final = info;
-    entry.log.info({ error: info.error }, info.error === undefined ? 'job concluded' : 'job concluded with an error');
-    for (const waiter of entry.waiters) waiter(info);
+    const snapshot = entry.job.getSnapshot();
+    const run = this.#runtime.run(entry.owner, entry.id);
+    let info: JobInfo | undefined;
+    const final = () => (info ??= { ...jobInfo(snapshot), ...(run && runInfo(run)), status: JobStatus.concluded });
+    entry.final = final;
+    const { error } = snapshot.context;
+    entry.log.info({ error }, error === undefined ? 'job concluded' : 'job concluded with an error');
+    if (entry.waiters.size === 0) return;
+    for (const waiter of entry.waiters) waiter(final());
     entry.waiters.clear();
   }
 
@@ -385,15 +393,7 @@ export class JobManager implements JobsApi {
       this.#owners.remove(entry.owner);
       this.#runtime.forget(entry.owner, entry.id);
     }
-    if (entry.final) {
-      this.#finished.delete(k);
-      this.#finished.set(k, entry.final);
-      const limit = this.#opts.rememberFinished ?? 10_000;
-      for (const oldest of this.#finished.keys()) {
-        if (this.#finished.size <= limit) break;
-        this.#finished.delete(oldest);
-      }
-    }
+    if (entry.final) this.#finished.set(k, entry.final);
   }
 
   /** The owner whose job a caller addresses: non-admins only ever address their own. */
@@ -419,12 +419,4 @@ function verbEvent(verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs
     default:
       return { type: verb };
   }
-}
-
-/** A fresh id that matches the id pattern: a prefix and 16 random base-36 characters. */
-export function generateId(prefix: string): string {
-  const bytes = randomBytes(10);
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  return `${prefix}-${n.toString(36).padStart(16, '0')}`;
 }
