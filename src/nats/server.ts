@@ -90,7 +90,11 @@ export class NatsServer implements AsyncDisposable {
   }
 
   /** Stop the server (SIGTERM, then SIGKILL after 5 s). Safe to call twice. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.#stopProcess();
+  }
+
+  async #stopProcess(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -109,7 +113,8 @@ export class NatsServer implements AsyncDisposable {
 
   /** Stop and start again on the same port with the same store. */
   async restart(): Promise<void> {
-    await this.stop();
+    // Not this.stop(): a subclass or wrapper may clean up after the last stop (e.g. remove the store).
+    await this.#stopProcess();
     await this.#spawn();
   }
 

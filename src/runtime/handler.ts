@@ -69,6 +69,11 @@ export interface JobContext<P = Record<string, unknown>> {
   readonly signal: AbortSignal;
   /** The job's own log. */
   readonly log: JobLog;
+  /**
+   * Set when the handler runs again after a service restart (types with `resumable`): the
+   * progress the job had reached. `scratch` holds what the handler put there before.
+   */
+  readonly resumed?: { readonly progress?: { readonly current: number; readonly total: number } };
   /** Shared with the finalize hooks: put there what commit and abort need (e.g. a temp path). */
   readonly scratch: Record<string, unknown>;
   /**
@@ -119,6 +124,12 @@ export interface JobOptions<P> {
   lockQueueSize?: number;
   /** Params whose values are masked in JobInfo and in logs. */
   secrets?: readonly string[];
+  /**
+   * After a service restart, a job of this type whose work was going is run again (its
+   * handler sees {@link JobContext.resumed}); otherwise it fails with `Interrupted by service
+   * restart`. @defaultValue false
+   */
+  resumable?: boolean;
   hooks?: JobHooks<P>;
 }
 

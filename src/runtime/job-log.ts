@@ -12,6 +12,13 @@ export const EXCERPT_LINES = 10;
 export const MEMORY_LINES = 2000;
 const MASK = '********';
 
+/** What survives a restart of a job's log: the excerpt's lines and how many were written. */
+export interface SavedLog {
+  head: string[];
+  tail: string[];
+  count: number;
+}
+
 export class JobLogBuffer implements JobLog {
   readonly #head: string[] = [];
   readonly #tail: string[] = [];
@@ -50,6 +57,18 @@ export class JobLogBuffer implements JobLog {
     const tail = this.#tail.slice(-EXCERPT_LINES);
     const skipped = this.#count - this.#head.length - tail.length;
     return [...this.#head, ...(skipped > 0 ? [`… ${skipped} more lines …`] : []), ...tail].join('\n');
+  }
+
+  /** What a job store keeps of the log: the lines of the excerpt and the count. */
+  saved(): SavedLog {
+    return { head: [...this.#head], tail: this.#tail.slice(-EXCERPT_LINES), count: this.#count };
+  }
+
+  /** Take back what {@link saved} gave (a job restored after a restart). */
+  restore(saved: SavedLog): void {
+    this.#head.push(...saved.head);
+    this.#tail.push(...saved.tail);
+    this.#count = saved.count;
   }
 
   /** The lines kept in memory (all of them unless more than {@link MEMORY_LINES} were written). */

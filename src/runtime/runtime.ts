@@ -5,10 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
-import { jobMachine } from '../../machines/index.js';
+import { jobMachine, settingsOf } from '../../machines/index.js';
 import type { JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
-import type { FinalizeContext, JobHooks, JobType } from './handler.js';
+import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
+import { z } from 'zod';
+import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, redact, secretValues } from './job-log.js';
+import type { SavedLog } from './job-log.js';
 import { LockManager } from './locks.js';
 import type { JobTypes } from './registry.js';
 import { WorkControl } from './work-control.js';
@@ -46,6 +49,8 @@ export interface Work {
   command(command: WorkCommand): void;
   /** Run the work; resolves once it has reported its outcome (never rejects). */
   run(): Promise<void>;
+  /** The id of the remote worker running it, if it runs on one. */
+  readonly workerId?: string;
   /** The statechart stopped the work (the job concluded or the service stops). */
   stop(): void;
 }
@@ -97,6 +102,56 @@ export class JobRuntime {
   open(owner: string, id: string, typeName: string, params: Record<string, unknown>): Run {
     const type = this.types.get(typeName);
     if (!type) throw new Error(`No job type '${typeName}'`);
+    return this.#open(owner, id, type, params);
+  }
+
+  /**
+   * Keep the run of a job restored after a restart, with what was saved of it. Its type may be
+   * gone meanwhile: the run then has a type whose work fails, saying so.
+   */
+  restore(owner: string, id: string, typeName: string, params: Record<string, unknown>, saved: SavedRun | undefined): Run {
+    const run = this.#open(owner, id, this.types.get(typeName) ?? unavailableType(typeName), params);
+    if (saved) {
+      Object.assign(run.scratch, saved.scratch);
+      run.softCancelled = saved.softCancelled ?? false;
+      if (saved.log) run.log.restore(saved.log);
+    }
+    return run;
+  }
+
+  /** What a job store keeps of a run beside the job's statechart. */
+  saveRun(owner: string, id: string): SavedRun | undefined {
+    const run = this.run(owner, id);
+    if (!run) return undefined;
+    const worker = run.work?.workerId;
+    return {
+      scratch: run.scratch,
+      ...(run.softCancelled && { softCancelled: true }),
+      log: run.log.saved(),
+      ...(worker !== undefined && { worker }),
+    };
+  }
+
+  /**
+   * Give a job restored after a restart the work its status needs: its type's handler again if
+   * the type is resumable (parked at its first pause point if the job is paused), else work
+   * that fails with `Interrupted by service restart` — at once for a `running` job, when it
+   * must go on for a `resting` one (paused, ready, standby). A job that was `stopping` its
+   * work gets the work's end; one that was `preparing` prepares again.
+   */
+  restoreWork(context: MachineContext, job: AnyActorRef, where: 'running' | 'resting' | 'stopping' | 'preparing'): void {
+    if (where === 'preparing') return this.#prepare(context, job);
+    const run = this.#runOf(context);
+    if (where === 'stopping' || !run) return job.send({ type: 'work.failed', error: INTERRUPTED });
+    if (run.type.resumable) {
+      return this.#startWork(workInputOf(context), job, context.progress ? { progress: context.progress } : {});
+    }
+    const work = new InterruptedWork((event) => job.send(event), where === 'running');
+    run.work = work;
+    void work.run();
+  }
+
+  #open(owner: string, id: string, type: JobType<unknown>, params: Record<string, unknown>): Run {
     const logger = this.opts.logger.child({ job: id, owner });
     const run: Run = {
       id,
@@ -147,14 +202,14 @@ export class JobRuntime {
   }
 
   /** Run the job's handler here (a {@link WorkControl}), or on a remote worker if only workers have its type. */
-  #startWork(input: WorkInput, job: AnyActorRef): void {
+  #startWork(input: WorkInput, job: AnyActorRef, resumed?: JobContext['resumed']): void {
     const report = (event: WorkReport) => job.send(event);
     const run = this.run(input.owner, input.id);
     if (!run) {
       report({ type: 'work.failed', error: `No handler for job type '${input.type}'` });
       return;
     }
-    const work = this.remote?.(input, run, report) ?? new WorkControl(input, run, this, report);
+    const work = this.remote?.(input, run, report) ?? new WorkControl(input, run, this, report, resumed);
     run.work = work;
     void work.run();
   }
@@ -175,6 +230,26 @@ export class JobRuntime {
     const run = this.#runOf(context);
     if (run) runHook(run, name);
   }
+}
+
+/** What a job store keeps of a run (see {@link JobRuntime.saveRun}). */
+export interface SavedRun {
+  scratch: Record<string, unknown>;
+  softCancelled?: boolean;
+  log?: SavedLog;
+  /** The remote worker the job's work was dispatched to. */
+  worker?: string;
+}
+
+/** A job type that is no longer there (a job restored after a restart): its work fails, saying so. */
+function unavailableType(type: string): JobType<unknown> {
+  return {
+    type,
+    params: z.unknown(),
+    handler: async () => {
+      throw new Error(`Job type '${type}' is not available`);
+    },
+  };
 }
 
 /** What JobInfo shows of a run: its params (secrets masked) and its log excerpt. */
@@ -213,4 +288,10 @@ export function finalizeContext(run: Run): FinalizeContext<unknown> {
     softCancelled: run.softCancelled,
     log: run.log,
   };
+}
+
+/** The work input of a job from its statechart's context (as the statechart's startWork gets it). */
+function workInputOf(c: MachineContext): WorkInput {
+  const { id, owner, type, params, onError } = settingsOf(c);
+  return { id, owner, type, params, speed: c.speed, onError, paused: c.pauseCount > 0 };
 }

@@ -35,6 +35,8 @@ export class WorkControl {
     private readonly job: Run,
     private readonly runtime: JobRuntime,
     private readonly report: (event: WorkReport) => void,
+    /** Set when the handler runs again after a service restart. */
+    private readonly resumed?: JobContext['resumed'],
   ) {
     this.#paused = input.paused;
     this.#limiter = new RateLimiter(input.speed);
@@ -134,6 +136,7 @@ export class WorkControl {
       signal: this.#abort.signal,
       log: this.job.log,
       scratch: this.job.scratch,
+      ...(this.resumed && { resumed: this.resumed }),
       progress: (current, total) => this.#progress(current, total),
       get speed() {
         return limiter.speed;

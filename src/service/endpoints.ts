@@ -17,8 +17,17 @@ type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
 export function dispatchTable(jobs: JobManager): Dispatch {
   return {
-    [Command.jobStart]: (caller, args) => jobs.startJob(caller, args),
-    [Command.transaction]: (caller, args) => jobs.transaction(caller, args),
+    // A start is answered once the new jobs are saved (with a store): the reply promises jobs that survive a restart.
+    [Command.jobStart]: async (caller, args) => {
+      const started = jobs.startJob(caller, args);
+      await jobs.saved(caller, [started.id]);
+      return started;
+    },
+    [Command.transaction]: async (caller, args) => {
+      const started = jobs.transaction(caller, args);
+      await jobs.saved(caller, started.jobs);
+      return started;
+    },
     [Command.jobPause]: (caller, args) => jobs.verb(caller, JobVerb.pause, args),
     [Command.jobResume]: (caller, args) => jobs.verb(caller, JobVerb.resume, args),
     [Command.jobCancel]: (caller, args) => jobs.verb(caller, JobVerb.cancel, args),

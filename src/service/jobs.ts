@@ -38,7 +38,11 @@ import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
+import type { JobStore } from '../persist/job-store.js';
+import type { SavedRun } from '../runtime/runtime.js';
 import { FinishedJobs } from './finished.js';
+import { RECORD_VERSION, jobKey, parseKey, txnKey } from './job-records.js';
+import type { JobRecord, PersistedSnapshot, TxnRecord } from './job-records.js';
 import { generateId } from './ids.js';
 import { jobInfo } from './job-info.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
@@ -59,12 +63,24 @@ export interface JobManagerOptions {
   rememberFinished?: number;
   /** Limits on job starts (description, params, live jobs per owner). @defaultValue DEFAULT_LIMITS */
   limits?: Partial<Limits>;
+  /** Where jobs are kept across restarts; none: in memory only. */
+  store?: JobStore;
+  /** How long a command's reply waits for what it reports to be saved, ms. @defaultValue 5000 */
+  saveTimeoutMs?: number;
+}
+
+/** How long concluded (undismissed) jobs are kept, and how many; older and more are dismissed. */
+export interface Retention {
+  keepConcludedMs: number;
+  keepConcluded: number;
 }
 
 interface Entry {
   readonly id: string;
   readonly owner: string;
   readonly seq: number;
+  /** Its key in the job store. */
+  readonly storeKey: string;
   readonly job: JobActorRef;
   /** The grouped transaction the job is a member of; none for a job alone. */
   readonly txn?: TransactionActorRef;
@@ -117,6 +133,34 @@ export class JobManager implements JobsApi {
     checkRoom(this.#limits, this.#owners, caller, 0);
     this.#launchAlone(input);
     return { id: input.id };
+  }
+
+  /**
+   * Resolves once the state of `owner`'s jobs `ids` (and of their transactions) is saved, so
+   * that a reply reports only what survives a restart. Without a store, at once.
+   */
+  async saved(owner: string, ids: readonly string[]): Promise<void> {
+    const store = this.#opts.store;
+    if (!store) return;
+    const keys = new Set<string>();
+    for (const id of ids) {
+      keys.add(jobKey(owner, id));
+      const txn = this.#jobs.get(key(owner, id))?.job.getSnapshot().context.job.txn;
+      if (txn !== undefined) keys.add(txnKey(owner, txn));
+    }
+    const timeoutMs = this.#opts.saveTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([store.saved(keys), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** For handlers (wrap): start a job owned by `owner`. */
@@ -190,6 +234,7 @@ export class JobManager implements JobsApi {
       if (entry.txn) await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
       else await waitFor(entry.job, (s) => statusOf(s) !== JobStatus.pending);
     }
+    await this.saved(entry.owner, [entry.id]);
     return {};
   }
 
@@ -235,6 +280,101 @@ export class JobManager implements JobsApi {
       };
       entry.waiters.add(done);
     });
+  }
+
+  /**
+   * Bring back the jobs the store kept (at start, before any command): each in its status,
+   * with its id, its work as its type allows (see JobRuntime.restoreWork); what happens to
+   * them from here is published as usual. Returns how many jobs came back.
+   */
+  restore(entries: ReadonlyArray<{ key: string; revision: number; value: unknown }>): number {
+    const store = this.#opts.store;
+    if (!store) return 0;
+    const jobs = new Map<string, { revision: number; record: JobRecord }>();
+    const txns: Array<{ owner: string; id: string; key: string; revision: number; record: TxnRecord }> = [];
+    for (const { key: k, revision, value } of entries) {
+      const parsed = parseKey(k);
+      const version = (value as { v?: unknown } | null)?.v;
+      if (!parsed || version !== RECORD_VERSION) {
+        this.#opts.logger.error({ key: k, version }, 'job store: a record this service cannot read; left as it is');
+        continue;
+      }
+      if (parsed.kind === 'job') jobs.set(k, { revision, record: value as JobRecord });
+      else txns.push({ ...parsed, key: k, revision, record: value as TxnRecord });
+    }
+    let restored = 0;
+    const byCreation = [...jobs].sort(([, a], [, b]) => a.record.seq - b.record.seq);
+    for (const [k, { revision, record }] of byCreation) {
+      const input = record.snapshot.context.job as JobInput;
+      if (input.txn !== undefined) continue; // restored with its transaction
+      this.#seq = Math.max(this.#seq, record.seq);
+      const job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never });
+      job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
+      job.start();
+      store.adopt(k, revision, () => undefined);
+      this.#resume(this.#register(input, job, undefined, record.seq, record.run ?? null));
+      restored++;
+    }
+    for (const t of txns) {
+      this.#seq = Math.max(this.#seq, t.record.seq);
+      const members = t.record.members.map((id) => ({ id, ...jobs.get(jobKey(t.owner, id)) }));
+      const missing = members.filter((m) => !m.record).map((m) => m.id);
+      if (missing.length > 0) {
+        this.#opts.logger.error({ owner: t.owner, txn: t.id, missing }, 'job store: a grouped transaction without all its members; not restored');
+        continue;
+      }
+      const children = Object.fromEntries(members.map((m) => [m.id, { snapshot: m.record!.snapshot, src: 'job' }]));
+      const txn = createActor(this.#txnLogic, { snapshot: { ...t.record.snapshot, children } as never, input: undefined as never });
+      const inputs = members.map((m) => m.record!.snapshot.context.job as JobInput);
+      txn.subscribe({ error: (err) => this.#lost(t.id, inputs, err) });
+      txn.start();
+      store.adopt(t.key, t.revision, () => undefined);
+      this.#persistTxn(txn, t.owner, t.id, t.record.seq);
+      for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
+        const m = members[i]!;
+        store.adopt(jobKey(t.owner, m.id), m.revision!, () => undefined);
+        this.#seq = Math.max(this.#seq, m.record!.seq);
+        if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
+        this.#resume(this.#register(inputs[i]!, ref, txn, m.record!.seq, m.record!.run ?? null));
+        restored++;
+      }
+    }
+    return restored;
+  }
+
+  /** What a restored job needs to go on from its status. */
+  #resume(entry: Entry): void {
+    const snapshot = entry.job.getSnapshot();
+    const status = statusOf(snapshot);
+    const { context } = snapshot;
+    if (status === JobStatus.concluded) {
+      entry.final = this.#finalInfo(entry);
+      return;
+    }
+    const working = context.startedAt !== undefined && context.outcome === undefined;
+    if (status === JobStatus.running && working) this.#runtime.restoreWork(context, entry.job, 'running');
+    else if ((status === JobStatus.paused || status === JobStatus.ready || status === JobStatus.standby) && working) {
+      this.#runtime.restoreWork(context, entry.job, 'resting');
+    } else if (snapshot.matches({ aborting: 'stopping' })) this.#runtime.restoreWork(context, entry.job, 'stopping');
+    else if (snapshot.matches({ pending: 'preparing' })) this.#runtime.restoreWork(context, entry.job, 'preparing');
+  }
+
+  /**
+   * Dismiss concluded jobs kept longer than `keepConcludedMs`, and the oldest beyond
+   * `keepConcluded` (their `null` events are published as for any dismissal).
+   */
+  sweep(retention: Retention, now = Date.now()): number {
+    const concluded = [...this.#jobs.values()].filter((e) => statusOf(e.job.getSnapshot()) === JobStatus.concluded);
+    const excess = concluded.length - retention.keepConcluded;
+    let dismissed = 0;
+    concluded.forEach((entry, i) => {
+      const finishedAt = entry.job.getSnapshot().context.finishedAt ?? now;
+      if (i >= excess && now - finishedAt < retention.keepConcludedMs) return;
+      entry.log.info({ finishedAt: new Date(finishedAt).toISOString() }, 'concluded job dismissed by retention');
+      entry.job.send({ type: 'dismiss' });
+      dismissed++;
+    });
+    return dismissed;
   }
 
   /** How many jobs are live (not yet dismissed). */
@@ -304,7 +444,7 @@ export class JobManager implements JobsApi {
     // bug in one job's actor must stay that job's problem.
     job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
     job.start();
-    this.#register(input, job, undefined);
+    this.#register(input, job, undefined, ++this.#seq);
     job.send({ type: 'create' });
     job.send({ type: 'start' });
   }
@@ -314,18 +454,23 @@ export class JobManager implements JobsApi {
     const txn = createActor(this.#txnLogic, { input: { id: txnId, jobs: inputs } });
     txn.subscribe({ error: (err) => this.#lost(txnId, inputs, err) });
     txn.start();
+    const seq = ++this.#seq;
+    this.#persistTxn(txn, inputs[0]!.owner, txnId, seq);
     const members = txn.getSnapshot().context.members;
-    for (const [i, job] of members.entries()) this.#register(inputs[i]!, job, txn);
+    for (const [i, job] of members.entries()) this.#register(inputs[i]!, job, txn, ++this.#seq);
     txn.send({ type: 'create' });
     txn.send({ type: 'start' });
   }
 
-  #register(input: JobInput, job: JobActorRef, txn: TransactionActorRef | undefined): void {
-    this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
+  /** Keep and watch a job: its events are published and (with a store) its changes saved. */
+  #register(input: JobInput, job: JobActorRef, txn: TransactionActorRef | undefined, seq: number, restored?: SavedRun | null): Entry {
+    if (restored === undefined) this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
+    else this.#runtime.restore(input.owner, input.id, input.type, input.params ?? {}, restored ?? undefined);
     const entry: Entry = {
       id: input.id,
       owner: input.owner,
-      seq: ++this.#seq,
+      seq,
+      storeKey: jobKey(input.owner, input.id),
       job,
       ...(txn && { txn }),
       log: this.#opts.logger.child({ job: input.id, owner: input.owner }),
@@ -335,7 +480,47 @@ export class JobManager implements JobsApi {
     this.#jobs.set(key(entry.owner, entry.id), entry);
     this.#owners.add(entry.owner);
     job.on('*', (event) => this.#onEvent(entry, event));
-    entry.log.info({ type: input.type, ...(input.txn && { txn: input.txn }) }, 'job started');
+    const store = this.#opts.store;
+    if (store) {
+      const record = () => this.#jobRecord(entry);
+      job.subscribe(() => store.changed(entry.storeKey, record));
+      if (restored === undefined) store.changed(entry.storeKey, record);
+    }
+    const fields = { type: input.type, ...(input.txn && { txn: input.txn }) };
+    if (restored === undefined) entry.log.info(fields, 'job started');
+    else entry.log.info({ ...fields, status: statusOf(job.getSnapshot()) }, 'job restored');
+    return entry;
+  }
+
+  /** What the store keeps of a job; nothing once a job alone is dismissed (a member stays until its transaction is done). */
+  #jobRecord(entry: Entry): JobRecord | undefined {
+    if (!entry.txn && statusOf(entry.job.getSnapshot()) === JobStatus.null) return undefined;
+    const run = this.#runtime.saveRun(entry.owner, entry.id);
+    return {
+      v: RECORD_VERSION,
+      seq: entry.seq,
+      snapshot: entry.job.getPersistedSnapshot() as unknown as PersistedSnapshot,
+      ...(run && { run }),
+    };
+  }
+
+  /** Save a grouped transaction's own state as it changes; once it is done, remove it and its members. */
+  #persistTxn(txn: TransactionActorRef, owner: string, id: string, seq: number): void {
+    const store = this.#opts.store;
+    if (!store) return;
+    const k = txnKey(owner, id);
+    const record = (): TxnRecord | undefined => {
+      const snapshot = txn.getSnapshot();
+      if (snapshot.status === 'done') return undefined;
+      const { children: _children, ...own } = txn.getPersistedSnapshot() as unknown as PersistedSnapshot;
+      return { v: RECORD_VERSION, seq, members: snapshot.context.members.map((m) => m.id), snapshot: own };
+    };
+    const ids = txn.getSnapshot().context.members.map((m) => m.id);
+    txn.subscribe((snapshot) => {
+      store.changed(k, record);
+      if (snapshot.status === 'done') for (const member of ids) store.removed(jobKey(owner, member));
+    });
+    store.changed(k, record);
   }
 
   #onEvent(entry: Entry, event: JobEmitted): void {
@@ -357,16 +542,21 @@ export class JobManager implements JobsApi {
   #conclude(entry: Entry): void {
     // Emitted events arrive after the job's whole macrostep: an auto-dismissed job is already
     // null here, but what waiters get is the job as it concluded.
-    const snapshot = entry.job.getSnapshot();
-    const run = this.#runtime.run(entry.owner, entry.id);
-    let info: JobInfo | undefined;
-    const final = () => (info ??= { ...jobInfo(snapshot), ...(run && runInfo(run)), status: JobStatus.concluded });
+    const final = this.#finalInfo(entry);
     entry.final = final;
-    const { error } = snapshot.context;
+    const { error } = entry.job.getSnapshot().context;
     entry.log.info({ error }, error === undefined ? 'job concluded' : 'job concluded with an error');
     if (entry.waiters.size === 0) return;
     for (const waiter of entry.waiters) waiter(final());
     entry.waiters.clear();
+  }
+
+  /** The JobInfo a job concluded with, built on first use from its snapshot as it is now. */
+  #finalInfo(entry: Entry): () => JobInfo {
+    const snapshot = entry.job.getSnapshot();
+    const run = this.#runtime.run(entry.owner, entry.id);
+    let info: JobInfo | undefined;
+    return () => (info ??= { ...jobInfo(snapshot), ...(run && runInfo(run)), status: JobStatus.concluded });
   }
 
   /**

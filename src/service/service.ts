@@ -13,6 +13,10 @@ import { JobRuntime } from '../runtime/runtime.js';
 import { InFlight, addEndpoints } from './endpoints.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
+import type { Retention } from './jobs.js';
+import { ensureEventStream } from '../persist/event-stream.js';
+import { JobStore } from '../persist/job-store.js';
+import { storeNames } from '../persist/names.js';
 import { WorkerDirectory } from './remote/directory.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { resolveLimits } from './limits.js';
@@ -33,7 +37,37 @@ export interface JobServiceOptions {
    * dispatched to them; `false` turns this off. @defaultValue {}
    */
   workers?: WorkerSettings | false;
+  /**
+   * Keeping jobs across restarts in JetStream (a KV bucket of job records, a stream of every
+   * event); `false`: jobs live in memory only. @defaultValue DEFAULT_PERSISTENCE
+   */
+  persistence?: Partial<PersistenceSettings> | false;
+  /** How long concluded jobs are kept before they are dismissed. @defaultValue DEFAULT_RETENTION */
+  retention?: Partial<Retention>;
 }
+
+export interface PersistenceSettings {
+  /** The event stream's oldest event, ms. */
+  eventsMaxAgeMs: number;
+  /** The event stream's size, bytes. */
+  eventsMaxBytes: number;
+  /** How long a reply waits for what it reports to be saved, ms. */
+  saveTimeoutMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_PERSISTENCE: PersistenceSettings = {
+  eventsMaxAgeMs: 7 * DAY_MS,
+  eventsMaxBytes: 1024 * 1024 * 1024,
+  saveTimeoutMs: 5000,
+};
+
+export const DEFAULT_RETENTION: Retention = { keepConcludedMs: 7 * DAY_MS, keepConcluded: 10_000 };
+
+/** How often retention is applied, and delete markers of removed jobs are purged. */
+const SWEEP_EVERY_MS = 60_000;
+const PURGE_DELETES_EVERY_MS = 60 * 60 * 1000;
 
 export const SERVICE_NAME = 'jobstate';
 export const SERVICE_VERSION = '0.1.0';
@@ -45,14 +79,26 @@ export class JobService implements AsyncDisposable {
   readonly #service: Service;
   readonly #inFlight: InFlight;
   readonly #logger: Logger;
+  readonly #store: JobStore | undefined;
+  readonly #timers: NodeJS.Timeout[];
   #closing: Promise<void> | undefined;
 
-  private constructor(jobs: JobManager, workers: WorkerDirectory | undefined, service: Service, inFlight: InFlight, logger: Logger) {
+  private constructor(
+    jobs: JobManager,
+    workers: WorkerDirectory | undefined,
+    service: Service,
+    inFlight: InFlight,
+    logger: Logger,
+    store: JobStore | undefined,
+    timers: NodeJS.Timeout[],
+  ) {
     this.jobs = jobs;
     this.workers = workers;
     this.#service = service;
     this.#inFlight = inFlight;
     this.#logger = logger;
+    this.#store = store;
+    this.#timers = timers;
   }
 
   /** Start serving on `nc`. */
@@ -64,13 +110,31 @@ export class JobService implements AsyncDisposable {
       opts.workers === false ? undefined : new WorkerDirectory({ nc: opts.nc, prefix, local: opts.types, logger: opts.logger, ...opts.workers });
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
     runtime.remote = workers?.work;
+    const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
+    const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger));
     const jobs = new JobManager({
       runtime,
       admins: new Set(opts.admins ?? ['admin']),
       publish: (event) => publisher.publish(event),
       logger: opts.logger,
       limits,
+      ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
     });
+    if (store) {
+      const started = performance.now();
+      const records = await store.loadAll();
+      const restored = jobs.restore(records);
+      opts.logger.info({ restored, records: records.length, ms: Math.round(performance.now() - started) }, 'jobs restored');
+    }
+    const retention = { ...DEFAULT_RETENTION, ...opts.retention };
+    jobs.sweep(retention);
+    const timers = [setInterval(() => jobs.sweep(retention), SWEEP_EVERY_MS)];
+    if (store) {
+      const purge = () =>
+        store.purgeDeletes(PURGE_DELETES_EVERY_MS).catch((err: unknown) => opts.logger.warn({ err }, 'job store: purging delete markers failed'));
+      timers.push(setInterval(purge, PURGE_DELETES_EVERY_MS));
+    }
+    for (const timer of timers) timer.unref();
     const service = await new Svcm(opts.nc).add({
       name: SERVICE_NAME,
       version: SERVICE_VERSION,
@@ -80,8 +144,8 @@ export class JobService implements AsyncDisposable {
     await workers?.start();
     const inFlight = new InFlight();
     addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload }, inFlight);
-    opts.logger.info({ prefix, instance: service.info().id }, 'jobstate service started');
-    return new JobService(jobs, workers, service, inFlight, opts.logger);
+    opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
+    return new JobService(jobs, workers, service, inFlight, opts.logger, store, timers);
   }
 
   /** Resolves once the service has stopped. */
@@ -96,6 +160,11 @@ export class JobService implements AsyncDisposable {
       this.jobs.rejectWaiters(new ShuttingDownError());
       await draining;
       await this.#service.stop();
+      for (const timer of this.#timers) clearInterval(timer);
+      // Everything changed so far is saved; the jobs' work then stops (a restart brings the
+      // jobs back as they are now).
+      await this.#store?.flush();
+      this.#store?.close();
       this.jobs.stopAll();
       this.workers?.close();
       this.#logger.info('jobstate service stopped');
@@ -105,5 +174,17 @@ export class JobService implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** The job store and the event stream of `prefix`, created if need be. */
+async function openStore(nc: NatsConnection, prefix: string, settings: PersistenceSettings, logger: Logger): Promise<JobStore> {
+  const names = storeNames(prefix);
+  try {
+    await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes });
+    return await JobStore.open(nc, names.bucket, { logger });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(`Cannot keep jobs in JetStream (${why}): enable JetStream on the nats-server, or set JOBS_PERSIST=false to keep jobs in memory only`, { cause: err });
   }
 }

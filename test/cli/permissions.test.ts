@@ -39,7 +39,8 @@ describe('jobctl with broker permissions', () => {
     dir = mkdtempSync(join(tmpdir(), 'jobctl-auth-'));
     writeFileSync(join(dir, 'auth.conf'), CONFIG);
     server = await NatsServer.start({ config: join(dir, 'auth.conf') });
-    stack = await startStack({ server, types: cliTypes() });
+    // This server has no JetStream: jobs are kept in memory only.
+    stack = await startStack({ server, types: cliTypes(), persistence: false });
     base = ['--server', server.url, '--prefix', stack.prefix];
   });
   after(async () => {

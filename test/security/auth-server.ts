@@ -4,6 +4,7 @@
  * test's own prefix, on a random loopback port, with fresh random passwords in the
  * nats-passwords.conf it includes.
  */
+import { storeNames } from '../../src/persist/names.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ export function passwordsFile(passwords: Record<string, string>): string {
 /** nats-auth.conf with its subjects under `prefix` instead of `jobs`. */
 export function authConfig(prefix: string): string {
   const text = readFileSync(join(ROOT, 'nats-auth.conf'), 'utf8');
-  const moved = text.replace(/"jobs\./g, `"${prefix}.`);
+  const moved = text.replace(/"jobs\./g, `"${prefix}.`).replace(/jobstate_jobs/g, storeNames(prefix).bucket);
   if (moved === text && prefix !== 'jobs') throw new Error('nats-auth.conf has no subjects under "jobs."');
   return moved;
 }

@@ -42,6 +42,8 @@ export interface StackOptions {
   /** More options for the service's own connection (e.g. its credentials). */
   connection?: ConnectionOptions;
   limits?: Partial<Limits>;
+  /** Keep jobs in JetStream (the default) or not (`false`, e.g. on a server without JetStream). */
+  persistence?: false;
 }
 
 /** A nats-server of the test's own, on a random port with a temporary store. */
@@ -72,6 +74,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     prefix,
     admins: opts.admins ?? ['admin'],
     ...(opts.limits && { limits: opts.limits }),
+    ...(opts.persistence === false && { persistence: false }),
   });
   const clients: JobsClient[] = [];
   const close = async () => {

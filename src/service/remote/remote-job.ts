@@ -61,6 +61,11 @@ export class RemoteJob implements Work {
     return this.#worker;
   }
 
+  /** The id of the worker the job was dispatched to, if any. */
+  get workerId(): string | undefined {
+    return this.#worker?.id;
+  }
+
   /** The work has reported its outcome. */
   get settled(): boolean {
     return this.#settled;

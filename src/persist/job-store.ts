@@ -1,0 +1,221 @@
+/**
+ * The job store: one JetStream KV entry per job (and per grouped transaction), holding what
+ * it takes to bring the job back after a restart — its actor's persisted snapshot and what the
+ * runtime keeps beside it.
+ *
+ * Writes are behind and coalesced: a change marks the key dirty, and the key's latest state is
+ * written at the next turn of the event loop, at most one write in flight per key, each with a
+ * revision check (a create for a new key, an update against the last revision written). A
+ * job that comes and goes within one turn is never written at all. {@link JobStore.saved}
+ * resolves once everything changed before the call is written, so that a command's reply can
+ * wait until what it reports is durable.
+ *
+ * A failed write (JetStream unreachable, a timeout) is retried with backoff; a revision
+ * conflict (another writer changed the key) stops writes to that key and fails its waiters.
+ */
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+
+/** What one write needs: the value to store, or `undefined` to delete the key. */
+export type RecordSource = () => unknown;
+
+interface KeyState {
+  /** The revision of the last write that landed (none: the key is not in the store). */
+  revision?: number;
+  /** Bumped by every change; `written` catches up with it. */
+  version: number;
+  written: number;
+  /** The latest state to write. */
+  source: RecordSource;
+  inFlight: boolean;
+  /** Waiters for a version to be written. */
+  waiters: Array<{ version: number; resolve: () => void; reject: (err: Error) => void }>;
+  /** Set once another writer changed the key: nothing more is written. */
+  conflict?: Error;
+}
+
+export interface JobStoreOptions {
+  logger: Logger;
+  /** The first retry after a failed write, ms (doubling up to 5 s). @defaultValue 100 */
+  retryMs?: number;
+}
+
+export class JobStore {
+  readonly #keys = new Map<string, KeyState>();
+  readonly #dirty = new Set<string>();
+  #scheduled = false;
+  #closed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    readonly kv: KV,
+    readonly bucket: string,
+    private readonly opts: JobStoreOptions,
+  ) {}
+
+  /** Open (creating if need be) the bucket: one value per key, file storage. */
+  static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
+    const kv = await new Kvm(nc).create(bucket, { history: 1, storage: 'file', description: 'jobstate: one record per job' });
+    return new JobStore(nc, kv, bucket, opts);
+  }
+
+  /**
+   * Every record in the store with the revision it was written at, read at once (a watch of
+   * the last values, not a request per key).
+   */
+  async loadAll(): Promise<Array<{ key: string; revision: number; value: unknown }>> {
+    const status = await this.kv.status();
+    if (status.values === 0) return [];
+    const out: Array<{ key: string; revision: number; value: unknown }> = [];
+    const watch = await this.kv.watch();
+    try {
+      for await (const entry of watch) {
+        if (entry.operation === 'PUT') out.push({ key: entry.key, revision: entry.revision, value: entry.json() });
+        if (!entry.delta) break;
+      }
+    } finally {
+      watch.stop();
+    }
+    return out;
+  }
+
+  /** A key read by {@link loadAll}: later writes are checked against its revision. */
+  adopt(key: string, revision: number, source: RecordSource): void {
+    this.#keys.set(key, { revision, version: 0, written: 0, source, inFlight: false, waiters: [] });
+  }
+
+  /** The key's state changed: write `source()` (or delete the key, if it returns undefined) soon. */
+  changed(key: string, source: RecordSource): void {
+    let state = this.#keys.get(key);
+    if (!state) {
+      state = { version: 0, written: 0, source, inFlight: false, waiters: [] };
+      this.#keys.set(key, state);
+    }
+    state.source = source;
+    state.version++;
+    this.#dirty.add(key);
+    this.#schedule();
+  }
+
+  /** The key is gone: delete it from the store (if it was ever written). */
+  removed(key: string): void {
+    this.changed(key, () => undefined);
+  }
+
+  /** Resolves once the state of every key in `keys`, as of now, is written. */
+  async saved(keys: Iterable<string>): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const key of keys) {
+      const state = this.#keys.get(key);
+      if (!state || state.written >= state.version) continue;
+      if (state.conflict) throw state.conflict;
+      const version = state.version;
+      waits.push(new Promise((resolve, reject) => state.waiters.push({ version, resolve, reject })));
+    }
+    await Promise.all(waits);
+  }
+
+  /**
+   * Write everything still dirty and wait for it, `timeoutMs` at most (the service is
+   * stopping; what is not written by then stays as it was last written).
+   */
+  async flush(timeoutMs = 5000): Promise<void> {
+    if (this.nc.isClosed()) {
+      if (this.#dirty.size > 0) this.opts.logger.warn({ unsaved: this.#dirty.size }, 'job store: the connection is closed; changes not saved');
+      return;
+    }
+    this.#write();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const done = this.saved([...this.#keys.keys()]).catch(() => undefined);
+    const outcome = await Promise.race([done, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.opts.logger.warn({ timeoutMs }, 'job store: not every change was saved before the service stopped');
+  }
+
+  /** Stop writing (after {@link flush}). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Delete markers of keys removed more than `olderMs` ago (they would otherwise stay forever). */
+  async purgeDeletes(olderMs: number): Promise<void> {
+    await (this.kv as KV & { purgeDeletes(older?: number): Promise<unknown> }).purgeDeletes(olderMs);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#write();
+    });
+  }
+
+  #write(): void {
+    for (const key of this.#dirty) {
+      const state = this.#keys.get(key);
+      if (!state || state.inFlight || state.conflict) continue;
+      this.#dirty.delete(key);
+      void this.#writeKey(key, state, 0);
+    }
+  }
+
+  async #writeKey(key: string, state: KeyState, attempt: number): Promise<void> {
+    const version = state.version;
+    state.inFlight = true;
+    try {
+      const value = state.source();
+      if (value === undefined) {
+        if (state.revision !== undefined) await this.kv.delete(key, { previousSeq: state.revision });
+        state.revision = undefined;
+      } else {
+        const data = JSON.stringify(value);
+        state.revision =
+          state.revision === undefined ? await this.kv.create(key, data) : await this.kv.update(key, data, state.revision);
+      }
+      state.written = version;
+      state.inFlight = false;
+      this.#settle(state);
+      if (state.version > version) {
+        // Changed again while this write was in flight (also: an id used again after a
+        // removal, then written as a new key): write the newer state.
+        this.#dirty.add(key);
+        this.#schedule();
+      } else if (value === undefined) {
+        this.#keys.delete(key);
+      }
+    } catch (err) {
+      state.inFlight = false;
+      if (isConflict(err)) {
+        state.conflict = new Error(`The stored state of '${key}' was changed by another writer; not overwritten`);
+        this.opts.logger.error({ err, key }, 'job store conflict: another writer changed this job; its state is no longer saved');
+        this.#settle(state);
+        return;
+      }
+      const delay = Math.min(5000, (this.opts.retryMs ?? 100) * 2 ** attempt);
+      this.opts.logger.warn({ err, key, retryInMs: delay }, 'job store write failed; retrying');
+      setTimeout(() => {
+        if (this.#closed || this.nc.isClosed()) return;
+        if (this.#keys.get(key) === state && !state.inFlight) void this.#writeKey(key, state, attempt + 1);
+      }, delay).unref();
+    }
+  }
+
+  #settle(state: KeyState): void {
+    const pending = state.waiters;
+    state.waiters = [];
+    for (const w of pending) {
+      if (state.conflict) w.reject(state.conflict);
+      else if (w.version <= state.written) w.resolve();
+      else state.waiters.push(w);
+    }
+  }
+}
+
+/** JetStream's "wrong last sequence" (an update or create against a revision that moved). */
+function isConflict(err: unknown): boolean {
+  return err instanceof Error && /wrong last sequence|key exists/i.test(err.message);
+}
