@@ -1,7 +1,8 @@
 /**
  * QEMU's rate limiter (`include/qemu/ratelimit.h`): work is accounted in 100 ms slices; each
  * slice allows speed / 10 units; a caller over the quota sleeps until its share is due.
- * Raising the speed, or setting 0 (unlimited), wakes a sleeping caller at once.
+ * Raising the speed, or setting 0 (unlimited), wakes every sleeping caller at once (a copy
+ * without a speed limit has several chunks accounting at once).
  */
 
 /** The length of one accounting slice, as QEMU's. */
@@ -12,7 +13,7 @@ export class RateLimiter {
   #sliceStart = 0;
   #sliceEnd = 0;
   #dispatched = 0;
-  #wake: (() => void) | undefined;
+  readonly #sleepers = new Set<() => void>();
 
   /** @param speed units per second; 0 = unlimited. */
   constructor(speed = 0) {
@@ -26,7 +27,7 @@ export class RateLimiter {
   setSpeed(speed: number): void {
     const faster = speed === 0 || speed > this.#speed;
     this.#speed = speed;
-    if (faster) this.#wake?.();
+    if (faster) for (const wake of [...this.#sleepers]) wake();
   }
 
   /** How long to wait before `units` more may go (QEMU's ratelimit_calculate_delay). */
@@ -56,12 +57,12 @@ export class RateLimiter {
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
-        if (this.#wake === done) this.#wake = undefined;
+        this.#sleepers.delete(done);
         resolve();
       };
       const timer = setTimeout(done, delay);
       signal?.addEventListener('abort', done, { once: true });
-      this.#wake = done;
+      this.#sleepers.add(done);
     });
   }
 }

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import type { JobTypes } from '../../src/runtime/registry.js';
 import type { JobInfo, JobsClient } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
@@ -25,8 +26,9 @@ export interface FilesStack {
   close(): Promise<void>;
 }
 
-export async function startFilesStack(): Promise<FilesStack> {
-  const stack = await startStack();
+/** The stack; `types` (a function of the data directory) replaces the built-in types. */
+export async function startFilesStack(opts: { types?: (dataDir: string) => JobTypes } = {}): Promise<FilesStack> {
+  const stack = await startStack(opts.types ? { types: opts.types } : {});
   const alice = await stack.client('alice');
   const events = new Recorder(alice.nc, `${stack.prefix}.evt.alice.>`);
   await events.ready;
