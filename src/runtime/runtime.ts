@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
 import { jobMachine } from '../../machines/index.js';
 import type { JobContext as MachineContext, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { PipeSource } from '../pipes/api.js';
 import type { FinalizeContext, JobHooks, JobType } from './handler.js';
 import { JobLogBuffer, redact, secretValues } from './job-log.js';
 import { LockManager } from './locks.js';
@@ -38,6 +39,8 @@ export interface Run {
   control?: WorkControl;
   /** Releases the job's lock; called at clean (or when the work stops). */
   release?: () => void;
+  /** The job's pipes, when it was started with some. */
+  pipes?: PipeSource;
 }
 
 /** A job's running work, as the `work` actor drives it: in-process a {@link WorkControl}. */

@@ -10,15 +10,25 @@ import { commandArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
 import { decodePayload, validate } from '../protocol/validate.js';
 import type { JobManager } from './jobs.js';
+import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from './limits.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
-export function dispatchTable(jobs: JobManager): Dispatch {
+export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
   return {
-    [Command.jobStart]: (caller, args) => jobs.startJob(caller, args),
-    [Command.transaction]: (caller, args) => jobs.transaction(caller, args),
+    // With pipes, the reply waits until they are ready: what the caller uploads next is kept.
+    [Command.jobStart]: async (caller, args) => {
+      const started = jobs.startJob(caller, args);
+      if (args.pipes) await pipes?.ready(caller, started.id);
+      return started;
+    },
+    [Command.transaction]: async (caller, args) => {
+      const started = jobs.transaction(caller, args);
+      await Promise.all(started.jobs.map((id) => pipes?.ready(caller, id)));
+      return started;
+    },
     [Command.jobPause]: (caller, args) => jobs.verb(caller, JobVerb.pause, args),
     [Command.jobResume]: (caller, args) => jobs.verb(caller, JobVerb.resume, args),
     [Command.jobCancel]: (caller, args) => jobs.verb(caller, JobVerb.cancel, args),
@@ -38,6 +48,8 @@ export interface EndpointsOptions {
   logger: Logger;
   /** The largest payload taken, in bytes (JOBS_MAX_PAYLOAD). */
   maxPayload: number;
+  /** The pipes, whose readiness job-start waits for. */
+  pipes?: PipeHub;
 }
 
 /** Commands being answered, so that shutdown can wait for them. */
@@ -62,7 +74,7 @@ export class InFlight {
 }
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
-  const dispatch = dispatchTable(opts.jobs);
+  const dispatch = dispatchTable(opts.jobs, opts.pipes);
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
       subject: subjects.commandFilter(opts.prefix, command),

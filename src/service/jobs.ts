@@ -36,6 +36,9 @@ import type {
 import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
+import type { PipeHub } from '../pipes/hub.js';
+import { planPipes } from '../pipes/plan.js';
+import type { PipePlan } from '../pipes/plan.js';
 import { jobInfo } from './job-info.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
@@ -55,6 +58,8 @@ export interface JobManagerOptions {
   rememberFinished?: number;
   /** Limits on job starts (description, params, live jobs per owner). @defaultValue DEFAULT_LIMITS */
   limits?: Partial<Limits>;
+  /** Input and output pipes (JetStream); without them, job-start refuses `pipes`. */
+  pipes?: PipeHub;
 }
 
 interface Entry {
@@ -86,6 +91,8 @@ export class JobManager implements JobsApi {
   readonly #limits: Limits;
   /** Live jobs per owner, for the limit. */
   readonly #owners = new OwnerCounts();
+  /** The pipes of each job being started, from #prepare to #launch. */
+  readonly #pipePlans = new WeakMap<JobInput, PipePlan>();
   #seq = 0;
 
   constructor(opts: JobManagerOptions) {
@@ -257,7 +264,8 @@ export class JobManager implements JobsApi {
     checkStart(this.#limits, { description: args.description, params: args.params, where });
     if (room) checkRoom(this.#limits, this.#owners, caller, taken.size);
     const description = args.description ?? this.#runtime.types.get(args.type)?.description?.(params);
-    return {
+    const pipes = this.#planPipes(args, params, where);
+    const input: JobInput = {
       id,
       owner: caller,
       type: args.type,
@@ -268,6 +276,17 @@ export class JobManager implements JobsApi {
       ...(args['on-error'] !== undefined && { onError: args['on-error'] }),
       ...(description !== undefined && { description }),
     };
+    if (pipes) this.#pipePlans.set(input, pipes);
+    return input;
+  }
+
+  /** The job's pipes: its `pipes` argument checked against its type. */
+  #planPipes(args: JobStartArgs, params: Record<string, unknown>, where?: string): PipePlan | undefined {
+    const declared = this.#runtime.types.get(args.type)?.pipes;
+    const hub = this.#opts.pipes;
+    const plan = planPipes(args.type, declared as never, params, args.pipes, hub?.settings.maxInputs ?? Number.MAX_SAFE_INTEGER, where);
+    if (plan && !hub) throw new BadInputError(`Parameter '${where ? `${where}.` : ''}pipes' is unexpected: this service has no pipes`);
+    return plan;
   }
 
   /** The caller's last job queued for the same lock, when the type's lockQueueSize is reached. */
@@ -294,7 +313,9 @@ export class JobManager implements JobsApi {
     const children = txn.getSnapshot().context.members;
     for (const [i, job] of children.entries()) {
       const input = inputs[i]!;
-      this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
+      const run = this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
+      const pipes = this.#pipePlans.get(input);
+      if (pipes) run.pipes = this.#opts.pipes?.open(input.owner, input.id, pipes);
       const entry: Entry = {
         id: input.id,
         owner: input.owner,
@@ -335,6 +356,7 @@ export class JobManager implements JobsApi {
     // null here, but what waiters get is the job as it concluded.
     const info: JobInfo = { ...this.#info(entry), status: JobStatus.concluded };
     entry.final = info;
+    this.#opts.pipes?.concluded(entry.owner, entry.id, info.error);
     entry.log.info({ error: info.error }, info.error === undefined ? 'job concluded' : 'job concluded with an error');
     for (const waiter of entry.waiters) waiter(info);
     entry.waiters.clear();
@@ -351,6 +373,7 @@ export class JobManager implements JobsApi {
       const entry = this.#jobs.get(key(input.owner, input.id));
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
+      this.#opts.pipes?.concluded(input.owner, input.id, lost.message);
       for (const waiter of entry.waiters) waiter(lost);
       entry.waiters.clear();
       this.#remove(entry);

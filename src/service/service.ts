@@ -10,6 +10,8 @@ import { ShuttingDownError } from '../protocol/errors.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import type { JobTypes } from '../runtime/registry.js';
 import { JobRuntime } from '../runtime/runtime.js';
+import { PipeHub } from '../pipes/hub.js';
+import type { PipeSettings } from '../pipes/settings.js';
 import { InFlight, addEndpoints } from './endpoints.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
@@ -33,6 +35,11 @@ export interface JobServiceOptions {
    * dispatched to them; `false` turns this off. @defaultValue {}
    */
   workers?: WorkerSettings | false;
+  /**
+   * Input and output pipes over JetStream (docs/protocol.md, Pipes): their limits and times;
+   * `false` turns them off. @defaultValue DEFAULT_PIPE_SETTINGS
+   */
+  pipes?: Partial<PipeSettings> | false;
 }
 
 export const SERVICE_NAME = 'jobstate';
@@ -46,6 +53,7 @@ export class JobService implements AsyncDisposable {
   readonly #inFlight: InFlight;
   readonly #logger: Logger;
   #closing: Promise<void> | undefined;
+  #pipes: PipeHub | undefined;
 
   private constructor(jobs: JobManager, workers: WorkerDirectory | undefined, service: Service, inFlight: InFlight, logger: Logger) {
     this.jobs = jobs;
@@ -64,12 +72,14 @@ export class JobService implements AsyncDisposable {
       opts.workers === false ? undefined : new WorkerDirectory({ nc: opts.nc, prefix, local: opts.types, logger: opts.logger, ...opts.workers });
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
     runtime.remote = workers?.work;
+    const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {} });
     const jobs = new JobManager({
       runtime,
       admins: new Set(opts.admins ?? ['admin']),
       publish: (event) => publisher.publish(event),
       logger: opts.logger,
       limits,
+      ...(pipes && { pipes }),
     });
     const service = await new Svcm(opts.nc).add({
       name: SERVICE_NAME,
@@ -79,9 +89,11 @@ export class JobService implements AsyncDisposable {
     });
     await workers?.start();
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload }, inFlight);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
     opts.logger.info({ prefix, instance: service.info().id }, 'jobstate service started');
-    return new JobService(jobs, workers, service, inFlight, opts.logger);
+    const started = new JobService(jobs, workers, service, inFlight, opts.logger);
+    started.#pipes = pipes;
+    return started;
   }
 
   /** Resolves once the service has stopped. */
@@ -98,6 +110,7 @@ export class JobService implements AsyncDisposable {
       await this.#service.stop();
       this.jobs.stopAll();
       this.workers?.close();
+      this.#pipes?.close();
       this.#logger.info('jobstate service stopped');
     })();
     return this.#closing;
