@@ -152,7 +152,7 @@ export class JobsClient implements AsyncDisposable {
    * Upload input `index` (from 0) of a job started with `pipes.inputs` (docs/protocol.md, Pipes).
    * Resolves once all of it is stored; the job checks its digest as it reads.
    */
-  upload(id: string, index: number, source: AsyncIterable<Uint8Array>, opts?: UploadOptions): Promise<Transferred> {
+  upload(id: string, index: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: UploadOptions): Promise<Transferred> {
     return uploadInput(this, id, index, source, opts);
   }
 

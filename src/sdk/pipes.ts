@@ -58,7 +58,7 @@ export async function uploadInput(
   client: JobsClient,
   id: string,
   index: number,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: UploadOptions = {},
 ): Promise<Transferred> {
   const { nc, prefix, user } = client;

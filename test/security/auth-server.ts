@@ -43,10 +43,10 @@ export function passwordsFile(passwords: Record<string, string>): string {
     .join('');
 }
 
-/** nats-auth.conf with its subjects under `prefix` instead of `jobs`. */
+/** nats-auth.conf with its subjects (and the pipe streams named after them) under `prefix` instead of `jobs`. */
 export function authConfig(prefix: string): string {
   const text = readFileSync(join(ROOT, 'nats-auth.conf'), 'utf8');
-  const moved = text.replace(/"jobs\./g, `"${prefix}.`);
+  const moved = text.replace(/"jobs\./g, `"${prefix}.`).replace(/\.jobs_pipes_/g, `.${prefix.replaceAll('.', '_')}_pipes_`);
   if (moved === text && prefix !== 'jobs') throw new Error('nats-auth.conf has no subjects under "jobs."');
   return moved;
 }
