@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { JobInfo, JobsClient } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';
-import type { Stack } from '../support/stack.js';
+import type { Stack, StackOptions } from '../support/stack.js';
 import { Recorder } from '../service/helpers.js';
 
 export const MiB = 1024 * 1024;
@@ -25,8 +25,8 @@ export interface FilesStack {
   close(): Promise<void>;
 }
 
-export async function startFilesStack(): Promise<FilesStack> {
-  const stack = await startStack();
+export async function startFilesStack(opts: StackOptions = {}): Promise<FilesStack> {
+  const stack = await startStack(opts);
   const alice = await stack.client('alice');
   const events = new Recorder(alice.nc, `${stack.prefix}.evt.alice.>`);
   await events.ready;

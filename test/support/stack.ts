@@ -15,6 +15,7 @@ import { JobService } from '../../src/service/service.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import type { JobTypes } from '../../src/runtime/registry.js';
 import type { Limits } from '../../src/service/limits.js';
+import type { PipeSettings } from '../../src/pipes/settings.js';
 
 let stacks = 0;
 
@@ -42,6 +43,8 @@ export interface StackOptions {
   /** More options for the service's own connection (e.g. its credentials). */
   connection?: ConnectionOptions;
   limits?: Partial<Limits>;
+  /** Pipe settings (stall timeout, window, …). */
+  pipes?: Partial<PipeSettings>;
 }
 
 /** A nats-server of the test's own, on a random port with a temporary store. */
@@ -72,6 +75,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     prefix,
     admins: opts.admins ?? ['admin'],
     ...(opts.limits && { limits: opts.limits }),
+    ...(opts.pipes && { pipes: opts.pipes }),
   });
   const clients: JobsClient[] = [];
   const close = async () => {
