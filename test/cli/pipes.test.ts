@@ -1,0 +1,59 @@
+/**
+ * `jobctl call --job … --input FILE --output FILE`: an upload into a backup, a download out of
+ * one (the file appears only once complete), stdout as the output, and a failed job's
+ * download: exit 1 with the job's error and no output file.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startStack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+import { bigFile, fileSha256 } from '../pipes/helpers.js';
+import { CWD, jobctl } from './helpers.js';
+
+describe('jobctl call --job with pipes', () => {
+  let stack: Stack;
+  let alice: string[];
+
+  before(async () => {
+    stack = await startStack();
+    alice = ['--server', stack.server.url, '--prefix', stack.prefix, '--user', 'alice'];
+  });
+  after(() => stack.close());
+
+  test('--input uploads into the backup; --output downloads from one', async () => {
+    bigFile(join(CWD, 'a.img'), 3);
+    const up = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"pipe:input","target":"a.img"}', '--input', './a.img']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stdout, 'null\n');
+    assert.equal(await fileSha256(join(stack.dataDir, 'a.img')), await fileSha256(join(CWD, 'a.img')));
+
+    const down = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"a.img","target":"pipe:output"}', '--output', './out.img']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stderr, /jobctl: wrote \.\/out\.img: 3\.0 MiB, SHA-256=[A-Za-z0-9_-]+=* checked\n/);
+    assert.equal(await fileSha256(join(CWD, 'out.img')), await fileSha256(join(CWD, 'a.img')));
+  });
+
+  test('--output - writes the bytes to stdout, and no result', async () => {
+    writeFileSync(join(stack.dataDir, 'hello.txt'), 'hello from the data directory\n');
+    const r = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"hello.txt","target":"pipe:output"}', '-o', '-', '--quiet']);
+    assert.deepEqual(r, { code: 0, stdout: 'hello from the data directory\n', stderr: '' });
+  });
+
+  test("a failed job's download: exit 1, its error, no output file", async () => {
+    const r = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"nope.img","target":"pipe:output"}', '--output', './failed.img', '--id', 'dlfail']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /jobctl: job 'dlfail' failed: Could not open 'nope\.img': No such file or directory\n$/);
+    assert.ok(!existsSync(join(CWD, 'failed.img')));
+    assert.deepEqual(readdirSync(CWD).filter((f) => f.includes('failed.img')), []);
+  });
+
+  test('an unreadable --input is a usage error before anything starts', async () => {
+    const r = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"pipe:input","target":"b.img"}', '--input', './missing.img']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^jobctl: cannot read --input \.\/missing\.img: ENOENT/);
+    assert.equal(readFileSync(join(CWD, 'a.img')).length, 3 * 1024 * 1024);
+  });
+});
