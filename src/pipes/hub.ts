@@ -8,12 +8,15 @@ import { nanos } from '@nats-io/transport-node';
 import { DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import type { JobLogBuffer } from '../runtime/job-log.js';
 import { JobPipeSet } from './job-pipes.js';
-import { inputPipe, pipeStream, pipeSubjects } from './names.js';
+import { LogPipe } from './log-pipe.js';
+import { PipeName, inputPipe, pipeStream, pipeSubjects } from './names.js';
 import type { PipePlan } from './plan.js';
 import { resolvePipeSettings } from './settings.js';
 import type { PipeSettings } from './settings.js';
 import { PipeError } from './wire.js';
+import { PipeWriter } from './writer.js';
 
 export interface PipeHubOptions {
   nc: NatsConnection;
@@ -35,6 +38,8 @@ export class PipeHub {
   readonly #streams = new Map<string, Promise<void>>();
   /** Jobs whose pipes are live, with the promise that they are ready. */
   readonly #jobs = new Map<string, { set: JobPipeSet; ready: Promise<void> }>();
+  /** Jobs whose log has lines in its log pipe. */
+  readonly #logs = new Map<string, LogPipe>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(opts: PipeHubOptions) {
@@ -79,19 +84,57 @@ export class PipeHub {
     await this.#jobs.get(key(owner, id))?.ready.catch(() => undefined);
   }
 
-  /** The job concluded: end its output with its outcome; drop its inputs now and its output after the retention time. */
+  /**
+   * Copy every line of a job's log into its log pipe, from its first line on (a job that
+   * writes none costs nothing).
+   */
+  attachLog(owner: string, id: string, log: JobLogBuffer): void {
+    log.onLine = (line) => {
+      const k = key(owner, id);
+      let pipe = this.#logs.get(k);
+      if (!pipe) {
+        const logger = this.#logger.child({ job: id, owner });
+        pipe = new LogPipe(async () => {
+          // What an earlier job of the same id left goes first (a job with pipes does that as it opens them).
+          const entry = this.#jobs.get(k);
+          if (entry) await entry.ready;
+          else {
+            await this.#stream(owner);
+            await this.#purge(owner, pipeSubjects.data(this.#prefix, owner, id, PipeName.log));
+          }
+          return new PipeWriter({
+            nc: this.#nc,
+            js: this.#js,
+            subject: pipeSubjects.data(this.#prefix, owner, id, PipeName.log),
+            readSubject: pipeSubjects.read(this.#prefix, owner, id, PipeName.log),
+            label: 'Log',
+            chunkBytes: Math.min(this.settings.chunkBytes, (this.#nc.info?.max_payload ?? this.settings.chunkBytes) - 1024),
+          });
+        }, logger);
+        this.#logs.set(k, pipe);
+      }
+      pipe.line(line);
+    };
+  }
+
+  /** The job concluded: end its output with its outcome and its log; drop its inputs now and the rest after the retention time. */
   concluded(owner: string, id: string, error: string | undefined): void {
     const k = key(owner, id);
     const entry = this.#jobs.get(k);
-    if (!entry) return;
+    const log = this.#logs.get(k);
+    if (!entry && !log) return;
     this.#jobs.delete(k);
+    this.#logs.delete(k);
     const logger = this.#logger.child({ job: id, owner });
     void (async () => {
       try {
-        await entry.ready;
-        await entry.set.conclude(error);
-        for (const [index] of entry.set.plan.inputs.entries()) {
-          await this.#purge(owner, pipeSubjects.data(this.#prefix, owner, id, inputPipe(index)));
+        await log?.end();
+        if (entry) {
+          await entry.ready;
+          await entry.set.conclude(error);
+          for (const [index] of entry.set.plan.inputs.entries()) {
+            await this.#purge(owner, pipeSubjects.data(this.#prefix, owner, id, inputPipe(index)));
+          }
         }
       } catch (err) {
         logger.warn({ err }, 'pipes could not be ended');
@@ -99,7 +142,7 @@ export class PipeHub {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
         // Unless a new job of the same id has the subjects now.
-        if (this.#jobs.has(k)) return;
+        if (this.#jobs.has(k) || this.#logs.has(k)) return;
         this.#purge(owner, pipeSubjects.job(this.#prefix, owner, id)).then(
           () => logger.info('pipe data removed after the retention time'),
           (err: unknown) => logger.warn({ err }, 'pipe data could not be removed'),

@@ -316,6 +316,7 @@ export class JobManager implements JobsApi {
       const run = this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
       const pipes = this.#pipePlans.get(input);
       if (pipes) run.pipes = this.#opts.pipes?.open(input.owner, input.id, pipes);
+      this.#opts.pipes?.attachLog(input.owner, input.id, run.log);
       const entry: Entry = {
         id: input.id,
         owner: input.owner,

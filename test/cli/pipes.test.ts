@@ -1,7 +1,8 @@
 /**
  * `jobctl call --job … --input FILE --output FILE`: an upload into a backup, a download out of
  * one (the file appears only once complete), stdout as the output, and a failed job's
- * download: exit 1 with the job's error and no output file.
+ * download: exit 1 with the job's error and no output file. And `jobctl logs`, which downloads
+ * a job's whole log the same way.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,14 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 import { bigFile, fileSha256 } from '../pipes/helpers.js';
-import { CWD, jobctl } from './helpers.js';
+import { builtinTypes } from '../../src/service/builtin-types.js';
+import { CWD, jobctl, logJob } from './helpers.js';
 
 describe('jobctl call --job with pipes', () => {
   let stack: Stack;
   let alice: string[];
 
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ types: (dir) => builtinTypes(dir).register(logJob) });
     alice = ['--server', stack.server.url, '--prefix', stack.prefix, '--user', 'alice'];
   });
   after(() => stack.close());
@@ -55,5 +57,21 @@ describe('jobctl call --job with pipes', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^jobctl: cannot read --input \.\/missing\.img: ENOENT/);
     assert.equal(readFileSync(join(CWD, 'a.img')).length, 3 * 1024 * 1024);
+  });
+
+  test('logs downloads the whole log, past the 2,000 lines job-log keeps and after the job was dismissed', async () => {
+    const r = await jobctl([...alice, 'call', '--job', 'logger', '{"lines": 2500}', '--id', 'long', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    const logs = await jobctl([...alice, 'logs', 'long']);
+    assert.equal(logs.code, 0, logs.stderr);
+    const lines = logs.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 2501);
+    assert.match(lines[0]!, /INFO line 1 of 2500$/);
+    assert.match(lines[1999]!, /INFO line 2000 of 2500$/);
+    assert.match(lines[2500]!, /WARN almost done$/);
+    assert.equal(logs.stderr, '');
+
+    const none = await jobctl([...alice, 'logs', 'never-was']);
+    assert.deepEqual(none, { code: 1, stdout: '', stderr: 'jobctl: Job not found\n' });
   });
 });
