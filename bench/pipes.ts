@@ -3,7 +3,9 @@
  * job's input pipe, the job done writing it into the data directory) and download (job-start,
  * a backup job streaming a file to its output pipe, every byte received and its digest
  * checked), each against nats.js Object Store put / get of the same file on the same
- * nats-server in the same run (target: at least 70 %). The service runs as its own process,
+ * nats-server in the same run (target: at least 70 %). A second baseline is plain JetStream
+ * with the pipes' own flow control and no job: publishing 256 KiB chunks with 8 awaiting
+ * acks, and reading them with an ordered consumer bounded by max_bytes. The service runs as its own process,
  * as in production. `BENCH_MIB` (256) sets the file size, `BENCH_ROUNDS` (3) the rounds;
  * the table shows the median round.
  */
@@ -17,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NatsServer } from '../src/nats/server.js';
 import { JobsClient } from '../src/sdk/index.js';
 import { bigFile } from '../test/pipes/helpers.js';
@@ -41,10 +44,13 @@ async function main(): Promise<void> {
   const source = join(dir, 'source.bin');
   bigFile(source, mib);
   bigFile(join(dir, 'data', 'source.bin'), mib);
-  const times = { put: [] as number[], get: [] as number[], upload: [] as number[], download: [] as number[] };
+  const times = { put: [] as number[], get: [] as number[], upload: [] as number[], download: [] as number[], publish: [] as number[], consume: [] as number[] };
   try {
     while (!(await client.query().then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
     const os = await new Objm(nc).create('bench', { max_bytes: 4 * bytes });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'], max_bytes: 2 * bytes });
+    const js = jetstream(nc);
     for (let round = 0; round < rounds; round++) {
       let t = performance.now();
       await os.put({ name: 'file' }, Readable.toWeb(createReadStream(source, { highWaterMark: 128 * 1024 })) as ReadableStream<Uint8Array>);
@@ -70,6 +76,29 @@ async function main(): Promise<void> {
       await client.download(down, (chunk) => void dh.update(chunk));
       times.download.push(performance.now() - t);
       await client.wait(down);
+
+      await jsm.streams.purge('RAW');
+      t = performance.now();
+      const acks: Array<Promise<unknown>> = [];
+      for await (const chunk of createReadStream(source, { highWaterMark: 256 * 1024 })) {
+        acks.push(js.publish('raw.file', chunk as Buffer));
+        if (acks.length >= 8) await acks.shift();
+      }
+      await Promise.all(acks);
+      times.publish.push(performance.now() - t);
+
+      t = performance.now();
+      const consumer = await js.consumers.get('RAW', { filter_subjects: 'raw.file' });
+      const messages = await consumer.consume({ max_bytes: 4 * MiB });
+      const rh = createHash('sha256');
+      let read = 0;
+      for await (const m of messages) {
+        rh.update(m.data);
+        read += m.data.length;
+        if (read >= bytes) break;
+      }
+      times.consume.push(performance.now() - t);
+      await consumer.delete().catch(() => undefined);
       process.stderr.write(`round ${round + 1}: ${Object.entries(times).map(([k, v]) => `${k} ${fmt(bytes / 1e6 / (v.at(-1)! / 1000))} MB/s`).join(', ')}\n`);
     }
   } finally {
@@ -90,6 +119,8 @@ async function main(): Promise<void> {
       ['upload: job-start, upload into pipe:input, backup written', ...row('', upload, put).slice(1)],
       [`Object Store get of the same file (nats.js, raw)`, fmt(get), '', '', ''],
       ['download: job-start, backup to pipe:output, all received', ...row('', download, get).slice(1)],
+      ['JetStream publish, 256 KiB, 8 awaiting acks (raw, no job)', fmt(rate(times.publish)), `upload: ${fmt((100 * upload) / rate(times.publish))} %`, '', ''],
+      ['ordered consumer, max_bytes 4 MiB (raw, no job)', fmt(rate(times.consume)), `download: ${fmt((100 * download) / rate(times.consume))} %`, '', ''],
     ]),
   );
   process.stdout.write(`\n${rounds} rounds, median shown; node ${process.version}, ${mib} MiB\n`);

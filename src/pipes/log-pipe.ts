@@ -19,6 +19,7 @@ export class LogPipe {
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
   #ended = false;
+  #failed = false;
 
   constructor(
     private readonly open: () => Promise<PipeWriter>,
@@ -47,7 +48,7 @@ export class LogPipe {
     this.#flush();
     this.#ended = true;
     await this.#flushing;
-    if (!this.#writer) return;
+    if (!this.#writer || this.#failed) return;
     const writer = await this.#writer;
     await writer.end();
   }
@@ -63,6 +64,11 @@ export class LogPipe {
     const writer = this.#writer;
     this.#flushing = this.#flushing
       .then(async () => (await writer).write(data))
-      .catch((err: unknown) => this.logger.warn({ err }, 'log lines could not be stored in the log pipe'));
+      .catch((err: unknown) => {
+        // Once is enough: the job's log stays in memory (job-log) and in the service's log.
+        if (!this.#failed) this.logger.warn({ err }, 'log lines could not be stored in the log pipe; it is abandoned');
+        this.#failed = true;
+        this.#ended = true;
+      });
   }
 }

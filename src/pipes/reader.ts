@@ -76,7 +76,8 @@ export class PipeReader implements AsyncIterable<Uint8Array> {
       let pending: Promise<IteratorResult<JsMsg, unknown>> | undefined;
       let lastArrival = performance.now();
       const c = consumer;
-      const caughtUp = async () => (await c.info()).num_pending === 0 && pending === undefined;
+      // Nothing left on the server's side (what was already pulled would not leave us idle).
+      const caughtUp = async () => (await c.info()).num_pending === 0;
       for (;;) {
         pending ??= it.next();
         const step = await this.#race(pending, lastArrival);

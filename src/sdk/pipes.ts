@@ -135,7 +135,9 @@ async function download(client: JobsClient, id: string, pipe: string, label: str
         if (state.kind === 'live') return;
         if (state.kind === 'concluded' && ++endedChecks < 3) return;
         if (!(await caughtUp())) return;
-        throw new PipeError(state.kind === 'gone' ? state.error : (state.error ?? `${label} ended without its end`));
+        if (state.kind === 'gone') throw new PipeError(state.error);
+        if (state.error !== undefined) throw new PipeError(state.error);
+        throw new PipeError(reader.size === 0 ? `${label} is not kept (any more)` : `${label} ended without its end`);
       },
     },
     ...(opts.signal && { signal: opts.signal }),

@@ -21,7 +21,7 @@ export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
     // With pipes, the reply waits until they are ready: what the caller uploads next is kept.
     [Command.jobStart]: async (caller, args) => {
       const started = jobs.startJob(caller, args);
-      if (args.pipes) await pipes?.ready(caller, started.id);
+      await pipes?.ready(caller, started.id);
       return started;
     },
     [Command.transaction]: async (caller, args) => {

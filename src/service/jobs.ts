@@ -284,7 +284,7 @@ export class JobManager implements JobsApi {
   #planPipes(args: JobStartArgs, params: Record<string, unknown>, where?: string): PipePlan | undefined {
     const declared = this.#runtime.types.get(args.type)?.pipes;
     const hub = this.#opts.pipes;
-    const plan = planPipes(args.type, declared as never, params, args.pipes, hub?.settings.maxInputs ?? Number.MAX_SAFE_INTEGER, where);
+    const plan = planPipes(args.type, declared, params, args.pipes, hub?.settings.maxInputs ?? Number.MAX_SAFE_INTEGER, where);
     if (plan && !hub) throw new BadInputError(`Parameter '${where ? `${where}.` : ''}pipes' is unexpected: this service has no pipes`);
     return plan;
   }
