@@ -4,7 +4,7 @@
  * a backup job streaming a file to its output pipe, every byte received and its digest
  * checked), each against nats.js Object Store put / get of the same file on the same
  * nats-server in the same run (target: at least 70 %). A second baseline is plain JetStream
- * with the pipes' own flow control and no job: publishing 256 KiB chunks with 8 awaiting
+ * with the pipes' own flow control and no job: publishing 512 KiB chunks with 16 awaiting
  * acks, and reading them with an ordered consumer bounded by max_bytes. The service runs as its own process,
  * as in production. `BENCH_MIB` (256) sets the file size, `BENCH_ROUNDS` (3) the rounds;
  * the table shows the median round.
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
       t = performance.now();
       const up = await client.start('backup', { params: { source: 'pipe:input', target: 'copy.bin' }, pipes: { inputs: [{ size: bytes }] } });
-      await client.upload(up, 0, createReadStream(source, { highWaterMark: 256 * 1024 }));
+      await client.upload(up, 0, createReadStream(source, { highWaterMark: 512 * 1024 }));
       const upInfo = await client.wait(up);
       if (upInfo.error !== undefined) throw new Error(`upload job failed: ${upInfo.error}`);
       times.upload.push(performance.now() - t);
@@ -80,16 +80,16 @@ async function main(): Promise<void> {
       await jsm.streams.purge('RAW');
       t = performance.now();
       const acks: Array<Promise<unknown>> = [];
-      for await (const chunk of createReadStream(source, { highWaterMark: 256 * 1024 })) {
+      for await (const chunk of createReadStream(source, { highWaterMark: 512 * 1024 })) {
         acks.push(js.publish('raw.file', chunk as Buffer));
-        if (acks.length >= 8) await acks.shift();
+        if (acks.length >= 16) await acks.shift();
       }
       await Promise.all(acks);
       times.publish.push(performance.now() - t);
 
       t = performance.now();
       const consumer = await js.consumers.get('RAW', { filter_subjects: 'raw.file' });
-      const messages = await consumer.consume({ max_bytes: 4 * MiB });
+      const messages = await consumer.consume({ max_bytes: 8 * MiB });
       const rh = createHash('sha256');
       let read = 0;
       for await (const m of messages) {
@@ -119,8 +119,8 @@ async function main(): Promise<void> {
       ['upload: job-start, upload into pipe:input, backup written', ...row('', upload, put).slice(1)],
       [`Object Store get of the same file (nats.js, raw)`, fmt(get), '', '', ''],
       ['download: job-start, backup to pipe:output, all received', ...row('', download, get).slice(1)],
-      ['JetStream publish, 256 KiB, 8 awaiting acks (raw, no job)', fmt(rate(times.publish)), `upload: ${fmt((100 * upload) / rate(times.publish))} %`, '', ''],
-      ['ordered consumer, max_bytes 4 MiB (raw, no job)', fmt(rate(times.consume)), `download: ${fmt((100 * download) / rate(times.consume))} %`, '', ''],
+      ['JetStream publish, 512 KiB, 16 awaiting acks (raw, no job)', fmt(rate(times.publish)), `upload: ${fmt((100 * upload) / rate(times.publish))} %`, '', ''],
+      ['ordered consumer, max_bytes 8 MiB (raw, no job)', fmt(rate(times.consume)), `download: ${fmt((100 * download) / rate(times.consume))} %`, '', ''],
     ]),
   );
   process.stdout.write(`\n${rounds} rounds, median shown; node ${process.version}, ${mib} MiB\n`);

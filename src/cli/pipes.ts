@@ -53,7 +53,7 @@ export function pipeFiles(inputs: readonly string[] | undefined, output: string 
       const downloading = output === undefined ? undefined : download(client, id, output);
       // Not awaited before the uploads end: its rejection must not go unhandled meanwhile.
       downloading?.catch(() => undefined);
-      for (const [index, file] of files.entries()) await client.upload(id, index, createReadStream(file.path, { highWaterMark: 256 * 1024 }));
+      for (const [index, file] of files.entries()) await client.upload(id, index, createReadStream(file.path, { highWaterMark: 512 * 1024 }));
       return downloading;
     },
   };

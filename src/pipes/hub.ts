@@ -57,7 +57,7 @@ export class PipeHub {
    */
   open(owner: string, id: string, plan: PipePlan): JobPipeSet {
     const logger = this.#logger.child({ job: id, owner });
-    const ready = this.#stream(owner).then(() => this.#purge(owner, pipeSubjects.job(this.#prefix, owner, id)));
+    const ready = this.#stream(owner, logger).then(() => this.#purge(owner, pipeSubjects.job(this.#prefix, owner, id)));
     ready.catch((err: unknown) => logger.error({ err }, 'pipes unavailable'));
     const set = new JobPipeSet(
       {
@@ -99,7 +99,7 @@ export class PipeHub {
           const entry = this.#jobs.get(k);
           if (entry) await entry.ready;
           else {
-            await this.#stream(owner);
+            await this.#stream(owner, logger);
             await this.#purge(owner, pipeSubjects.data(this.#prefix, owner, id, PipeName.log));
           }
           return new PipeWriter({
@@ -166,17 +166,18 @@ export class PipeHub {
   }
 
   /** Make sure `owner`'s stream exists with the current settings. */
-  #stream(owner: string): Promise<void> {
+  #stream(owner: string, logger: Logger): Promise<void> {
     let made = this.#streams.get(owner);
     if (!made) {
-      made = this.#makeStream(owner);
+      made = this.#makeStream(owner, logger);
       this.#streams.set(owner, made);
       made.catch(() => this.#streams.delete(owner));
     }
     return made;
   }
 
-  async #makeStream(owner: string): Promise<void> {
+  /** `logger`: that of the job that needs the stream first (job id and owner bound). */
+  async #makeStream(owner: string, logger: Logger): Promise<void> {
     const name = pipeStream(this.#prefix, owner);
     const config: Partial<StreamConfig> & { name: string } = {
       name,
@@ -198,7 +199,7 @@ export class PipeHub {
         if (!existing) throw err;
         await jsm.streams.update(name, { ...existing.config, ...config });
       }
-      this.#logger.info({ owner, stream: name }, 'pipe stream ready');
+      logger.info({ stream: name }, 'pipe stream ready');
     } catch (err) {
       throw new PipeError(`Pipes need JetStream on the NATS server: ${(err as Error).message}`);
     }

@@ -82,7 +82,7 @@ export class JobPipeSet implements PipeSource {
       subject: pipeSubjects.data(prefix, this.#owner, this.#id, pipe),
       readSubject: pipeSubjects.read(prefix, this.#owner, this.#id, pipe),
       label,
-      bufferBytes: Math.max(4 * settings.chunkBytes, 2 * maxPayload + 65_536),
+      bufferBytes: Math.max(8 * 1024 * 1024, 2 * maxPayload + 65_536),
       reportEveryBytes: Math.max(1, Math.floor(settings.windowBytes / 4)),
       stallTimeoutMs: settings.stallTimeoutMs,
       ...(signal && { signal }),

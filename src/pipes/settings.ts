@@ -13,7 +13,7 @@ export interface PipeSettings {
   retentionMs: number;
   /** The stream's backstop: no pipe data older than this is kept, whatever happens. @defaultValue 86400000 */
   maxAgeMs: number;
-  /** The largest message a pipe writer publishes. @defaultValue 256 KiB */
+  /** The largest message a pipe writer publishes. @defaultValue 512 KiB */
   chunkBytes: number;
 }
 
@@ -24,7 +24,7 @@ export const DEFAULT_PIPE_SETTINGS: PipeSettings = {
   stallTimeoutMs: 60_000,
   retentionMs: 3_600_000,
   maxAgeMs: 86_400_000,
-  chunkBytes: 256 * 1024,
+  chunkBytes: 512 * 1024,
 };
 
 /** The settings given, the defaults for the rest. */

@@ -11,7 +11,7 @@ import { END_HEADER, END_VALUE, PipeDigest, PipeError, parseReport } from './wir
 import type { PipeEnd } from './wire.js';
 
 /** Chunks that may await JetStream's acknowledgement at once. */
-export const IN_FLIGHT = 8;
+export const IN_FLIGHT = 16;
 
 export interface PipeWriterOptions {
   nc: NatsConnection;

@@ -31,7 +31,7 @@ export interface TransferOptions {
 }
 
 export interface UploadOptions extends TransferOptions {
-  /** The largest message sent. @defaultValue 262144 (capped by the server's max_payload) */
+  /** The largest message sent. @defaultValue 524288 (capped by the server's max_payload) */
   chunkBytes?: number;
   /** How far ahead of the job the upload may run. @defaultValue 16777216 */
   windowBytes?: number;
@@ -71,7 +71,7 @@ export async function uploadInput(
     subject: pipeSubjects.data(prefix, user, id, pipe),
     readSubject: pipeSubjects.read(prefix, user, id, pipe),
     label,
-    chunkBytes: Math.min(opts.chunkBytes ?? 256 * 1024, maxPayload - 1024),
+    chunkBytes: Math.min(opts.chunkBytes ?? 512 * 1024, maxPayload - 1024),
     windowBytes: opts.windowBytes ?? 16 * 1024 * 1024,
     idle: {
       everyMs: opts.checkEveryMs ?? CHECK_EVERY_MS,
@@ -123,7 +123,7 @@ async function download(client: JobsClient, id: string, pipe: string, label: str
     subject: pipeSubjects.data(prefix, user, id, pipe),
     readSubject: pipeSubjects.read(prefix, user, id, pipe),
     label,
-    bufferBytes: Math.max(opts.bufferBytes ?? 4 * 1024 * 1024, 2 * (nc.info?.max_payload ?? 1024 * 1024) + 65_536),
+    bufferBytes: Math.max(opts.bufferBytes ?? 8 * 1024 * 1024, 2 * (nc.info?.max_payload ?? 1024 * 1024) + 65_536),
     reportEveryBytes: 1024 * 1024,
     untilCaughtUp: soFar,
     idle: {

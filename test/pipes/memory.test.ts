@@ -91,7 +91,7 @@ describe('memory of the service during 256 MiB transfers', () => {
 
     const up = sampler(pid);
     const id = await client.start('backup', { params: { source: 'pipe:input', target: 'copy.bin' }, pipes: { inputs: [{ name: 'source.bin', size: SIZE_MIB * MiB }] } });
-    const sent = await client.upload(id, 0, createReadStream(source, { highWaterMark: 256 * 1024 }));
+    const sent = await client.upload(id, 0, createReadStream(source, { highWaterMark: 512 * 1024 }));
     const upInfo = await client.wait(id);
     const upPeak = up.stop();
     const t2 = performance.now();
