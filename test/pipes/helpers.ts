@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 
 export const MiB = 1024 * 1024;
 
-/** Write `mib` MiB at `path`: one random MiB (from `seed`'s fill) repeated, each copy with its index stamped in. */
+/** Write `mib` MiB at `path`: one random MiB repeated, each copy with its index stamped in its first bytes. */
 export function bigFile(path: string, mib: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const block = randomFillSync(Buffer.alloc(MiB));

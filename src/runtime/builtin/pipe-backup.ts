@@ -7,11 +7,12 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { JobContext, PipeInput, PipeOutput } from '../handler.js';
 import { openAside } from './aside.js';
-import { UNLIMITED_CHUNK_SIZE } from './copy.js';
 import { retrying } from './io-retry.js';
 import { openSource } from './source.js';
 
 export const PIPE_INPUT = 'pipe:input';
+/** How much of a source file is read at once for the output pipe (it goes out in the pipe's own chunks). */
+const READ_BYTES = 1024 * 1024;
 export const PIPE_OUTPUT = 'pipe:output';
 
 interface Ends {
@@ -57,7 +58,7 @@ async function fromFile(job: JobContext<Ends>, dataDir: string, source: string, 
     job.progress(0, src.size);
     while (position < src.size) {
       // A fresh buffer each time: the output pipe keeps it until NATS has sent it.
-      const buffer = Buffer.allocUnsafe(Math.min(UNLIMITED_CHUNK_SIZE, src.size - position));
+      const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, src.size - position));
       const at = position;
       const got = await retrying(job, 'read', 'read', source, async () => (await src.file.read(buffer, 0, buffer.length, at)).bytesRead);
       if (got === 0) break; // the source shrank meanwhile
