@@ -4,6 +4,20 @@ import assert from 'node:assert/strict';
 import { startFilesStack } from '../jobs/helpers.js';
 import type { FilesStack } from '../jobs/helpers.js';
 import { rejectsWith } from '../service/helpers.js';
+import { loadSettings } from '../../src/settings.js';
+import { DEFAULT_PIPE_SETTINGS } from '../../src/pipes/settings.js';
+
+describe('pipe settings', () => {
+  it('reads JOBS_PIPE_* with their defaults, and refuses what is not a positive whole number', () => {
+    const { chunkBytes: _chunk, ...defaults } = DEFAULT_PIPE_SETTINGS;
+    assert.deepEqual(loadSettings({}).pipes, defaults);
+    const env = { JOBS_PIPE_MAX_INPUTS: '4', JOBS_PIPE_MAX_BYTES: '1048576', JOBS_PIPE_WINDOW_BYTES: '65536', JOBS_PIPE_STALL_TIMEOUT_MS: '500', JOBS_PIPE_RETENTION_MS: '1000', JOBS_PIPE_MAX_AGE_MS: '2000' };
+    assert.deepEqual(loadSettings(env).pipes, { maxInputs: 4, maxBytes: 1048576, windowBytes: 65536, stallTimeoutMs: 500, retentionMs: 1000, maxAgeMs: 2000 });
+    for (const name of Object.keys(env)) {
+      assert.throws(() => loadSettings({ [name]: '0' }), { message: `Invalid setting ${name}: a positive whole number` });
+    }
+  });
+});
 
 describe('pipe arguments', () => {
   let s: FilesStack;
