@@ -59,7 +59,8 @@ export function pipeFiles(inputs: readonly string[] | undefined, output: string 
   };
 }
 
-async function download(client: JobsClient, id: string, output: string): Promise<Transferred> {
+/** Download job `id`'s output into the file `output` (complete or not at all), or stdout for `-`. */
+export async function download(client: JobsClient, id: string, output: string): Promise<Transferred> {
   if (output === '-') return client.download(id, process.stdout);
   const part = join(dirname(output), `.${basename(output)}.jobctl-${id}.part`);
   const file = await open(part, 'w');

@@ -104,7 +104,7 @@ export class PipeReader implements AsyncIterable<Uint8Array> {
         if (untilCaughtUp && msg.info.pending === 0) return;
       }
     } catch (err) {
-      const failure = err instanceof PipeError || this.#opts.signal?.aborted ? err : new PipeError(`${label} could not be read: ${(err as Error).message}`);
+      const failure = err instanceof PipeError || this.#opts.signal?.aborted ? err : new PipeError(`${label} could not be read: ${(err as Error).message}`, { cause: err });
       this.#report({ read: this.#digest.size, error: (failure as Error).message });
       throw failure;
     } finally {

@@ -30,8 +30,8 @@ export interface ReadReport {
 
 /** A pipe that failed: stalled, cut short, corrupted, or ended with an error. */
 export class PipeError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'PipeError';
   }
 }

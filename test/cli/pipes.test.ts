@@ -59,6 +59,21 @@ describe('jobctl call --job with pipes', () => {
     assert.equal(readFileSync(join(CWD, 'a.img')).length, 3 * 1024 * 1024);
   });
 
+  test('download reads a concluded job\'s output, or says why it cannot', async () => {
+    writeFileSync(join(stack.dataDir, 'later.txt'), 'read later\n');
+    const started = await jobctl([...alice, 'start', 'backup', '{"source":"later.txt","target":"pipe:output"}', '--id', 'later']);
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal((await jobctl([...alice, 'wait', 'later'])).code, 0);
+    assert.deepEqual(await jobctl([...alice, 'download', 'later']), { code: 0, stdout: 'read later\n', stderr: '' });
+    const toFile = await jobctl([...alice, 'download', 'later', '-o', './later.txt']);
+    assert.equal(toFile.code, 0, toFile.stderr);
+    assert.equal(readFileSync(join(CWD, 'later.txt'), 'utf8'), 'read later\n');
+
+    await jobctl([...alice, 'start', 'backup', '{"source":"gone.txt","target":"pipe:output"}', '--id', 'broken']);
+    const failed = await jobctl([...alice, 'download', 'broken']);
+    assert.deepEqual(failed, { code: 1, stdout: '', stderr: "jobctl: Could not open 'gone.txt': No such file or directory\n" });
+  });
+
   test('logs downloads the whole log, past the 2,000 lines job-log keeps and after the job was dismissed', async () => {
     const r = await jobctl([...alice, 'call', '--job', 'logger', '{"lines": 2500}', '--id', 'long', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
