@@ -111,7 +111,8 @@ export class JobManager implements JobsApi {
   startJob(caller: string, args: JobStartArgs): { id: string } {
     const input = this.#prepare(caller, args, new Set(), undefined, false);
     // A start answered with an already queued job adds no job, so the limit does not apply.
-    const queued = this.#queuedInstead(input);
+    // A start with pipes carries its own data: it is never answered with another job.
+    const queued = args.pipes ? undefined : this.#queuedInstead(input);
     if (queued !== undefined) return { id: queued };
     checkRoom(this.#limits, this.#owners, caller, 0);
     this.#launch(input.id, [input]);
