@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { ACCOUNT_RE, DEFAULT_PREFIX } from './protocol/subjects.js';
 import { DEFAULT_LIMITS } from './service/limits.js';
 import type { Limits } from './service/limits.js';
+import { DEFAULT_PIPE_SETTINGS } from './pipes/settings.js';
+import type { PipeSettings } from './pipes/settings.js';
 
 /** A positive whole number from a variable. */
 const count = (fallback: number) =>
@@ -57,6 +59,18 @@ const Env = z.object({
   JOBS_LOCAL_TYPES: typeList,
   /** A remote worker silent this long is gone and its jobs fail (docs/workers.md). @defaultValue 3000 */
   JOBS_WORKER_TIMEOUT_MS: count(3000),
+  /** Input files one job may take. @defaultValue 16 */
+  JOBS_PIPE_MAX_INPUTS: count(DEFAULT_PIPE_SETTINGS.maxInputs),
+  /** Bytes of pipe data one owner may keep at once. @defaultValue 1073741824 */
+  JOBS_PIPE_MAX_BYTES: count(DEFAULT_PIPE_SETTINGS.maxBytes),
+  /** How far a stream-mode output (or an upload) may run ahead of its reader. @defaultValue 16777216 */
+  JOBS_PIPE_WINDOW_BYTES: count(DEFAULT_PIPE_SETTINGS.windowBytes),
+  /** A job fails once an input got nothing, or its stream-mode output's reader read nothing, this long. @defaultValue 60000 */
+  JOBS_PIPE_STALL_TIMEOUT_MS: count(DEFAULT_PIPE_SETTINGS.stallTimeoutMs),
+  /** How long a job's output is kept after it concludes. @defaultValue 3600000 */
+  JOBS_PIPE_RETENTION_MS: count(DEFAULT_PIPE_SETTINGS.retentionMs),
+  /** No pipe data older than this is kept (the streams' max age). @defaultValue 86400000 */
+  JOBS_PIPE_MAX_AGE_MS: count(DEFAULT_PIPE_SETTINGS.maxAgeMs),
 });
 
 export interface Settings {
@@ -74,6 +88,8 @@ export interface Settings {
   /** The built-in types the service runs itself; the others only on remote workers. */
   localTypes: 'all' | string[];
   workerTimeoutMs: number;
+  /** Input and output pipes. */
+  pipes: Partial<PipeSettings>;
 }
 
 /**
@@ -116,5 +132,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     localTypes: e.JOBS_LOCAL_TYPES,
     workerTimeoutMs: e.JOBS_WORKER_TIMEOUT_MS,
+    pipes: {
+      maxInputs: e.JOBS_PIPE_MAX_INPUTS,
+      maxBytes: e.JOBS_PIPE_MAX_BYTES,
+      windowBytes: e.JOBS_PIPE_WINDOW_BYTES,
+      stallTimeoutMs: e.JOBS_PIPE_STALL_TIMEOUT_MS,
+      retentionMs: e.JOBS_PIPE_RETENTION_MS,
+      maxAgeMs: e.JOBS_PIPE_MAX_AGE_MS,
+    },
   };
 }

@@ -3,7 +3,7 @@
  * connection, permission and request errors) into one line that says what to do.
  */
 import { errors } from '@nats-io/transport-node';
-import { JobsError } from '../sdk/index.js';
+import { JobsError, PipeError } from '../sdk/index.js';
 
 export const ExitCode = {
   ok: 0,
@@ -66,6 +66,8 @@ export function toCliError(err: unknown, where: Where): CliError {
   if (auth) {
     return new CliError(`NATS at ${where.server} refused the credentials (${auth.message}): check --user, --password/JOBS_PASSWORD or --creds`, ExitCode.denied);
   }
+  // A transfer that failed: the job's error, a digest that did not match, a job that is gone.
+  if (err instanceof PipeError) return new CliError(err.message, ExitCode.failed);
   const noResponders = chain.find((e): e is InstanceType<typeof errors.NoRespondersError> => e instanceof errors.NoRespondersError);
   if (noResponders) {
     return new CliError(

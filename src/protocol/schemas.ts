@@ -23,6 +23,24 @@ const speed = z
   .max(Number.MAX_SAFE_INTEGER);
 const status = z.enum(JOB_STATUSES as [string, ...string[]]);
 
+/**
+ * job-start's `pipes`: the input files the caller will upload, in order, and how the output
+ * is read (an extension of the contract; docs/protocol.md, Pipes).
+ */
+export const PipesArg = z.strictObject({
+  inputs: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(255).optional().describe('Shown in errors and logs'),
+        size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('Announced size in bytes, checked at the end'),
+      }),
+    )
+    .optional()
+    .describe('At most JOBS_PIPE_MAX_INPUTS entries (default 16)'),
+  output: z.enum(['stream', 'buffer']).optional().describe("'stream': the job waits for its reader; 'buffer' (default): it never does"),
+});
+export type PipesArg = z.infer<typeof PipesArg>;
+
 /** job-start's arguments (also each action of a transaction). */
 export const JobStartArgs = z.strictObject({
   type: z.string().min(1).max(64),
@@ -33,6 +51,7 @@ export const JobStartArgs = z.strictObject({
   speed: speed.optional(),
   'on-error': z.enum([OnError.report, OnError.stop, OnError.ignore]).optional(),
   description: z.string().optional().describe('At most JOBS_MAX_DESCRIPTION characters (default 1024)'),
+  pipes: PipesArg.optional(),
 });
 export type JobStartArgs = z.infer<typeof JobStartArgs>;
 

@@ -6,6 +6,9 @@
  */
 import type { z } from 'zod';
 import type { OnError } from '../../machines/index.js';
+import type { JobPipes, PipeOptions } from '../pipes/api.js';
+
+export type { InputCount, JobPipes, PipeInput, PipeOptions, PipeOutput } from '../pipes/api.js';
 
 /** Thrown at a pause point once the job is cancelled; a handler should let it propagate. */
 export class JobCancelledError extends Error {
@@ -105,6 +108,11 @@ export interface JobContext<P = Record<string, unknown>> {
    * (TrueNAS's `wrap`). Resolves to its result; throws its error. Cancelling this job cancels it.
    */
   wrap(type: string, params?: Record<string, unknown>): Promise<WrappedJob>;
+  /**
+   * The job's input files, read in order, and its output (TrueNAS's `job.pipes`): what the
+   * caller uploaded and downloads. Empty for a job started without pipes.
+   */
+  readonly pipes: JobPipes;
 }
 
 export type JobHandler<P = Record<string, unknown>> = (job: JobContext<P>) => Promise<unknown>;
@@ -131,6 +139,8 @@ export interface JobOptions<P> {
    */
   resumable?: boolean;
   hooks?: JobHooks<P>;
+  /** The input files and output the type takes (TrueNAS's `pipes`); job-start checks its `pipes` argument against them. */
+  pipes?: PipeOptions<P>;
 }
 
 /** A job type: its name, options and handler. */

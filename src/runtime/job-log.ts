@@ -25,6 +25,8 @@ export class JobLogBuffer implements JobLog {
   /** What to mask: each secret as is and as it appears inside JSON (logged fields), longest first. */
   readonly #masked: string[];
   #count = 0;
+  /** Gets every line as it is written, masked (the log pipe). */
+  onLine: ((line: string) => void) | undefined;
 
   constructor(
     /** Secret values to mask. */
@@ -79,6 +81,7 @@ export class JobLogBuffer implements JobLog {
   #write(level: string, message: string, fields?: Record<string, unknown>): void {
     const text = this.#mask(`${new Date().toISOString()} ${level} ${message}${fields ? ` ${safeJson(fields)}` : ''}`);
     this.#count++;
+    this.onLine?.(text);
     if (this.#head.length < EXCERPT_LINES) this.#head.push(text);
     else {
       this.#tail.push(text);

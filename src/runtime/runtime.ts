@@ -5,10 +5,11 @@
  */
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
+import { z } from 'zod';
 import { jobMachine, settingsOf } from '../../machines/index.js';
 import type { JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { PipeSource } from '../pipes/api.js';
 import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
-import { z } from 'zod';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, redact, secretValues } from './job-log.js';
 import type { SavedLog } from './job-log.js';
@@ -41,6 +42,8 @@ export interface Run {
   work?: Work;
   /** Releases the job's lock; called at clean (or when the work stops). */
   release?: () => void;
+  /** The job's pipes, when it was started with some. */
+  pipes?: PipeSource;
 }
 
 /** A job's running work, as the statechart drives it: in-process a {@link WorkControl}. */

@@ -5,6 +5,7 @@
  */
 import type { WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import { OnError } from '../../machines/index.js';
+import { NO_PIPES } from '../pipes/api.js';
 import { JobCancelledError } from './handler.js';
 import type { JobContext, ReadyOutcome, WrappedJob } from './handler.js';
 import { RateLimiter } from './rate-limit.js';
@@ -154,6 +155,7 @@ export class WorkControl {
       ready: () => this.#ready(),
       ioError: (operation, error) => this.#ioError(operation, error),
       wrap: (wrappedType, params) => this.#wrap(wrappedType, params ?? {}),
+      pipes: this.job.pipes?.forJob(this.#abort.signal) ?? NO_PIPES,
     };
   }
 

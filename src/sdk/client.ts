@@ -14,6 +14,8 @@ import type { ErrorCode } from '../protocol/errors.js';
 import type { EventEnvelope, JobInfo, JobStartArgs, commandArgs, commandReturns } from '../protocol/schemas.js';
 import { EMBEDDED_URL } from '../nats/embedded.js';
 import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
+import { downloadLog, downloadOutput, uploadInput } from './pipes.js';
+import type { DownloadOptions, Sink, Transferred, UploadOptions } from './pipes.js';
 
 export type CommandArgs<C extends Command> = z.input<(typeof commandArgs)[C]>;
 export type CommandReturn<C extends Command> = z.infer<(typeof commandReturns)[C]>;
@@ -144,6 +146,27 @@ export class JobsClient implements AsyncDisposable {
    */
   log(id: string, at: JobAddress = {}): Promise<CommandReturn<typeof Command.jobLog>> {
     return this.request(Command.jobLog, { id, ...at });
+  }
+
+  /**
+   * Upload input `index` (from 0) of a job started with `pipes.inputs` (docs/protocol.md, Pipes).
+   * Resolves once all of it is stored; the job checks its digest as it reads.
+   */
+  upload(id: string, index: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts?: UploadOptions): Promise<Transferred> {
+    return uploadInput(this, id, index, source, opts);
+  }
+
+  /**
+   * Download a job's output into `sink`, while it runs or after it concluded (within the
+   * retention time). Rejects with the job's error if it failed or was cancelled.
+   */
+  download(id: string, sink: Sink, opts?: DownloadOptions): Promise<Transferred> {
+    return downloadOutput(this, id, sink, opts);
+  }
+
+  /** Download a job's whole log as written so far (with `follow`, until the job concludes). */
+  downloadLog(id: string, sink: Sink, opts?: DownloadOptions & { follow?: boolean }): Promise<Transferred | undefined> {
+    return downloadLog(this, id, sink, opts);
   }
 
   /**

@@ -3,3 +3,5 @@ export { EventStream, JobsClient, JobsError } from './client.js';
 export type { CommandArgs, CommandReturn, ConnectOptions, JobAddress, JobsClientOptions, StartOptions } from './client.js';
 export { Command, subjects } from '../protocol/subjects.js';
 export type { EventEnvelope, JobInfo } from '../protocol/schemas.js';
+export { PipeError } from '../pipes/wire.js';
+export type { DownloadOptions, Sink, Transferred, TransferOptions, UploadOptions } from './pipes.js';

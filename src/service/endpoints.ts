@@ -10,22 +10,24 @@ import { commandArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
 import { decodePayload, validate } from '../protocol/validate.js';
 import type { JobManager } from './jobs.js';
+import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from './limits.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
-export function dispatchTable(jobs: JobManager): Dispatch {
+export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
   return {
-    // A start is answered once the new jobs are saved (with a store): the reply promises jobs that survive a restart.
+    // A start is answered once the new jobs are saved (with a store), and their pipes are ready:
+    // the reply promises jobs that survive a restart, and what the caller uploads next is kept.
     [Command.jobStart]: async (caller, args) => {
       const started = jobs.startJob(caller, args);
-      await jobs.saved(caller, [started.id]);
+      await Promise.all([jobs.saved(caller, [started.id]), pipes?.ready(caller, started.id)]);
       return started;
     },
     [Command.transaction]: async (caller, args) => {
       const started = jobs.transaction(caller, args);
-      await jobs.saved(caller, started.jobs);
+      await Promise.all([jobs.saved(caller, started.jobs), ...started.jobs.map((id) => pipes?.ready(caller, id))]);
       return started;
     },
     [Command.jobPause]: (caller, args) => jobs.verb(caller, JobVerb.pause, args),
@@ -47,6 +49,8 @@ export interface EndpointsOptions {
   logger: Logger;
   /** The largest payload taken, in bytes (JOBS_MAX_PAYLOAD). */
   maxPayload: number;
+  /** The pipes, whose readiness job-start waits for. */
+  pipes?: PipeHub;
 }
 
 /** Commands being answered, so that shutdown can wait for them. */
@@ -71,7 +75,7 @@ export class InFlight {
 }
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
-  const dispatch = dispatchTable(opts.jobs);
+  const dispatch = dispatchTable(opts.jobs, opts.pipes);
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
       subject: subjects.commandFilter(opts.prefix, command),

@@ -44,6 +44,9 @@ import { FinishedJobs } from './finished.js';
 import { RECORD_VERSION, jobKey, parseKey, txnKey } from './job-records.js';
 import type { JobRecord, PersistedSnapshot, TxnRecord } from './job-records.js';
 import { generateId } from './ids.js';
+import type { PipeHub } from '../pipes/hub.js';
+import { planPipes } from '../pipes/plan.js';
+import type { PipePlan } from '../pipes/plan.js';
 import { jobInfo } from './job-info.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
@@ -63,6 +66,8 @@ export interface JobManagerOptions {
   rememberFinished?: number;
   /** Limits on job starts (description, params, live jobs per owner). @defaultValue DEFAULT_LIMITS */
   limits?: Partial<Limits>;
+  /** Input and output pipes (JetStream); without them, job-start refuses `pipes`. */
+  pipes?: PipeHub;
   /** Where jobs are kept across restarts; none: in memory only. */
   store?: JobStore;
   /** How long a command's reply waits for what it reports to be saved, ms. @defaultValue 5000 */
@@ -108,6 +113,8 @@ export class JobManager implements JobsApi {
   readonly #limits: Limits;
   /** Live jobs per owner, for the limit. */
   readonly #owners = new OwnerCounts();
+  /** The pipes of each job being started, from #prepare to #launch. */
+  readonly #pipePlans = new WeakMap<JobInput, PipePlan>();
   #seq = 0;
 
   constructor(opts: JobManagerOptions) {
@@ -128,7 +135,8 @@ export class JobManager implements JobsApi {
   startJob(caller: string, args: JobStartArgs): { id: string } {
     const input = this.#prepare(caller, args, new Set(), undefined, false);
     // A start answered with an already queued job adds no job, so the limit does not apply.
-    const queued = this.#queuedInstead(input);
+    // A start with pipes carries its own data: it is never answered with another job.
+    const queued = args.pipes ? undefined : this.#queuedInstead(input);
     if (queued !== undefined) return { id: queued };
     checkRoom(this.#limits, this.#owners, caller, 0);
     this.#launchAlone(input);
@@ -410,7 +418,8 @@ export class JobManager implements JobsApi {
     checkStart(this.#limits, { description: args.description, params: args.params, where });
     if (room) checkRoom(this.#limits, this.#owners, caller, taken.size);
     const description = args.description ?? this.#runtime.types.get(args.type)?.description?.(params);
-    return {
+    const pipes = this.#planPipes(args, params, where);
+    const input: JobInput = {
       id,
       owner: caller,
       type: args.type,
@@ -421,6 +430,17 @@ export class JobManager implements JobsApi {
       ...(args['on-error'] !== undefined && { onError: args['on-error'] }),
       ...(description !== undefined && { description }),
     };
+    if (pipes) this.#pipePlans.set(input, pipes);
+    return input;
+  }
+
+  /** The job's pipes: its `pipes` argument checked against its type. */
+  #planPipes(args: JobStartArgs, params: Record<string, unknown>, where?: string): PipePlan | undefined {
+    const declared = this.#runtime.types.get(args.type)?.pipes;
+    const hub = this.#opts.pipes;
+    const plan = planPipes(args.type, declared, params, args.pipes, hub?.settings.maxInputs ?? Number.MAX_SAFE_INTEGER, where);
+    if (plan && !hub) throw new BadInputError(`Parameter '${where ? `${where}.` : ''}pipes' is unexpected: this service has no pipes`);
+    return plan;
   }
 
   /** The caller's last job queued for the same lock, when the type's lockQueueSize is reached. */
@@ -464,8 +484,13 @@ export class JobManager implements JobsApi {
 
   /** Keep and watch a job: its events are published and (with a store) its changes saved. */
   #register(input: JobInput, job: JobActorRef, txn: TransactionActorRef | undefined, seq: number, restored?: SavedRun | null): Entry {
-    if (restored === undefined) this.#runtime.open(input.owner, input.id, input.type, input.params ?? {});
-    else this.#runtime.restore(input.owner, input.id, input.type, input.params ?? {}, restored ?? undefined);
+    const run =
+      restored === undefined
+        ? this.#runtime.open(input.owner, input.id, input.type, input.params ?? {})
+        : this.#runtime.restore(input.owner, input.id, input.type, input.params ?? {}, restored ?? undefined);
+    const pipes = this.#pipePlans.get(input);
+    if (pipes) run.pipes = this.#opts.pipes?.open(input.owner, input.id, pipes);
+    this.#opts.pipes?.attachLog(input.owner, input.id, run.log);
     const entry: Entry = {
       id: input.id,
       owner: input.owner,
@@ -545,6 +570,7 @@ export class JobManager implements JobsApi {
     const final = this.#finalInfo(entry);
     entry.final = final;
     const { error } = entry.job.getSnapshot().context;
+    this.#opts.pipes?.concluded(entry.owner, entry.id, error);
     entry.log.info({ error }, error === undefined ? 'job concluded' : 'job concluded with an error');
     if (entry.waiters.size === 0) return;
     for (const waiter of entry.waiters) waiter(final());
@@ -570,6 +596,7 @@ export class JobManager implements JobsApi {
       const entry = this.#jobs.get(key(input.owner, input.id));
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
+      this.#opts.pipes?.concluded(input.owner, input.id, lost.message);
       for (const waiter of entry.waiters) waiter(lost);
       entry.waiters.clear();
       this.#remove(entry);

@@ -87,6 +87,7 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     prefix: settings.prefix,
     admins: settings.admins,
     limits: settings.limits,
+    pipes: settings.pipes,
   });
   logger.info({ url, prefix: settings.prefix, admins: settings.admins }, 'ready');
 

@@ -10,6 +10,8 @@ import { ShuttingDownError } from '../protocol/errors.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import type { JobTypes } from '../runtime/registry.js';
 import { JobRuntime } from '../runtime/runtime.js';
+import { PipeHub } from '../pipes/hub.js';
+import type { PipeSettings } from '../pipes/settings.js';
 import { InFlight, addEndpoints } from './endpoints.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
@@ -44,6 +46,11 @@ export interface JobServiceOptions {
   persistence?: Partial<PersistenceSettings> | false;
   /** How long concluded jobs are kept before they are dismissed. @defaultValue DEFAULT_RETENTION */
   retention?: Partial<Retention>;
+  /**
+   * Input and output pipes over JetStream (docs/protocol.md, Pipes): their limits and times;
+   * `false` turns them off. @defaultValue DEFAULT_PIPE_SETTINGS
+   */
+  pipes?: Partial<PipeSettings> | false;
 }
 
 export interface PersistenceSettings {
@@ -82,23 +89,26 @@ export class JobService implements AsyncDisposable {
   readonly #store: JobStore | undefined;
   readonly #timers: NodeJS.Timeout[];
   #closing: Promise<void> | undefined;
+  readonly #pipes: PipeHub | undefined;
 
-  private constructor(
-    jobs: JobManager,
-    workers: WorkerDirectory | undefined,
-    service: Service,
-    inFlight: InFlight,
-    logger: Logger,
-    store: JobStore | undefined,
-    timers: NodeJS.Timeout[],
-  ) {
-    this.jobs = jobs;
-    this.workers = workers;
-    this.#service = service;
-    this.#inFlight = inFlight;
-    this.#logger = logger;
-    this.#store = store;
-    this.#timers = timers;
+  private constructor(parts: {
+    jobs: JobManager;
+    workers: WorkerDirectory | undefined;
+    service: Service;
+    inFlight: InFlight;
+    logger: Logger;
+    store: JobStore | undefined;
+    pipes: PipeHub | undefined;
+    timers: NodeJS.Timeout[];
+  }) {
+    this.jobs = parts.jobs;
+    this.workers = parts.workers;
+    this.#service = parts.service;
+    this.#inFlight = parts.inFlight;
+    this.#logger = parts.logger;
+    this.#store = parts.store;
+    this.#pipes = parts.pipes;
+    this.#timers = parts.timers;
   }
 
   /** Start serving on `nc`. */
@@ -112,6 +122,7 @@ export class JobService implements AsyncDisposable {
     runtime.remote = workers?.work;
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
     const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger));
+    const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {} });
     const jobs = new JobManager({
       runtime,
       admins: new Set(opts.admins ?? ['admin']),
@@ -119,6 +130,7 @@ export class JobService implements AsyncDisposable {
       logger: opts.logger,
       limits,
       ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
+      ...(pipes && { pipes }),
     });
     if (store) {
       const started = performance.now();
@@ -143,9 +155,9 @@ export class JobService implements AsyncDisposable {
     });
     await workers?.start();
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload }, inFlight);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
     opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
-    return new JobService(jobs, workers, service, inFlight, opts.logger, store, timers);
+    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers });
   }
 
   /** Resolves once the service has stopped. */
@@ -167,6 +179,7 @@ export class JobService implements AsyncDisposable {
       this.#store?.close();
       this.jobs.stopAll();
       this.workers?.close();
+      this.#pipes?.close();
       this.#logger.info('jobstate service stopped');
     })();
     return this.#closing;

@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import type { JobTypes } from '../../src/runtime/registry.js';
 import type { JobInfo, JobsClient } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';
-import type { Stack } from '../support/stack.js';
+import type { Stack, StackOptions } from '../support/stack.js';
 import { Recorder } from '../service/helpers.js';
 
 export const MiB = 1024 * 1024;
@@ -26,9 +26,9 @@ export interface FilesStack {
   close(): Promise<void>;
 }
 
-/** The stack; `types` (a function of the data directory) replaces the built-in types. */
-export async function startFilesStack(opts: { types?: (dataDir: string) => JobTypes } = {}): Promise<FilesStack> {
-  const stack = await startStack(opts.types ? { types: opts.types } : {});
+/** The stack (options as startStack's, e.g. `types`: a function of the data directory replacing the built-in types). */
+export async function startFilesStack(opts: StackOptions = {}): Promise<FilesStack> {
+  const stack = await startStack(opts);
   const alice = await stack.client('alice');
   const events = new Recorder(alice.nc, `${stack.prefix}.evt.alice.>`);
   await events.ready;

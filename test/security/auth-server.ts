@@ -44,10 +44,14 @@ export function passwordsFile(passwords: Record<string, string>): string {
     .join('');
 }
 
-/** nats-auth.conf with its subjects under `prefix` instead of `jobs`. */
+/** nats-auth.conf with its subjects (and the pipe streams named after them) under `prefix` instead of `jobs`. */
 export function authConfig(prefix: string): string {
   const text = readFileSync(join(ROOT, 'nats-auth.conf'), 'utf8');
-  const moved = text.replace(/"jobs\./g, `"${prefix}.`).replace(/jobstate_jobs/g, storeNames(prefix).bucket);
+  const token = prefix.replaceAll('.', '_');
+  const moved = text
+    .replace(/"jobs\./g, `"${prefix}.`)
+    .replace(/\bjobs_(store|events)\b/g, `${token}_$1`)
+    .replace(/\.jobs_pipes_/g, `.${token}_pipes_`);
   if (moved === text && prefix !== 'jobs') throw new Error('nats-auth.conf has no subjects under "jobs."');
   return moved;
 }

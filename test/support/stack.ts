@@ -15,6 +15,7 @@ import { JobService } from '../../src/service/service.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import type { JobTypes } from '../../src/runtime/registry.js';
 import type { Limits } from '../../src/service/limits.js';
+import type { PipeSettings } from '../../src/pipes/settings.js';
 
 let stacks = 0;
 
@@ -44,6 +45,8 @@ export interface StackOptions {
   limits?: Partial<Limits>;
   /** Keep jobs in JetStream (the default) or not (`false`, e.g. on a server without JetStream). */
   persistence?: false;
+  /** Pipe settings (stall timeout, window, …). */
+  pipes?: Partial<PipeSettings>;
 }
 
 /** A nats-server of the test's own, on a random port with a temporary store. */
@@ -75,6 +78,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     admins: opts.admins ?? ['admin'],
     ...(opts.limits && { limits: opts.limits }),
     ...(opts.persistence === false && { persistence: false }),
+    ...(opts.pipes && { pipes: opts.pipes }),
   });
   const clients: JobsClient[] = [];
   const close = async () => {

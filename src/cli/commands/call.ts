@@ -15,18 +15,21 @@ import { printJson, say } from '../output.js';
 import { ProgressView } from '../progress.js';
 import type { JobProgress } from '../progress.js';
 import { START_HELP, START_OPTIONS, startRequest } from './start.js';
+import { PIPE_HELP, PIPE_OPTIONS, pipeFiles } from '../pipes.js';
+import { formatBytes } from '../progress.js';
 
 export const call: CliCommand = {
   name: 'call',
   summary: 'run a job to its end, with progress, and print its result (midclt call --job)',
   usage: 'jobctl call --job TYPE [PARAMS-JSON] [options]\n       jobctl call COMMAND [ARGS-JSON]',
   positionals: [1, 2],
-  options: { job: { type: 'boolean' }, detach: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, ...START_OPTIONS },
+  options: { job: { type: 'boolean' }, detach: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, ...START_OPTIONS, ...PIPE_OPTIONS },
   optionHelp: [
     ['--job', 'TYPE is a job type: start it and follow it to its end'],
     ['--detach', 'on Ctrl-C, leave the job running and print its id (default: cancel it)'],
     ['-q, --quiet', 'no progress on stderr'],
     ...START_HELP,
+    ...PIPE_HELP,
   ],
   details: [
     'With --job: progress goes to stderr (a bar on a terminal, `Status:` / `Total Progress:` lines',
@@ -35,10 +38,15 @@ export const call: CliCommand = {
     'Ctrl-C stops waiting (exit 130).',
     'Without --job: COMMAND is a protocol command (query-jobs, job-pause, …) and ARGS-JSON its',
     'arguments; prints its return value as JSON.',
+    'Pipes: --input uploads files into the job as it reads them, --output writes its output as it',
+    'comes; the output file appears only once all of it arrived with its SHA-256 checked, and a job',
+    'that fails leaves none (docs/protocol.md, Pipes).',
   ].join('\n'),
   examples: [
     `jobctl call --job test '{"steps": 5, "step-ms": 200, "result": {"ok": true}}'`,
     `jobctl call --job test '{"steps": 50}' --detach   # Ctrl-C leaves it running`,
+    `jobctl call --job backup '{"source": "pipe:input", "target": "a.img"}' --input ./a.img`,
+    `jobctl call --job backup '{"source": "a.img", "target": "pipe:output"}' --output ./out.img`,
     `jobctl call query-jobs '{"status": "running"}'`,
   ],
   run: (ctx) => (ctx.opts.job ? callJob(ctx) : callCommand(ctx)),
@@ -61,6 +69,8 @@ type Outcome = { kind: 'done'; info: JobInfo } | { kind: 'detached' } | { kind: 
 
 async function callJob(ctx: Context): Promise<number> {
   const { type, opts } = startRequest(ctx);
+  const pipes = pipeFiles(ctx.opts.input as unknown as string[] | undefined, ctx.str('output'));
+  if (pipes) opts.pipes = pipes.arg;
   const client = await ctx.client();
   const { io } = ctx;
 
@@ -118,6 +128,10 @@ async function callJob(ctx: Context): Promise<number> {
     for (const e of early.splice(0)) onEvent(e);
     if (interrupts > 0) void react(client, id);
     void describe(client, type, id, view);
+    const transfers = pipes?.transfer(client, id).then(
+      (got) => ({ got }),
+      (err: unknown) => ({ err: err instanceof Error ? err : new Error(String(err)) }),
+    );
 
     const outcome = await Promise.race([client.wait(id).then((info): Outcome => ({ kind: 'done', info })), interruption]);
     if (outcome.kind === 'detached') {
@@ -132,9 +146,17 @@ async function callJob(ctx: Context): Promise<number> {
       return ExitCode.interrupted;
     }
     const { info } = outcome;
+    const moved = await transfers;
+    if (info.error === undefined && info.status === 'concluded' && moved && 'err' in moved) {
+      view?.finish(false);
+      say(io, `job '${id}' succeeded, but its pipes failed: ${moved.err.message}`);
+      return ExitCode.failed;
+    }
     if (info.error === undefined && info.status === 'concluded') {
       view?.finish(true);
-      printJson(io, info.result);
+      const got = moved && 'got' in moved ? moved.got : undefined;
+      if (got && !ctx.opts.quiet) say(io, `wrote ${ctx.str('output') === '-' ? 'stdout' : ctx.str('output')}: ${formatBytes(got.size)}, ${got.digest} checked`);
+      if (!pipes?.toStdout) printJson(io, info.result);
       return ExitCode.ok;
     }
     view?.finish(false);

@@ -2,6 +2,7 @@
 import type { CliCommand } from '../command.js';
 import { call } from './call.js';
 import { completion } from './completion.js';
+import { download } from './download.js';
 import { query } from './query.js';
 import { serve, worker } from './serve.js';
 import { start } from './start.js';
@@ -17,6 +18,7 @@ export const COMMAND_LIST: readonly CliCommand[] = [
   ...verbs,
   wait,
   logs,
+  download,
   watch,
   transaction,
   serve,

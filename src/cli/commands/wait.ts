@@ -1,5 +1,6 @@
-/** `jobctl wait` (the final JobInfo) and `jobctl logs` (the job's own log). */
+/** `jobctl wait` (the final JobInfo) and `jobctl logs` (the job's own log, downloaded whole). */
 import { Command } from '../../protocol/subjects.js';
+import { PipeError } from '../../sdk/index.js';
 import { parseInteger } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { ExitCode } from '../errors.js';
@@ -35,20 +36,38 @@ export const wait: CliCommand = {
 
 export const logs: CliCommand = {
   name: 'logs',
-  summary: "print a job's own log",
+  summary: "download a job's whole log",
   usage: 'jobctl logs ID [--owner NAME] [--json]',
   positionals: [1, 1],
   options: { owner: { type: 'string' }, json: { type: 'boolean' } },
   optionHelp: [
-    ['--owner NAME', "an admin reading another owner's job"],
-    ['--json', 'print {"lines": [...], "count": N} as the service returns it'],
+    ['--owner NAME', "an admin reading another owner's job (its log as the service keeps it in memory)"],
+    ['--json', 'print {"lines": [...], "count": N} as job-log returns it (the lines kept in memory)'],
   ],
-  details: 'The lines the job wrote with job.log (command job-log), while the job is known to the service:\nuntil it is dismissed. Very long logs keep their first and last lines.',
+  details: [
+    'Every line the job wrote with job.log, downloaded from its log pipe: the whole log, however long,',
+    "while the job runs (as far as it got) and after it concluded, until the service's retention time",
+    '(JOBS_PIPE_RETENTION_MS) has passed; a concluded log is checked against its SHA-256. A job that',
+    'wrote nothing there yet is answered by job-log (its lines in memory, or "Job not found").',
+  ].join('\n'),
   examples: ['jobctl logs nightly', 'jobctl logs nightly | grep ERROR'],
   async run(ctx) {
     const owner = ctx.str('owner');
     const client = await ctx.client();
-    const log = await client.request(Command.jobLog, { id: ctx.args[0]!, ...(owner !== undefined && { owner }) });
+    const id = ctx.args[0]!;
+    if (!ctx.opts.json && (owner === undefined || owner === client.user)) {
+      const decoder = new TextDecoder();
+      const got = await client
+        .downloadLog(id, (chunk) => void ctx.io.out.write(decoder.decode(chunk, { stream: true })))
+        .catch((err: unknown) => {
+          // Nothing kept for this user at all: job-log tells whether the job exists.
+          if (err instanceof PipeError && err.message !== 'Job not found') return undefined;
+          throw err;
+        });
+      ctx.io.out.write(decoder.decode());
+      if (got && got.size > 0) return ExitCode.ok;
+    }
+    const log = await client.request(Command.jobLog, { id, ...(owner !== undefined && { owner }) });
     if (ctx.opts.json) {
       printJson(ctx.io, log);
       return ExitCode.ok;

@@ -18,11 +18,12 @@ import type { JobContext } from '../handler.js';
 import { asideHooks, openAside } from './aside.js';
 import { copyChunks } from './copy.js';
 import { retrying } from './io-retry.js';
-import { DataPath, asideName } from './paths.js';
+import { asideName, pathOrPipe } from './paths.js';
+import { PIPE_INPUT, PIPE_OUTPUT, pipeBackup } from './pipe-backup.js';
 import { READ_FLAGS, openSource } from './source.js';
 import type { OpenSource } from './source.js';
 
-export const BackupParams = z.strictObject({ source: DataPath, target: DataPath });
+export const BackupParams = z.strictObject({ source: pathOrPipe(PIPE_INPUT), target: pathOrPipe(PIPE_OUTPUT) });
 export type BackupParams = z.infer<typeof BackupParams>;
 
 export function backupJob(dataDir: string) {
@@ -32,9 +33,11 @@ export function backupJob(dataDir: string) {
       params: BackupParams,
       description: (p) => `backup of '${p.source}' to '${p.target}'`,
       hooks: asideHooks<BackupParams>(dataDir, (p) => p.target),
+      pipes: { inputs: (p) => (p.source === PIPE_INPUT ? 1 : 0), output: (p) => p.target === PIPE_OUTPUT },
     },
     async (job) => {
       const { source, target } = job.params;
+      if (source === PIPE_INPUT || target === PIPE_OUTPUT) return pipeBackup(job, dataDir);
       const src = await snapshotOf(job, await openSource(job, dataDir, source));
       try {
         const out = await openAside(job, dataDir, target);

@@ -13,15 +13,35 @@ import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'n
 import { z } from 'zod';
 
 export const ESCAPES = 'path escapes the data directory';
+/** Paths that start so name a pipe (`pipe:input`, `pipe:output`), where a job takes one. */
+export const PIPE_PREFIX = 'pipe:';
+
+/**
+ * A path param of a file job: relative, without `..`, naming something below the data
+ * directory; a path starting with `pipe:` is refused unless it is `pipe`, the one pipe the
+ * param may name.
+ */
+function dataPath(pipe?: string) {
+  const or = (test: (p: string) => boolean) => (p: string) => p === pipe || test(p);
+  return z
+    .string()
+    .min(1)
+    .max(4096)
+    .refine(or((p) => !p.includes('\u0000')), 'path contains a NUL byte')
+    .refine(or((p) => !isAbsolute(p) && !p.split('/').includes('..')), ESCAPES)
+    .refine(or((p) => normalize(p) !== '.' && normalize(p) !== './'), 'path names the data directory itself')
+    .refine(or((p) => !p.startsWith(PIPE_PREFIX)), {
+      error: (iss) => `'${String(iss.input).slice(0, 64)}' names a pipe, which is not taken here (for a file of that name: './${String(iss.input).slice(0, 64)}')`,
+    });
+}
 
 /** A path param of a file job: relative, without `..`, naming something below the data directory. */
-export const DataPath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((p) => !p.includes('\u0000'), 'path contains a NUL byte')
-  .refine((p) => !isAbsolute(p) && !p.split('/').includes('..'), ESCAPES)
-  .refine((p) => normalize(p) !== '.' && normalize(p) !== './', 'path names the data directory itself');
+export const DataPath = dataPath();
+
+/** A path param that may also name one pipe (`pipe:input` for a source, `pipe:output` for a target). */
+export function pathOrPipe(pipe: string) {
+  return dataPath(pipe).describe(`A path below the data directory, or '${pipe}'`);
+}
 
 /** A path that leads out of the data directory (found at run time: a symlink). Fails the job. */
 export class PathEscapeError extends Error {
