@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { ACCOUNT_RE, DEFAULT_PREFIX } from './protocol/subjects.js';
 import { DEFAULT_LIMITS } from './service/limits.js';
 import type { Limits } from './service/limits.js';
+import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from './persist/settings.js';
+import type { PersistenceSettings, Retention } from './persist/settings.js';
 import { DEFAULT_PIPE_SETTINGS } from './pipes/settings.js';
 import type { PipeSettings } from './pipes/settings.js';
 
@@ -71,6 +73,18 @@ const Env = z.object({
   JOBS_PIPE_RETENTION_MS: count(DEFAULT_PIPE_SETTINGS.retentionMs),
   /** No pipe data older than this is kept (the streams' max age). @defaultValue 86400000 */
   JOBS_PIPE_MAX_AGE_MS: count(DEFAULT_PIPE_SETTINGS.maxAgeMs),
+  /** Keep jobs across restarts in JetStream (`true`) or in memory only (`false`). @defaultValue true */
+  JOBS_PERSIST: z.enum(['true', 'false']).default('true'),
+  /** The event stream's oldest event, ms. @defaultValue 604800000 (7 days) */
+  JOBS_EVENTS_MAX_AGE_MS: count(DEFAULT_PERSISTENCE.eventsMaxAgeMs),
+  /** The event stream's size, bytes. @defaultValue 1073741824 */
+  JOBS_EVENTS_MAX_BYTES: count(DEFAULT_PERSISTENCE.eventsMaxBytes),
+  /** How long a reply waits for what it reports to be saved, ms. @defaultValue 5000 */
+  JOBS_SAVE_TIMEOUT_MS: count(DEFAULT_PERSISTENCE.saveTimeoutMs),
+  /** Concluded jobs older than this are dismissed, ms. @defaultValue 604800000 (7 days) */
+  JOBS_KEEP_CONCLUDED_MS: count(DEFAULT_RETENTION.keepConcludedMs),
+  /** At most this many concluded jobs are kept (the oldest are dismissed). @defaultValue 10000 */
+  JOBS_KEEP_CONCLUDED: count(DEFAULT_RETENTION.keepConcluded),
 });
 
 export interface Settings {
@@ -90,6 +104,9 @@ export interface Settings {
   workerTimeoutMs: number;
   /** Input and output pipes. */
   pipes: Partial<PipeSettings>;
+  /** Keeping jobs across restarts; false: in memory only. */
+  persistence: PersistenceSettings | false;
+  retention: Retention;
 }
 
 /**
@@ -140,5 +157,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       retentionMs: e.JOBS_PIPE_RETENTION_MS,
       maxAgeMs: e.JOBS_PIPE_MAX_AGE_MS,
     },
+    persistence:
+      e.JOBS_PERSIST === 'false'
+        ? false
+        : { eventsMaxAgeMs: e.JOBS_EVENTS_MAX_AGE_MS, eventsMaxBytes: e.JOBS_EVENTS_MAX_BYTES, saveTimeoutMs: e.JOBS_SAVE_TIMEOUT_MS },
+    retention: { keepConcludedMs: e.JOBS_KEEP_CONCLUDED_MS, keepConcluded: e.JOBS_KEEP_CONCLUDED },
   };
 }

@@ -39,6 +39,7 @@ import { validate } from '../protocol/validate.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
 import type { JobStore } from '../persist/job-store.js';
+import type { Retention } from '../persist/settings.js';
 import type { SavedRun } from '../runtime/runtime.js';
 import { FinishedJobs } from './finished.js';
 import { RECORD_VERSION, jobKey, parseKey, txnKey } from './job-records.js';
@@ -74,11 +75,6 @@ export interface JobManagerOptions {
   saveTimeoutMs?: number;
 }
 
-/** How long concluded (undismissed) jobs are kept, and how many; older and more are dismissed. */
-export interface Retention {
-  keepConcludedMs: number;
-  keepConcluded: number;
-}
 
 interface Entry {
   readonly id: string;

@@ -88,6 +88,8 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     admins: settings.admins,
     limits: settings.limits,
     pipes: settings.pipes,
+    persistence: settings.persistence,
+    retention: settings.retention,
   });
   logger.info({ url, prefix: settings.prefix, admins: settings.admins }, 'ready');
 

@@ -15,7 +15,8 @@ import type { PipeSettings } from '../pipes/settings.js';
 import { InFlight, addEndpoints } from './endpoints.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
-import type { Retention } from './jobs.js';
+import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
+import type { PersistenceSettings, Retention } from '../persist/settings.js';
 import { ensureEventStream } from '../persist/event-stream.js';
 import { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
@@ -52,25 +53,6 @@ export interface JobServiceOptions {
    */
   pipes?: Partial<PipeSettings> | false;
 }
-
-export interface PersistenceSettings {
-  /** The event stream's oldest event, ms. */
-  eventsMaxAgeMs: number;
-  /** The event stream's size, bytes. */
-  eventsMaxBytes: number;
-  /** How long a reply waits for what it reports to be saved, ms. */
-  saveTimeoutMs: number;
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-export const DEFAULT_PERSISTENCE: PersistenceSettings = {
-  eventsMaxAgeMs: 7 * DAY_MS,
-  eventsMaxBytes: 1024 * 1024 * 1024,
-  saveTimeoutMs: 5000,
-};
-
-export const DEFAULT_RETENTION: Retention = { keepConcludedMs: 7 * DAY_MS, keepConcluded: 10_000 };
 
 /** How often retention is applied, and delete markers of removed jobs are purged. */
 const SWEEP_EVERY_MS = 60_000;
