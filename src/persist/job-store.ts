@@ -10,9 +10,11 @@
  * resolves once everything changed before the call is written, so that a command's reply can
  * wait until what it reports is durable.
  *
- * A failed write (JetStream unreachable, a timeout) is retried with backoff; a revision
+ * A failed write (JetStream unreachable, a timeout) is retried with backoff, and at once when
+ * the connection comes back after a nats-server restart; a revision
  * conflict (another writer changed the key) stops writes to that key and fails its waiters.
  */
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -45,6 +47,8 @@ export interface JobStoreOptions {
 export class JobStore {
   readonly #keys = new Map<string, KeyState>();
   readonly #dirty = new Set<string>();
+  /** Keys whose last write failed, with the timer of their next try. */
+  readonly #retrying = new Map<string, NodeJS.Timeout>();
   #scheduled = false;
   #closed = false;
 
@@ -57,8 +61,31 @@ export class JobStore {
 
   /** Open (creating if need be) the bucket: one value per key, file storage. */
   static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
-    const kv = await new Kvm(nc).create(bucket, { history: 1, storage: 'file', description: 'jobstate: one record per job' });
-    return new JobStore(nc, kv, bucket, opts);
+    // A write whose ack a nats-server restart swallowed is given up (and tried again) after 2 s, not JetStream's default 5 s.
+    const kv = await new Kvm(jetstream(nc, { timeout: 2000 })).create(bucket, {
+      history: 1,
+      storage: 'file',
+      description: 'jobstate: one record per job',
+    });
+    const store = new JobStore(nc, kv, bucket, opts);
+    store.#retryOnReconnect();
+    return store;
+  }
+
+  /** Once the connection is back (a nats-server restart), every failed write is tried again at once. */
+  #retryOnReconnect(): void {
+    void (async () => {
+      for await (const status of this.nc.status()) {
+        if (this.#closed) break;
+        if (status.type !== 'reconnect') continue;
+        for (const [key, timer] of this.#retrying) {
+          clearTimeout(timer);
+          this.#retrying.delete(key);
+          const state = this.#keys.get(key);
+          if (state && !state.inFlight) void this.#writeKey(key, state, 0);
+        }
+      }
+    })();
   }
 
   /**
@@ -138,6 +165,8 @@ export class JobStore {
   /** Stop writing (after {@link flush}). */
   close(): void {
     this.#closed = true;
+    for (const timer of this.#retrying.values()) clearTimeout(timer);
+    this.#retrying.clear();
   }
 
   /** Delete markers of keys removed more than `olderMs` ago (they would otherwise stay forever). */
@@ -195,12 +224,15 @@ export class JobStore {
         this.#settle(state);
         return;
       }
-      const delay = Math.min(5000, (this.opts.retryMs ?? 100) * 2 ** attempt);
+      const delay = Math.min(2000, (this.opts.retryMs ?? 100) * 2 ** attempt);
       this.opts.logger.warn({ err, key, retryInMs: delay }, 'job store write failed; retrying');
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.#retrying.delete(key);
         if (this.#closed || this.nc.isClosed()) return;
         if (this.#keys.get(key) === state && !state.inFlight) void this.#writeKey(key, state, attempt + 1);
-      }, delay).unref();
+      }, delay);
+      timer.unref();
+      this.#retrying.set(key, timer);
     }
   }
 

@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PermissionViolationError, connect } from '@nats-io/transport-node';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { storeNames } from '../../src/persist/names.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
@@ -276,5 +278,39 @@ describe('users and isolation under nats-auth.conf', () => {
     }
     // The SDK without a password, too.
     await assert.rejects(JobsClient.connect({ servers: url, user: 'alice', prefix: P, connection: { reconnect: false } }), { name: 'AuthorizationError' });
+  });
+  test("the event stream: admin replays every owner's history; a user cannot read it", async () => {
+    const stream = storeNames(P).stream;
+    const adminNc = await auth.connectAs('admin');
+    try {
+      const jsm = await jetstreamManager(adminNc);
+      await jsm.consumers.add(stream, { name: 'audit', filter_subject: `${P}.evt.bob.bob-done.JOB_STATUS_CHANGE`, ack_policy: AckPolicy.None });
+      const consumer = await jetstream(adminNc).consumers.get(stream, 'audit');
+      const statuses: string[] = [];
+      for await (const m of await consumer.fetch({ max_messages: 3, expires: 2000 })) {
+        statuses.push(m.json<{ data: { status: string } }>().data.status);
+      }
+      assert.deepEqual(statuses.slice(0, 3), ['created', 'running', 'waiting']);
+      await jsm.consumers.delete(stream, 'audit');
+    } finally {
+      await adminNc.close();
+    }
+    // alice asks JetStream for a consumer of bob's events directly: the broker refuses the request.
+    const aliceNc = await auth.connectAs('alice');
+    try {
+      const create = `$JS.API.CONSUMER.CREATE.${stream}.peek.${P}.evt.bob.>`;
+      const config = { stream_name: stream, config: { name: 'peek', filter_subject: `${P}.evt.bob.>`, ack_policy: 'none' } };
+      await assert.rejects(aliceNc.request(create, JSON.stringify(config), { timeout: 1000 }));
+    } finally {
+      await aliceNc.close().catch(() => undefined);
+    }
+    const check = await auth.connectAs('admin');
+    try {
+      const names: string[] = [];
+      for await (const c of (await jetstreamManager(check)).consumers.list(stream)) names.push(c.name);
+      assert.ok(!names.includes('peek'), 'no consumer was made for alice');
+    } finally {
+      await check.close();
+    }
   });
 });

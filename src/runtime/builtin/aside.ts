@@ -32,8 +32,14 @@ export class Aside {
   }
 }
 
+/** The job's aside file, if it has one; one brought back by a job store (a plain `{ path, target }`) becomes an Aside again. */
 export function asideOf(scratch: Record<string, unknown>): Aside | undefined {
-  return scratch.aside instanceof Aside ? scratch.aside : undefined;
+  const aside = scratch.aside;
+  if (aside instanceof Aside) return aside;
+  if (typeof aside !== 'object' || aside === null) return undefined;
+  const { path, target } = aside as Record<string, unknown>;
+  if (typeof path !== 'string' || typeof target !== 'string') return undefined;
+  return (scratch.aside = new Aside(path, target));
 }
 
 /** Flags of a new aside file: created here and now, never through a symlink. */
