@@ -59,8 +59,9 @@ async function main(): Promise<void> {
   const cpu = cpus();
   out(`node ${process.version}, ${cpu.length} cores (${cpu[0]?.model ?? 'unknown cpu'}), load average ${load()}\n`);
 
-  const server = await NatsServer.start(); // no port asked: a free loopback one, never 4222
   const workDir = mkdtempSync(join(tmpdir(), 'jobstate-bench-'));
+  // No port asked: a free loopback one, never 4222. JetStream on: the service keeps its jobs there.
+  const server = await NatsServer.start({ jetstreamDir: join(workDir, 'nats') });
   const logFd = openSync(join(workDir, 'service.log'), 'w');
   const prefix = `svc${process.pid}`;
   const rawPrefix = `raw${process.pid}`; // as long as `prefix`: the same subject length

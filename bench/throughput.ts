@@ -139,21 +139,31 @@ async function inLanes(total: number, batch: number, lanes: number, submit: (siz
 
 const noop = defineJob('noop', { params: z.strictObject({}) }, async () => undefined);
 const NOOP_ACTION: JobStartArgs = { type: 'noop', 'auto-finalize': true, 'auto-dismiss': true };
+/**
+ * A job that lasts one turn of the event loop: long enough for the job store to write it
+ * (a no-op job is over before the store's next write, which then has nothing to do).
+ */
+const tick = defineJob('tick', { params: z.strictObject({}) }, () => new Promise<void>((resolve) => setImmediate(resolve)));
+const TICK_ACTION: JobStartArgs = { type: 'tick', 'auto-finalize': true, 'auto-dismiss': true };
 
 interface Jobstate {
   transactions: System;
   singles: System;
+  /** Transactions of one-tick jobs. */
+  ticks: System;
   close(): Promise<void>;
 }
 
-async function startJobstate(): Promise<Jobstate> {
+/** jobstate with its own nats-server; `persistence`: jobs kept in JetStream (the default) or in memory only. */
+async function startJobstate(persistence: boolean): Promise<Jobstate> {
   const storeDir = mkdtempSync(join(tmpdir(), 'jobstate-bench-nats-'));
   const server = await NatsServer.start({ jetstreamDir: storeDir });
   const serverPid = natsServerPid(server.port);
   const logger = pino({ level: 'silent' });
   const nc = await connectNats(server.url, logger);
   const prefix = `bench${randomBytes(3).toString('hex')}`;
-  const service = await JobService.start({ nc, types: new JobTypes().register(noop), logger, prefix });
+  const types = new JobTypes().register(noop).register(tick);
+  const service = await JobService.start({ nc, types, logger, prefix, ...(!persistence && { persistence: false }) });
   const client = await JobsClient.connect({ servers: server.url, user: 'bench', prefix, timeoutMs: 60_000 });
 
   // Every event of the user's jobs is delivered here and decoded; the dismissals are counted.
@@ -182,13 +192,15 @@ async function startJobstate(): Promise<Jobstate> {
     eventsPerJob: () => (events - eventsAtStart) / jobsInRun,
   });
 
+  const kept = persistence ? '' : ', in memory only';
+  const batches = (action: JobStartArgs) => (n: number) =>
+    inLanes(n, BATCH, BATCHES_IN_FLIGHT, (size) => client.transaction(Array.from({ length: size }, () => action), 'individual'));
   return {
-    transactions: system(`jobstate, transaction (individual) of ${BATCH}, ${BATCHES_IN_FLIGHT} in flight`, (n) =>
-      inLanes(n, BATCH, BATCHES_IN_FLIGHT, (size) => client.transaction(Array.from({ length: size }, () => NOOP_ACTION), 'individual')),
-    ),
-    singles: system(`jobstate, job-start, ${SINGLES_IN_FLIGHT} in flight`, (n) =>
+    transactions: system(`jobstate${kept}, transaction (individual) of ${BATCH}, ${BATCHES_IN_FLIGHT} in flight`, batches(NOOP_ACTION)),
+    singles: system(`jobstate${kept}, job-start, ${SINGLES_IN_FLIGHT} in flight`, (n) =>
       inLanes(n, 1, SINGLES_IN_FLIGHT, () => client.start(NOOP_ACTION.type, { 'auto-finalize': true, 'auto-dismiss': true })),
     ),
+    ticks: system(`jobstate${kept}, one-tick jobs, transaction of ${BATCH}, ${BATCHES_IN_FLIGHT} in flight`, batches(TICK_ACTION)),
     async close() {
       stream.close();
       await pumped;
@@ -388,6 +400,19 @@ function ratioRow(label: string, a: Summary, b: Summary, target: boolean): strin
   ];
 }
 
+function persistenceRow(label: string, on: Summary, off: Summary, target: boolean): string[] {
+  const ratio = on.jobsPerSecond / off.jobsPerSecond;
+  return [
+    label,
+    `${fmt(on.jobsPerSecond, 0)} jobs/s`,
+    `${fmt(off.jobsPerSecond, 0)} jobs/s`,
+    `${fmt(ratio, 2)}×`,
+    `${fmt(100 * (1 - ratio), 0)} %`,
+    target ? '≤ 30 %' : '',
+    target ? (ratio >= 0.7 ? 'PASS' : 'MISS') : '',
+  ];
+}
+
 async function main(): Promise<void> {
   const cpu = cpus();
   out(`node ${process.version}, ${cpu.length} cores (${cpu[0]?.model ?? 'unknown cpu'}), load average ${load()}\n`);
@@ -397,16 +422,21 @@ async function main(): Promise<void> {
   );
 
   let jobstate: Jobstate | undefined;
+  let memoryOnly: Jobstate | undefined;
   let bull: Bull | undefined;
   try {
-    if (ONLY === undefined || ONLY === 'jobstate') jobstate = await startJobstate();
+    if (ONLY === undefined || ONLY === 'jobstate') {
+      jobstate = await startJobstate(true);
+      memoryOnly = await startJobstate(false);
+    }
     if (ONLY === undefined || ONLY === 'bullmq') {
       const pong = await redisCommand('PING').catch((err: unknown) => (err instanceof Error ? err.message : String(err)));
       if (pong === 'PONG') bull = await startBullmq();
       else out(`BullMQ baseline unavailable: redis at ${REDIS.host}:${REDIS.port} is not reachable (${pong})\n\n`);
     }
     const systems = [
-      ...(jobstate ? [jobstate.transactions, jobstate.singles] : []),
+      ...(jobstate ? [jobstate.transactions, jobstate.singles, jobstate.ticks] : []),
+      ...(memoryOnly ? [memoryOnly.transactions, memoryOnly.ticks] : []),
       ...(bull ? [bull.bulk, bull.singles] : []),
     ];
 
@@ -443,9 +473,21 @@ async function main(): Promise<void> {
     } else if (jobstate && ONLY === undefined) {
       out('\nRatio jobstate / BullMQ: unavailable (no BullMQ baseline)\n');
     }
+    if (jobstate && memoryOnly) {
+      const get = (system: System): Summary => summary.get(system) ?? { jobsPerSecond: NaN, cpu: undefined };
+      out('\nWhat persistence costs: jobs kept in JetStream / in memory only (the target: it costs at most 30 %)\n');
+      out(
+        table([
+          ['jobs', 'persistence on', 'off', 'on / off', 'cost', 'target', ''],
+          persistenceRow('no-op, transaction of 250', get(jobstate.transactions), get(memoryOnly.transactions), true),
+          persistenceRow('one-tick (each written, then removed)', get(jobstate.ticks), get(memoryOnly.ticks), false),
+        ]),
+      );
+    }
   } finally {
     await bull?.close();
     await jobstate?.close();
+    await memoryOnly?.close();
   }
 
   if (ONLY === undefined) {

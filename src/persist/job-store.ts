@@ -14,11 +14,15 @@
  * the connection comes back after a nats-server restart; a revision
  * conflict (another writer changed the key) stops writes to that key and fails its waiters.
  */
-import { jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+
+/** How long a minor change (progress) may wait to be written, ms. */
+export const MINOR_DELAY_MS = 1000;
 
 /** What one write needs: the value to store, or `undefined` to delete the key. */
 export type RecordSource = () => unknown;
@@ -47,6 +51,9 @@ export interface JobStoreOptions {
 export class JobStore {
   readonly #keys = new Map<string, KeyState>();
   readonly #dirty = new Set<string>();
+  /** Keys with only minor changes, written at the next {@link #scheduleMinor} turn. */
+  readonly #minor = new Set<string>();
+  #minorTimer: NodeJS.Timeout | undefined;
   /** Keys whose last write failed, with the timer of their next try. */
   readonly #retrying = new Map<string, NodeJS.Timeout>();
   #scheduled = false;
@@ -54,6 +61,7 @@ export class JobStore {
 
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
     readonly kv: KV,
     readonly bucket: string,
     private readonly opts: JobStoreOptions,
@@ -62,12 +70,13 @@ export class JobStore {
   /** Open (creating if need be) the bucket: one value per key, file storage. */
   static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
     // A write whose ack a nats-server restart swallowed is given up (and tried again) after 2 s, not JetStream's default 5 s.
-    const kv = await new Kvm(jetstream(nc, { timeout: 2000 })).create(bucket, {
+    const js = jetstream(nc, { timeout: 2000 });
+    const kv = await new Kvm(js).create(bucket, {
       history: 1,
       storage: 'file',
       description: 'jobstate: one record per job',
     });
-    const store = new JobStore(nc, kv, bucket, opts);
+    const store = new JobStore(nc, js, kv, bucket, opts);
     store.#retryOnReconnect();
     return store;
   }
@@ -89,21 +98,25 @@ export class JobStore {
   }
 
   /**
-   * Every record in the store with the revision it was written at, read at once (a watch of
-   * the last values, not a request per key).
+   * Every record in the store with the revision it was written at, read at once: an ordered
+   * consumer of the bucket's stream (the last value of each key), pulled in large batches —
+   * not a request per key.
    */
   async loadAll(): Promise<Array<{ key: string; revision: number; value: unknown }>> {
     const status = await this.kv.status();
     if (status.values === 0) return [];
     const out: Array<{ key: string; revision: number; value: unknown }> = [];
-    const watch = await this.kv.watch();
+    const head = `$KV.${this.bucket}.`;
+    const consumer = await this.js.consumers.get(status.streamInfo.config.name, { deliver_policy: DeliverPolicy.LastPerSubject });
+    const messages = await consumer.consume({ max_messages: 10_000 });
     try {
-      for await (const entry of watch) {
-        if (entry.operation === 'PUT') out.push({ key: entry.key, revision: entry.revision, value: entry.json() });
-        if (!entry.delta) break;
+      for await (const m of messages) {
+        const operation = m.headers?.get('KV-Operation');
+        if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, value: m.json() });
+        if (m.info.pending === 0) break;
       }
     } finally {
-      watch.stop();
+      await messages.close();
     }
     return out;
   }
@@ -113,8 +126,13 @@ export class JobStore {
     this.#keys.set(key, { revision, version: 0, written: 0, source, inFlight: false, waiters: [] });
   }
 
-  /** The key's state changed: write `source()` (or delete the key, if it returns undefined) soon. */
-  changed(key: string, source: RecordSource): void {
+  /**
+   * The key's state changed: write `source()` (or delete the key, if it returns undefined) at
+   * the next turn of the event loop — or, for a `minor` change (progress), within
+   * {@link MINOR_DELAY_MS}, so that a job reporting progress often is written once a second
+   * at most. A later change that is not minor takes a pending minor one with it.
+   */
+  changed(key: string, source: RecordSource, minor = false): void {
     let state = this.#keys.get(key);
     if (!state) {
       state = { version: 0, written: 0, source, inFlight: false, waiters: [] };
@@ -122,6 +140,13 @@ export class JobStore {
     }
     state.source = source;
     state.version++;
+    if (minor) {
+      if (this.#dirty.has(key) || this.#minor.has(key)) return;
+      this.#minor.add(key);
+      this.#scheduleMinor();
+      return;
+    }
+    this.#minor.delete(key);
     this.#dirty.add(key);
     this.#schedule();
   }
@@ -138,6 +163,11 @@ export class JobStore {
       const state = this.#keys.get(key);
       if (!state || state.written >= state.version) continue;
       if (state.conflict) throw state.conflict;
+      if (this.#minor.delete(key)) {
+        // Asked for: no waiting for the minor changes' turn.
+        this.#dirty.add(key);
+        this.#schedule();
+      }
       const version = state.version;
       waits.push(new Promise((resolve, reject) => state.waiters.push({ version, resolve, reject })));
     }
@@ -149,6 +179,8 @@ export class JobStore {
    * stopping; what is not written by then stays as it was last written).
    */
   async flush(timeoutMs = 5000): Promise<void> {
+    for (const key of this.#minor) this.#dirty.add(key);
+    this.#minor.clear();
     if (this.nc.isClosed()) {
       if (this.#dirty.size > 0) this.opts.logger.warn({ unsaved: this.#dirty.size }, 'job store: the connection is closed; changes not saved');
       return;
@@ -165,6 +197,7 @@ export class JobStore {
   /** Stop writing (after {@link flush}). */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#minorTimer);
     for (const timer of this.#retrying.values()) clearTimeout(timer);
     this.#retrying.clear();
   }
@@ -172,6 +205,17 @@ export class JobStore {
   /** Delete markers of keys removed more than `olderMs` ago (they would otherwise stay forever). */
   async purgeDeletes(olderMs: number): Promise<void> {
     await (this.kv as KV & { purgeDeletes(older?: number): Promise<unknown> }).purgeDeletes(olderMs);
+  }
+
+  #scheduleMinor(): void {
+    if (this.#minorTimer || this.#closed) return;
+    this.#minorTimer = setTimeout(() => {
+      this.#minorTimer = undefined;
+      for (const key of this.#minor) this.#dirty.add(key);
+      this.#minor.clear();
+      this.#write();
+    }, MINOR_DELAY_MS);
+    this.#minorTimer.unref();
   }
 
   #schedule(): void {

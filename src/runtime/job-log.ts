@@ -28,12 +28,18 @@ export class JobLogBuffer implements JobLog {
   /** Gets every line as it is written, masked (the log pipe). */
   onLine: ((line: string) => void) | undefined;
 
+  #logger: Logger | (() => Logger);
+
   constructor(
     /** Secret values to mask. */
     secrets: readonly string[],
-    /** The service logger (with the job id and owner) that also gets every line. */
-    private readonly logger: Logger,
+    /**
+     * The service logger (with the job id and owner) that also gets every line, or a function
+     * that makes it (called at the first line: most jobs never log one).
+     */
+    logger: Logger | (() => Logger),
   ) {
+    this.#logger = logger;
     const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
     this.#masked = [...new Set(forms)].filter((form) => form.length > 0).sort((a, b) => b.length - a.length);
   }
@@ -87,7 +93,8 @@ export class JobLogBuffer implements JobLog {
       this.#tail.push(text);
       if (this.#tail.length > MEMORY_LINES - EXCERPT_LINES) this.#tail.shift();
     }
-    this.logger[level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error']({ jobLog: true }, this.#mask(message));
+    if (typeof this.#logger === 'function') this.#logger = this.#logger();
+    this.#logger[level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error']({ jobLog: true }, this.#mask(message));
   }
 
   #mask(text: string): string {

@@ -155,7 +155,7 @@ export class JobRuntime {
   }
 
   #open(owner: string, id: string, type: JobType<unknown>, params: Record<string, unknown>): Run {
-    const logger = this.opts.logger.child({ job: id, owner });
+    const logger = () => this.opts.logger.child({ job: id, owner });
     const run: Run = {
       id,
       owner,
@@ -212,7 +212,15 @@ export class JobRuntime {
       report({ type: 'work.failed', error: `No handler for job type '${input.type}'` });
       return;
     }
-    const work = this.remote?.(input, run, report) ?? new WorkControl(input, run, this, report, resumed);
+    const remote = this.remote?.(input, run, report);
+    const work =
+      remote ??
+      new WorkControl(input, run, this, (event) => {
+        // Work in this process that has ended is let go at once (a job may rest in pending
+        // or concluded for long); the lock, if any, is released at clean.
+        if ((event.type === 'work.done' || event.type === 'work.failed') && run.work === work) run.work = undefined;
+        report(event);
+      }, resumed);
     run.work = work;
     void work.run();
   }

@@ -12,6 +12,7 @@ import type {
   JobActorRef,
   JobEmitted,
   JobInput,
+  JobSnapshot,
   TransactionActorRef,
   VerbEvent,
 } from '../../machines/index.js';
@@ -76,6 +77,7 @@ export interface JobManagerOptions {
 }
 
 
+/** A live job as the manager keeps it. Small: the service may hold 100,000 of them. */
 interface Entry {
   readonly id: string;
   readonly owner: string;
@@ -85,15 +87,14 @@ interface Entry {
   readonly job: JobActorRef;
   /** The grouped transaction the job is a member of; none for a job alone. */
   readonly txn?: TransactionActorRef;
-  readonly log: Logger;
   /** The refusal of the verb being applied, if any. */
   refusal?: Refusal;
   /** The JobInfo at conclusion (built on first use), once concluded. */
   final?: () => JobInfo;
-  /** Pending job-waits: called with the final JobInfo, or with an error if the service stops. */
-  readonly waiters: Set<(outcome: JobInfo | Error) => void>;
-  /** Followers of the job's progress (jobs that wrap it). */
-  readonly progress: Set<(current: number, total: number) => void>;
+  /** Pending job-waits (made at the first): called with the final JobInfo, or with an error if the service stops. */
+  waiters?: Set<(outcome: JobInfo | Error) => void>;
+  /** Followers of the job's progress, jobs that wrap it (made at the first). */
+  progress?: Set<(current: number, total: number) => void>;
 }
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
@@ -109,6 +110,8 @@ export class JobManager implements JobsApi {
   readonly #limits: Limits;
   /** Live jobs per owner, for the limit. */
   readonly #owners = new OwnerCounts();
+  /** Jobs brought back by {@link restore} whose work {@link resumeRestored} has not given back yet. */
+  #restored: Entry[] = [];
   /** The pipes of each job being started, from #prepare to #launch. */
   readonly #pipePlans = new WeakMap<JobInput, PipePlan>();
   #seq = 0;
@@ -185,8 +188,8 @@ export class JobManager implements JobsApi {
   /** For handlers (wrap): follow a job's progress. */
   onProgress(owner: string, id: string, listener: (current: number, total: number) => void): () => void {
     const entry = this.#jobs.get(key(owner, id));
-    entry?.progress.add(listener);
-    return () => entry?.progress.delete(listener);
+    if (entry) (entry.progress ??= new Set()).add(listener);
+    return () => entry?.progress?.delete(listener);
   }
 
   /** job-log: the job's own log, as kept in memory (the file under the log directory has it all). */
@@ -228,12 +231,12 @@ export class JobManager implements JobsApi {
     const refusal = entry.refusal as Refusal | undefined;
     entry.refusal = undefined;
     if (refusal) {
-      entry.log.debug({ verb, reason: refusal.reason }, 'verb refused');
+      this.#log(entry, 'debug', { verb, reason: refusal.reason }, 'verb refused');
       throw refusal.reason === RefusalReason.negativeSpeed
         ? new BadInputError(refusal.message)
         : new VerbRefusedError(refusal.message);
     }
-    entry.log.debug({ verb }, 'verb applied');
+    this.#log(entry, 'debug', { verb }, 'verb applied');
     if (verb === JobVerb.finalize) {
       if (entry.txn) await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
       else await waitFor(entry.job, (s) => statusOf(s) !== JobStatus.pending);
@@ -274,7 +277,7 @@ export class JobManager implements JobsApi {
         timeout === undefined
           ? undefined
           : setTimeout(() => {
-              entry.waiters.delete(done);
+              entry.waiters?.delete(done);
               reject(new WaitTimeoutError(args.id));
             }, timeout);
       const done = (outcome: JobInfo | Error) => {
@@ -282,14 +285,14 @@ export class JobManager implements JobsApi {
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      entry.waiters.add(done);
+      (entry.waiters ??= new Set()).add(done);
     });
   }
 
   /**
    * Bring back the jobs the store kept (at start, before any command): each in its status,
-   * with its id, its work as its type allows (see JobRuntime.restoreWork); what happens to
-   * them from here is published as usual. Returns how many jobs came back.
+   * with its id; what happens to them from here is published as usual. Their work is given
+   * back afterwards, by {@link resumeRestored}. Returns how many jobs came back.
    */
   restore(entries: ReadonlyArray<{ key: string; revision: number; value: unknown }>): number {
     const store = this.#opts.store;
@@ -316,7 +319,7 @@ export class JobManager implements JobsApi {
       job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
       job.start();
       store.adopt(k, revision, () => undefined);
-      this.#resume(this.#register(input, job, undefined, record.seq, record.run ?? null));
+      this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
       restored++;
     }
     for (const t of txns) {
@@ -339,11 +342,26 @@ export class JobManager implements JobsApi {
         store.adopt(jobKey(t.owner, m.id), m.revision!, () => undefined);
         this.#seq = Math.max(this.#seq, m.record!.seq);
         if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
-        this.#resume(this.#register(inputs[i]!, ref, txn, m.record!.seq, m.record!.run ?? null));
+        this.#restored.push(this.#register(inputs[i]!, ref, txn, m.record!.seq, m.record!.run ?? null));
         restored++;
       }
     }
     return restored;
+  }
+
+  /**
+   * Give the restored jobs the work their status needs now (see JobRuntime.restoreWork), a
+   * thousand per turn of the event loop, so that the service answers commands meanwhile. A job
+   * a command reached first goes on from where that left it.
+   */
+  async resumeRestored(): Promise<void> {
+    const restored = this.#restored;
+    this.#restored = [];
+    for (let i = 0; i < restored.length; i++) {
+      const entry = restored[i]!;
+      if (this.#jobs.get(key(entry.owner, entry.id)) === entry) this.#resume(entry);
+      if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** What a restored job needs to go on from its status. */
@@ -351,10 +369,7 @@ export class JobManager implements JobsApi {
     const snapshot = entry.job.getSnapshot();
     const status = statusOf(snapshot);
     const { context } = snapshot;
-    if (status === JobStatus.concluded) {
-      entry.final = this.#finalInfo(entry);
-      return;
-    }
+    if (status === JobStatus.concluded) return;
     const working = context.startedAt !== undefined && context.outcome === undefined;
     if (status === JobStatus.running && working) this.#runtime.restoreWork(context, entry.job, 'running');
     else if ((status === JobStatus.paused || status === JobStatus.ready || status === JobStatus.standby) && working) {
@@ -374,7 +389,7 @@ export class JobManager implements JobsApi {
     concluded.forEach((entry, i) => {
       const finishedAt = entry.job.getSnapshot().context.finishedAt ?? now;
       if (i >= excess && now - finishedAt < retention.keepConcludedMs) return;
-      entry.log.info({ finishedAt: new Date(finishedAt).toISOString() }, 'concluded job dismissed by retention');
+      this.#log(entry, 'info', { finishedAt: new Date(finishedAt).toISOString() }, 'concluded job dismissed by retention');
       entry.job.send({ type: 'dismiss' });
       dismissed++;
     });
@@ -389,8 +404,8 @@ export class JobManager implements JobsApi {
   /** Answer every pending job-wait with `err` (the service is going away). */
   rejectWaiters(err: Error): void {
     for (const entry of this.#jobs.values()) {
-      for (const waiter of entry.waiters) waiter(err);
-      entry.waiters.clear();
+      for (const waiter of entry.waiters ?? []) waiter(err);
+      entry.waiters = undefined;
     }
   }
 
@@ -494,22 +509,24 @@ export class JobManager implements JobsApi {
       storeKey: jobKey(input.owner, input.id),
       job,
       ...(txn && { txn }),
-      log: this.#opts.logger.child({ job: input.id, owner: input.owner }),
-      waiters: new Set(),
-      progress: new Set(),
     };
     this.#jobs.set(key(entry.owner, entry.id), entry);
     this.#owners.add(entry.owner);
+    if (restored !== undefined && statusOf(job.getSnapshot()) === JobStatus.concluded) entry.final = this.#finalInfo(entry);
     job.on('*', (event) => this.#onEvent(entry, event));
     const store = this.#opts.store;
     if (store) {
       const record = () => this.#jobRecord(entry);
-      job.subscribe(() => store.changed(entry.storeKey, record));
+      let previous = job.getSnapshot();
+      job.subscribe((snapshot) => {
+        store.changed(entry.storeKey, record, progressOnly(previous, snapshot));
+        previous = snapshot;
+      });
       if (restored === undefined) store.changed(entry.storeKey, record);
     }
     const fields = { type: input.type, ...(input.txn && { txn: input.txn }) };
-    if (restored === undefined) entry.log.info(fields, 'job started');
-    else entry.log.info({ ...fields, status: statusOf(job.getSnapshot()) }, 'job restored');
+    if (restored === undefined) this.#log(entry, 'info', fields, 'job started');
+    else this.#log(entry, 'debug', { ...fields, status: statusOf(job.getSnapshot()) }, 'job restored');
     return entry;
   }
 
@@ -551,11 +568,11 @@ export class JobManager implements JobsApi {
     }
     this.#opts.publish(event);
     if (event.type === 'JOB_PROGRESS') {
-      for (const follow of entry.progress) follow(event.data['current-progress'], event.data['total-progress']);
+      for (const follow of entry.progress ?? []) follow(event.data['current-progress'], event.data['total-progress']);
     }
     if (event.type !== 'JOB_STATUS_CHANGE') return;
     const { status } = event.data;
-    entry.log.debug({ status }, 'status changed');
+    this.#log(entry, 'debug', { status }, 'status changed');
     if (status === JobStatus.concluded) this.#conclude(entry);
     if (status === JobStatus.null) this.#remove(entry);
   }
@@ -567,10 +584,16 @@ export class JobManager implements JobsApi {
     entry.final = final;
     const { error } = entry.job.getSnapshot().context;
     this.#opts.pipes?.concluded(entry.owner, entry.id, error);
-    entry.log.info({ error }, error === undefined ? 'job concluded' : 'job concluded with an error');
-    if (entry.waiters.size === 0) return;
+    this.#log(entry, 'info', { error }, error === undefined ? 'job concluded' : 'job concluded with an error');
+    if (!entry.waiters) return;
     for (const waiter of entry.waiters) waiter(final());
-    entry.waiters.clear();
+    entry.waiters = undefined;
+  }
+
+  /** A log line about a job: its id and owner are on it (no child logger per job: there may be 100,000). */
+  #log(entry: Entry, level: 'debug' | 'info', fields: Record<string, unknown>, message: string): void {
+    const logger = this.#opts.logger;
+    if (logger.isLevelEnabled(level)) logger[level]({ job: entry.id, owner: entry.owner, ...fields }, message);
   }
 
   /** The JobInfo a job concluded with, built on first use from its snapshot as it is now. */
@@ -593,8 +616,8 @@ export class JobManager implements JobsApi {
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
       this.#opts.pipes?.concluded(input.owner, input.id, lost.message);
-      for (const waiter of entry.waiters) waiter(lost);
-      entry.waiters.clear();
+      for (const waiter of entry.waiters ?? []) waiter(lost);
+      entry.waiters = undefined;
       this.#remove(entry);
     }
   }
@@ -632,4 +655,14 @@ function verbEvent(verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs
     default:
       return { type: verb };
   }
+}
+
+/** Whether a job's snapshot changed in its progress or description only (saved at a slower pace). */
+function progressOnly(before: JobSnapshot, after: JobSnapshot): boolean {
+  if (before.value !== after.value && JSON.stringify(before.value) !== JSON.stringify(after.value)) return false;
+  const a = before.context as unknown as Record<string, unknown>;
+  const b = after.context as unknown as Record<string, unknown>;
+  for (const k in b) if (k !== 'progress' && k !== 'description' && a[k] !== b[k]) return false;
+  for (const k in a) if (!(k in b)) return false;
+  return true;
 }

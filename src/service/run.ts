@@ -13,7 +13,7 @@ import { NatsServer, NatsServerMissingError } from '../nats/server.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { loadSettings } from '../settings.js';
 import { builtinTypes } from './builtin-types.js';
-import { JobService } from './service.js';
+import { JobService, StoreUnavailableError } from './service.js';
 import { untilSignalled } from '../shutdown.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,7 +26,11 @@ export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<
   try {
     await serve(env);
   } catch (err) {
-    if (err instanceof NatsServerMissingError || (err instanceof Error && err.message.startsWith('Invalid setting'))) {
+    if (
+      err instanceof NatsServerMissingError ||
+      err instanceof StoreUnavailableError ||
+      (err instanceof Error && err.message.startsWith('Invalid setting'))
+    ) {
       process.stderr.write(`jobstate: ${err.message}\n`);
     } else {
       process.stderr.write(`jobstate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -117,8 +117,10 @@ export class JobService implements AsyncDisposable {
     if (store) {
       const started = performance.now();
       const records = await store.loadAll();
+      const read = performance.now();
       const restored = jobs.restore(records);
-      opts.logger.info({ restored, records: records.length, ms: Math.round(performance.now() - started) }, 'jobs restored');
+      const ms = Math.round(performance.now() - started);
+      opts.logger.info({ restored, records: records.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
     }
     const retention = { ...DEFAULT_RETENTION, ...opts.retention };
     jobs.sweep(retention);
@@ -138,6 +140,8 @@ export class JobService implements AsyncDisposable {
     await workers?.start();
     const inFlight = new InFlight();
     addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
+    // The restored jobs get their work back while the service already answers.
+    void jobs.resumeRestored().catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'));
     opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
     return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers });
   }
@@ -180,6 +184,14 @@ async function openStore(nc: NatsConnection, prefix: string, settings: Persisten
     return await JobStore.open(nc, names.bucket, { logger });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`Cannot keep jobs in JetStream (${why}): enable JetStream on the nats-server, or set JOBS_PERSIST=false to keep jobs in memory only`, { cause: err });
+    throw new StoreUnavailableError(why, err);
+  }
+}
+
+/** The job store or the event stream cannot be had (JetStream off, or no permission). */
+export class StoreUnavailableError extends Error {
+  constructor(why: string, cause: unknown) {
+    super(`Cannot keep jobs in JetStream (${why}): enable JetStream on the nats-server, or set JOBS_PERSIST=false to keep jobs in memory only`, { cause });
+    this.name = 'StoreUnavailableError';
   }
 }

@@ -118,7 +118,10 @@ describe('jobs across restarts', () => {
       assert.equal(info.error, was.error, p.id);
       assert.deepEqual(info.result, was.result, p.id);
       assert.equal(info['time-started'], was['time-started'], p.id);
-      assert.ok(info['current-progress'] >= was['current-progress'], `${p.id}: progress never goes back`);
+      // Progress is saved once a second at most: a running job may come back a second earlier
+      // (LONG runs 20 steps a second) and goes on from there; any other keeps its progress.
+      const slack = was.status === 'running' ? 40 : 0;
+      assert.ok(info['current-progress'] >= was['current-progress'] - slack, `${p.id}: progress ${info['current-progress']}, was ${was['current-progress']}`);
     }
     assert.deepEqual(after1.get('failed-0')?.error, 'boom');
     // The interrupted backups' abort removed what they had written aside.
