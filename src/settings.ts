@@ -8,6 +8,7 @@ import type { Limits } from './service/limits.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from './persist/settings.js';
 import type { PersistenceSettings, Retention } from './persist/settings.js';
 import { DEFAULT_PIPE_SETTINGS } from './pipes/settings.js';
+import { DEFAULT_REATTACH_MS, MAX_REATTACH_MS } from './worker/wire.js';
 import type { PipeSettings } from './pipes/settings.js';
 
 /** A positive whole number from a variable. */
@@ -15,6 +16,14 @@ const count = (fallback: number) =>
   z
     .string()
     .regex(/^[1-9][0-9]{0,14}$/, 'a positive whole number')
+    .transform(Number)
+    .default(fallback);
+
+/** A whole number of zero or more from a variable. */
+const zeroOrMore = (fallback: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,14})$/, 'a whole number (0 or more)')
     .transform(Number)
     .default(fallback);
 
@@ -61,6 +70,12 @@ const Env = z.object({
   JOBS_LOCAL_TYPES: typeList,
   /** A remote worker silent this long is gone and its jobs fail (docs/workers.md). @defaultValue 3000 */
   JOBS_WORKER_TIMEOUT_MS: count(3000),
+  /**
+   * With JOBS_PERSIST: how long past the service timeout workers keep this service's jobs
+   * running for it to come back after a restart (docs/workers.md); 0: they cancel them at the
+   * timeout. @defaultValue 30000
+   */
+  JOBS_WORKER_REATTACH_MS: zeroOrMore(DEFAULT_REATTACH_MS).pipe(z.number().max(MAX_REATTACH_MS, `at most ${MAX_REATTACH_MS} (a day)`)),
   /** Input files one job may take. @defaultValue 16 */
   JOBS_PIPE_MAX_INPUTS: count(DEFAULT_PIPE_SETTINGS.maxInputs),
   /** Bytes of pipe data one owner may keep at once. @defaultValue 1073741824 */
@@ -102,6 +117,8 @@ export interface Settings {
   /** The built-in types the service runs itself; the others only on remote workers. */
   localTypes: 'all' | string[];
   workerTimeoutMs: number;
+  /** How long workers keep this service's jobs for it to come back after a restart (with persistence). */
+  workerReattachMs: number;
   /** Input and output pipes. */
   pipes: Partial<PipeSettings>;
   /** Keeping jobs across restarts; false: in memory only. */
@@ -149,6 +166,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     localTypes: e.JOBS_LOCAL_TYPES,
     workerTimeoutMs: e.JOBS_WORKER_TIMEOUT_MS,
+    workerReattachMs: e.JOBS_WORKER_REATTACH_MS,
     pipes: {
       maxInputs: e.JOBS_PIPE_MAX_INPUTS,
       maxBytes: e.JOBS_PIPE_MAX_BYTES,

@@ -121,6 +121,25 @@ export class JobStore {
     return out;
   }
 
+  /**
+   * The value of `key` (JSON, as every value of the bucket), stored first as `make()` if the
+   * store has none. Written once and never changed by the write-behind (the service's instance
+   * id); when two writers race, the first one's value is everyone's.
+   */
+  async getOrCreate<T>(key: string, make: () => T): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const entry = await this.kv.get(key);
+      if (entry?.operation === 'PUT') return entry.json<T>();
+      const value = make();
+      try {
+        await this.kv.create(key, JSON.stringify(value));
+        return value;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
   /** A key read by {@link loadAll}: later writes are checked against its revision. */
   adopt(key: string, revision: number, source: RecordSource): void {
     this.#keys.set(key, { revision, version: 0, written: 0, source, inFlight: false, waiters: [] });

@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
-import { jobMachine, settingsOf } from '../../machines/index.js';
-import type { JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import { JobStatus, jobMachine, settingsOf, statusOf } from '../../machines/index.js';
+import type { JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { PipeSource } from '../pipes/api.js';
 import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
@@ -44,6 +44,8 @@ export interface Run {
   release?: () => void;
   /** The job's pipes, when it was started with some. */
   pipes?: PipeSource;
+  /** Restored after a restart: the remote worker its work was dispatched to, as its record says. */
+  restoredWorker?: string;
 }
 
 /** A job's running work, as the statechart drives it: in-process a {@link WorkControl}. */
@@ -56,13 +58,27 @@ export interface Work {
   readonly workerId?: string;
   /** The statechart stopped the work (the job concluded or the service stops). */
   stop(): void;
+  /**
+   * The service stops but keeps the job, to restore it at its next start: let the work go on
+   * where it runs, if it can (a remote worker keeps it for the service to re-attach it).
+   * Without it, {@link stop}.
+   */
+  detach?(): void;
 }
 
-/**
- * Runs a job's work elsewhere (on a remote worker); returns undefined for a job whose type
- * runs in this process.
- */
-export type RemoteWork = (input: WorkInput, run: Run, report: (event: WorkReport) => void) => Work | undefined;
+/** Runs jobs' work elsewhere: on remote workers (src/service/remote/). */
+export interface RemoteRunner {
+  /** The work of a job whose type only workers have; undefined for a type this process runs. */
+  work(input: WorkInput, run: Run, report: (event: WorkReport) => void): Work | undefined;
+  /** The type of a restored job whose work ran on a worker (its secrets as its record kept them). */
+  restoredType(name: string, secrets: readonly string[]): JobType<unknown>;
+  /**
+   * The work of a restored job, taken up again on the worker its record names: `settled` when
+   * the work had already ended (only the finalize hooks are left); `sync` gives the commands
+   * that bring the worker in line with the statechart.
+   */
+  reattach(input: WorkInput, run: Run, report: (event: WorkReport) => void, worker: string, how: { settled: boolean; sync: () => WorkCommand[] }): Work;
+}
 
 export interface JobRuntimeOptions {
   logger: Logger;
@@ -75,7 +91,7 @@ export class JobRuntime {
   /** Set by the service: lets handlers start and wait for other jobs. */
   jobs: JobsApi | undefined;
   /** Set by the service: runs the jobs of types that remote workers announce. */
-  remote: RemoteWork | undefined;
+  remote: RemoteRunner | undefined;
   readonly #runs = new Map<string, Run>();
 
   constructor(
@@ -113,7 +129,11 @@ export class JobRuntime {
    * gone meanwhile: the run then has a type whose work fails, saying so.
    */
   restore(owner: string, id: string, typeName: string, params: Record<string, unknown>, saved: SavedRun | undefined): Run {
-    const run = this.#open(owner, id, this.types.get(typeName) ?? unavailableType(typeName), params);
+    // Work that ran on a worker goes on there if it can: its type is the workers' (whatever
+    // this process runs now), known before any worker has announced it.
+    const remote = saved?.worker !== undefined ? this.remote?.restoredType(typeName, saved.secrets ?? []) : undefined;
+    const run = this.#open(owner, id, remote ?? this.types.get(typeName) ?? unavailableType(typeName), params);
+    if (remote) run.restoredWorker = saved!.worker;
     if (saved) {
       Object.assign(run.scratch, saved.scratch);
       run.softCancelled = saved.softCancelled ?? false;
@@ -127,24 +147,39 @@ export class JobRuntime {
     const run = this.run(owner, id);
     if (!run) return undefined;
     const worker = run.work?.workerId;
+    const secrets = worker !== undefined ? run.type.secrets : undefined;
     return {
       scratch: run.scratch,
       ...(run.softCancelled && { softCancelled: true }),
       log: run.log.saved(),
       ...(worker !== undefined && { worker }),
+      ...(secrets?.length && { secrets: [...secrets] }),
     };
   }
 
   /**
-   * Give a job restored after a restart the work its status needs: its type's handler again if
-   * the type is resumable (parked at its first pause point if the job is paused), else work
-   * that fails with `Interrupted by service restart` — at once for a `running` job, when it
-   * must go on for a `resting` one (paused, ready, standby). A job that was `stopping` its
-   * work gets the work's end; one that was `preparing` prepares again.
+   * Give a job restored after a restart the work its status needs. Work that ran on a remote
+   * worker is re-attached there (it goes on, or fails with `Interrupted by service restart` if
+   * the worker is gone or no longer has it), whatever the status — also for a job whose work
+   * had ended (`finished`), whose finalize hooks run on that worker. Otherwise: its type's
+   * handler again if the type is resumable (parked at its first pause point if the job is
+   * paused), else work that fails with `Interrupted by service restart` — at once for a
+   * `running` job, when it must go on for a `resting` one (paused, ready, standby). A job
+   * that was `stopping` its work gets the work's end; one that was `preparing` prepares again.
    */
-  restoreWork(context: MachineContext, job: AnyActorRef, where: 'running' | 'resting' | 'stopping' | 'preparing'): void {
-    if (where === 'preparing') return this.#prepare(context, job);
+  restoreWork(context: MachineContext, job: AnyActorRef, where: 'running' | 'resting' | 'stopping' | 'preparing' | 'finished'): void {
     const run = this.#runOf(context);
+    if (run?.restoredWorker !== undefined && this.remote) {
+      const settled = where === 'preparing' || where === 'finished';
+      const report = (event: WorkReport) => job.send(event);
+      const work = this.remote.reattach(workInputOf(context), run, report, run.restoredWorker, { settled, sync: () => syncCommands(job) });
+      run.work = work;
+      void work.run();
+      if (where === 'preparing') this.#prepare(context, job);
+      return;
+    }
+    if (where === 'finished') return;
+    if (where === 'preparing') return this.#prepare(context, job);
     if (where === 'stopping' || !run) return job.send({ type: 'work.failed', error: INTERRUPTED });
     if (run.type.resumable) {
       return this.#startWork(workInputOf(context), job, context.progress ? { progress: context.progress } : {});
@@ -173,13 +208,18 @@ export class JobRuntime {
     return this.#runs.get(key(owner, id));
   }
 
-  /** Stop a job's work, if it still has any (the job concluded, was dropped, or the service stops). */
-  stopWork(owner: string, id: string): void {
+  /**
+   * Stop a job's work, if it still has any (the job concluded, was dropped, or the service
+   * stops). `keep`: the service stops and keeps the job for its next start — work that can go
+   * on without it (on a remote worker) is left running.
+   */
+  stopWork(owner: string, id: string, keep = false): void {
     const run = this.run(owner, id);
     if (!run?.work) return;
     const work = run.work;
     run.work = undefined;
-    work.stop();
+    if (keep && work.detach) work.detach();
+    else work.stop();
   }
 
   /** Drop a job's run, its log with it (and its work, if any is left). */
@@ -212,7 +252,7 @@ export class JobRuntime {
       report({ type: 'work.failed', error: `No handler for job type '${input.type}'` });
       return;
     }
-    const remote = this.remote?.(input, run, report);
+    const remote = this.remote?.work(input, run, report);
     const work =
       remote ??
       new WorkControl(input, run, this, (event) => {
@@ -250,6 +290,8 @@ export interface SavedRun {
   log?: SavedLog;
   /** The remote worker the job's work was dispatched to. */
   worker?: string;
+  /** For work on a worker: the type's secret params as the workers announced them (masked from the start after a restart). */
+  secrets?: string[];
 }
 
 /** A job type that is no longer there (a job restored after a restart): its work fails, saying so. */
@@ -299,6 +341,22 @@ export function finalizeContext(run: Run): FinalizeContext<unknown> {
     softCancelled: run.softCancelled,
     log: run.log,
   };
+}
+
+/**
+ * The commands that bring re-attached work in line with the job's statechart as it is now:
+ * paused or not (paused and standby pause the work), its speed, and a cancel asked for.
+ * Each is idempotent on the work's side. Nothing once the work has ended.
+ */
+function syncCommands(job: AnyActorRef): WorkCommand[] {
+  const snapshot = job.getSnapshot() as JobSnapshot;
+  const { context } = snapshot;
+  if (context.outcome !== undefined) return [];
+  const status = statusOf(snapshot);
+  const paused = status === JobStatus.paused || status === JobStatus.standby;
+  const commands: WorkCommand[] = [{ type: paused ? 'pause' : 'resume' }, { type: 'set-speed', speed: context.speed }];
+  if (context.cancel !== 'none') commands.push({ type: 'cancel', force: context.cancel === 'force' });
+  return commands;
 }
 
 /** The work input of a job from its statechart's context (as the statechart's startWork gets it). */

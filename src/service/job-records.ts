@@ -1,12 +1,18 @@
 /**
  * What the job store keeps (src/persist/job-store.ts): one record per job under
- * `job.<owner>.<id>`, one per grouped transaction under `txn.<owner>.<id>`. A job's record is
- * its actor's persisted snapshot and what the runtime keeps beside it; a transaction's is its
- * actor's snapshot without its members, who have records of their own.
+ * `job.<owner>.<id>`, one per grouped transaction under `txn.<owner>.<id>`, and the service's
+ * instance id under `service.instance`. A job's record is its actor's persisted snapshot and
+ * what the runtime keeps beside it; a transaction's is its actor's snapshot without its
+ * members, who have records of their own.
  */
 import type { SavedRun } from '../runtime/runtime.js';
 
 export const jobKey = (owner: string, id: string): string => `job.${owner}.${id}`;
+/**
+ * The service's instance id (`svc` in the worker subjects), kept so that a restarted service
+ * is the same instance to its workers, which then go on reporting to it.
+ */
+export const SERVICE_INSTANCE_KEY = 'service.instance';
 export const txnKey = (owner: string, id: string): string => `txn.${owner}.${id}`;
 
 /** The record format; a record of another version is not restored (and says so in the log). */

@@ -43,7 +43,7 @@ import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
 import type { SavedRun } from '../runtime/runtime.js';
 import { FinishedJobs } from './finished.js';
-import { RECORD_VERSION, jobKey, parseKey, txnKey } from './job-records.js';
+import { RECORD_VERSION, SERVICE_INSTANCE_KEY, jobKey, parseKey, txnKey } from './job-records.js';
 import type { JobRecord, PersistedSnapshot, TxnRecord } from './job-records.js';
 import { generateId } from './ids.js';
 import type { PipeHub } from '../pipes/hub.js';
@@ -300,6 +300,7 @@ export class JobManager implements JobsApi {
     const jobs = new Map<string, { revision: number; record: JobRecord }>();
     const txns: Array<{ owner: string; id: string; key: string; revision: number; record: TxnRecord }> = [];
     for (const { key: k, revision, value } of entries) {
+      if (k === SERVICE_INSTANCE_KEY) continue;
       const parsed = parseKey(k);
       const version = (value as { v?: unknown } | null)?.v;
       if (!parsed || version !== RECORD_VERSION) {
@@ -376,6 +377,10 @@ export class JobManager implements JobsApi {
       this.#runtime.restoreWork(context, entry.job, 'resting');
     } else if (snapshot.matches({ aborting: 'stopping' })) this.#runtime.restoreWork(context, entry.job, 'stopping');
     else if (snapshot.matches({ pending: 'preparing' })) this.#runtime.restoreWork(context, entry.job, 'preparing');
+    else if (context.startedAt !== undefined && (status === JobStatus.waiting || status === JobStatus.pending || status === JobStatus.aborting)) {
+      // The work ended, the job is not finalized yet: its hooks may still need the work's worker.
+      this.#runtime.restoreWork(context, entry.job, 'finished');
+    }
   }
 
   /**
@@ -409,12 +414,16 @@ export class JobManager implements JobsApi {
     }
   }
 
-  /** Stop every job actor and its work (the service is going away). */
+  /**
+   * Stop every job actor and its work (the service is going away). With a store the jobs come
+   * back at the next start, so work on remote workers is left running there, to be re-attached.
+   */
   stopAll(): void {
     const roots = new Set<JobActorRef | TransactionActorRef>();
+    const keep = this.#opts.store !== undefined;
     for (const entry of this.#jobs.values()) {
       roots.add(entry.txn ?? entry.job);
-      this.#runtime.stopWork(entry.owner, entry.id);
+      this.#runtime.stopWork(entry.owner, entry.id, keep);
     }
     for (const root of roots) root.stop();
     this.#jobs.clear();

@@ -86,7 +86,7 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   const service = await JobService.start({
     nc,
     types,
-    workers: { timeoutMs: settings.workerTimeoutMs },
+    workers: { timeoutMs: settings.workerTimeoutMs, reattachMs: settings.workerReattachMs },
     logger,
     prefix: settings.prefix,
     admins: settings.admins,

@@ -20,7 +20,9 @@ import type { PersistenceSettings, Retention } from '../persist/settings.js';
 import { ensureEventStream } from '../persist/event-stream.js';
 import { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
-import { WorkerDirectory } from './remote/directory.js';
+import { SERVICE_INSTANCE_KEY } from './job-records.js';
+import { WorkerDirectory, newServiceId } from './remote/directory.js';
+import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
@@ -98,12 +100,26 @@ export class JobService implements AsyncDisposable {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
-    const workers =
-      opts.workers === false ? undefined : new WorkerDirectory({ nc: opts.nc, prefix, local: opts.types, logger: opts.logger, ...opts.workers });
-    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
-    runtime.remote = workers?.work;
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
     const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger));
+    // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
+    // across a restart (docs/workers.md, Service restarts).
+    const svc = store && (await instanceId(store));
+    const workers =
+      opts.workers === false
+        ? undefined
+        : new WorkerDirectory({
+            nc: opts.nc,
+            prefix,
+            local: opts.types,
+            logger: opts.logger,
+            ...opts.workers,
+            ...(store
+              ? { svc, reattachMs: opts.workers?.reattachMs ?? DEFAULT_REATTACH_MS }
+              : { reattachMs: 0 }),
+          });
+    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
+    runtime.remote = workers;
     const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {} });
     const jobs = new JobManager({
       runtime,
@@ -114,6 +130,9 @@ export class JobService implements AsyncDisposable {
       ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
       ...(pipes && { pipes }),
     });
+    // Listening to the workers before the jobs are restored: a restored job's worker answers
+    // its re-attach, and reports from then on.
+    await workers?.start();
     if (store) {
       const started = performance.now();
       const records = await store.loadAll();
@@ -137,11 +156,16 @@ export class JobService implements AsyncDisposable {
       description: 'Job lifecycle service: QEMU job model over NATS',
       metadata: { prefix },
     });
-    await workers?.start();
     const inFlight = new InFlight();
     addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
-    // The restored jobs get their work back while the service already answers.
-    void jobs.resumeRestored().catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'));
+    // The endpoints' subscriptions are registered with the server once this resolves.
+    await opts.nc.flush();
+    // The restored jobs get their work back while the service already answers (remote ones
+    // re-attach to their workers, who until then are not told to drop jobs it does not know).
+    void jobs
+      .resumeRestored()
+      .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
+      .finally(() => workers?.restored());
     opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
     return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers });
   }
@@ -159,12 +183,14 @@ export class JobService implements AsyncDisposable {
       await draining;
       await this.#service.stop();
       for (const timer of this.#timers) clearInterval(timer);
-      // Everything changed so far is saved; the jobs' work then stops (a restart brings the
-      // jobs back as they are now).
+      // No more reports from workers: what is saved next is what a restart brings back (and
+      // re-attaches on the workers, which go on meanwhile).
+      this.workers?.close();
+      // Everything changed so far is saved; the jobs' work then stops, except work on remote
+      // workers when the jobs are kept (a restart brings the jobs back as they are now).
       await this.#store?.flush();
       this.#store?.close();
       this.jobs.stopAll();
-      this.workers?.close();
       this.#pipes?.close();
       this.#logger.info('jobstate service stopped');
     })();
@@ -174,6 +200,15 @@ export class JobService implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The service's instance id as its store keeps it, made at the first start. */
+async function instanceId(store: JobStore): Promise<string> {
+  const svc = await store.getOrCreate<unknown>(SERVICE_INSTANCE_KEY, newServiceId);
+  if (typeof svc !== 'string' || !NODE_ID_RE.test(svc)) {
+    throw new Error(`The job store's '${SERVICE_INSTANCE_KEY}' is not a service instance id: ${JSON.stringify(svc)}`);
+  }
+  return svc;
 }
 
 /** The job store and the event stream of `prefix`, created if need be. */

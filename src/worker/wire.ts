@@ -72,8 +72,19 @@ export const Heartbeat = z.object({
 export type Heartbeat = z.input<typeof Heartbeat>;
 export type HeartbeatInfo = z.infer<typeof Heartbeat>;
 
+/** The longest re-attach window a service may announce: one day. */
+export const MAX_REATTACH_MS = 86_400_000;
+/** The re-attach window of a service that keeps its jobs, unless set otherwise (JOBS_WORKER_REATTACH_MS). */
+export const DEFAULT_REATTACH_MS = 30_000;
+/**
+ * How long a worker keeps a silent service's jobs beyond its timeout, waiting for the service
+ * to come back and re-attach them (a service that keeps its jobs across restarts); absent or 0:
+ * they are cancelled at the timeout.
+ */
+const reattachMs = z.number().int().nonnegative().max(MAX_REATTACH_MS).optional();
+
 /** A service instance's heartbeat. */
-export const ServiceBeat = z.object({ svc: nodeId, 'interval-ms': z.number().int().positive().max(600_000) });
+export const ServiceBeat = z.object({ svc: nodeId, 'interval-ms': z.number().int().positive().max(600_000), 'reattach-ms': reattachMs });
 export type ServiceBeat = z.infer<typeof ServiceBeat>;
 
 /** Dispatch: run this job (the work input of the statechart, and who asks). */
@@ -86,6 +97,7 @@ export const RunRequest = z.object({
   speed: z.number().nonnegative(),
   'on-error': z.enum([OnError.report, OnError.stop, OnError.ignore]),
   paused: z.boolean(),
+  'reattach-ms': reattachMs,
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
@@ -103,6 +115,11 @@ export const JobMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('clean') }),
   /** The job is gone from the service: stop its work and forget it. */
   z.object({ type: z.literal('stop') }),
+  /**
+   * A request from a service that restarted: does this worker still have the job? The reply
+   * ({@link AttachReply}) says what the service may have missed while it was away.
+   */
+  z.object({ type: z.literal('attach') }),
 ]);
 export type JobMessage = z.infer<typeof JobMessage>;
 
@@ -129,8 +146,21 @@ export const Report = z.discriminatedUnion('type', [
 ]);
 export type Report = z.infer<typeof Report>;
 
-/** Replies (dispatch, prepare) in the protocol's own shape. */
-export type Reply = { return: Record<string, never> } | { error: { class: 'GenericError'; desc: string } };
+/**
+ * The successful reply to `attach`: the job's state on the worker as the reports that rebuild
+ * it (the last progress and description, `work.ready` once reported, a `work.error` the job is
+ * stopped on, the outcome once the work ended), and the worker's heartbeat.
+ */
+export const AttachReply = z.object({
+  return: z.object({
+    reports: z.array(Report).max(16),
+    worker: Heartbeat,
+  }),
+});
+export type AttachReply = z.input<typeof AttachReply>;
+
+/** Replies (dispatch, prepare, attach) in the protocol's own shape. */
+export type Reply = { return: Record<string, unknown> } | { error: { class: 'GenericError'; desc: string } };
 export const OK: Reply = { return: {} };
 export const failure = (desc: string): Reply => ({ error: { class: 'GenericError', desc } });
 const ReplySchema = z.union([

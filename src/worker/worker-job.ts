@@ -49,6 +49,15 @@ export class WorkerJob {
   readonly #send: (data: string) => void;
   #settled = false;
   #running: Promise<void> | undefined;
+  /** What a restarted service needs to rebuild the work's state (see {@link state}). */
+  readonly #last: {
+    progress?: Report;
+    description?: Report;
+    ready?: Report;
+    /** The I/O error the work is stopped on (on-error `stop`), until the service pauses or resumes it. */
+    errorStop?: Report;
+    outcome?: Report;
+  } = {};
 
   /** `send` publishes one serialized {@link Report} to the service. */
   constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, runtime: JobRuntime, send: (data: string) => void, logger: Logger) {
@@ -74,7 +83,22 @@ export class WorkerJob {
   }
 
   command(command: WorkCommand): void {
+    // The service's pause after an error-stop says it has the error (it paused the job for
+    // it); a resume ends the stop.
+    if (command.type === 'pause' || command.type === 'resume') delete this.#last.errorStop;
     this.#control.command(command);
+  }
+
+  /**
+   * The work's state as the reports that rebuild it, oldest first: the last progress and
+   * description, `work.ready` once reported, the `work.error` the work is stopped on, and the
+   * outcome. A service that restarted gets them in the reply to `attach`: the reports it sent
+   * while nobody listened are lost, but not what they said.
+   */
+  state(): Report[] {
+    const { progress, description, ready, errorStop, outcome } = this.#last;
+    // Once the work ended, the error it was stopped on is over.
+    return [progress, description, ready, outcome ?? errorStop].filter((r): r is Report => r !== undefined);
   }
 
   async prepare(): Promise<void> {
@@ -114,21 +138,49 @@ export class WorkerJob {
   #report(event: WorkReport): void {
     if (this.#settled) return;
     if (event.type === 'work.done' || event.type === 'work.failed') this.#settled = true;
-    this.#publish(event);
+    this.#remember(this.#publish(event));
     // on-error 'stop': the statechart pauses the job as a user pause and tells us a round trip
     // later; in-process that pause is in effect before ioError() reaches its pause point.
     if (event.type === 'work.error' && event.action === OnError.stop) this.#control.command({ type: 'pause' });
   }
 
-  #publish(report: Report): void {
+  #remember(event: Report): void {
+    switch (event.type) {
+      case 'work.progress':
+        this.#last.progress = event;
+        return;
+      case 'work.description':
+        this.#last.description = event;
+        return;
+      case 'work.ready':
+        this.#last.ready = event;
+        return;
+      case 'work.error':
+        if (event.action === OnError.stop) this.#last.errorStop = event;
+        return;
+      case 'work.done':
+      case 'work.failed':
+        this.#last.outcome = event;
+        return;
+    }
+  }
+
+  /** Send a report; returns it as it was sent (a result that is not JSON is sent as the failure it becomes). */
+  #publish(report: Report): Report {
+    let sent = report;
     let data: string;
     try {
       data = JSON.stringify(report);
     } catch (err) {
-      if (report.type === 'log') data = JSON.stringify({ ...report, fields: undefined });
-      else if (report.type === 'work.done') data = JSON.stringify({ type: 'work.failed', error: `The job's result is not JSON: ${errorText(err)}` });
+      if (report.type === 'log') {
+        const { fields: _unserializable, ...line } = report;
+        sent = line;
+      }
+      else if (report.type === 'work.done') sent = { type: 'work.failed', error: `The job's result is not JSON: ${errorText(err)}` };
       else throw err;
+      data = JSON.stringify(sent);
     }
     this.#send(data);
+    return sent;
   }
 }

@@ -17,7 +17,7 @@ import { JobRuntime } from '../runtime/runtime.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { Slots } from './slots.js';
 import { HOOK_NAMES, JobMessage, OK, RunRequest, ServiceBeat, decode, errorText, failure, onMessage, respond, send, tokensAfter, workerSubjects } from './wire.js';
-import type { Heartbeat } from './wire.js';
+import type { AttachReply, Heartbeat } from './wire.js';
 import { WorkerJob } from './worker-job.js';
 
 /** A list of job types, each with its own params type. */
@@ -38,7 +38,9 @@ export interface JobWorkerOptions<Ps extends readonly unknown[] = readonly unkno
   heartbeatMs?: number;
   /**
    * How long a service may stay silent before the jobs it dispatched here are cancelled
-   * (at least three of its heartbeat intervals). @defaultValue 3000
+   * (at least three of its heartbeat intervals). A service that keeps its jobs across
+   * restarts announces a re-attach window (`reattach-ms`): its jobs are kept that much longer,
+   * for it to come back. @defaultValue 3000
    */
   serviceTimeoutMs?: number;
   logger?: Logger;
@@ -47,6 +49,15 @@ export interface JobWorkerOptions<Ps extends readonly unknown[] = readonly unkno
 /** Liveness checks run this often. */
 const SWEEP_MS = 250;
 const key = (svc: string, owner: string, id: string) => `${svc}\u0000${owner}\u0000${id}`;
+
+interface ServiceState {
+  seen: number;
+  intervalMs: number;
+  /** How long its jobs are kept after its timeout, for it to come back (it announced so). */
+  reattachMs: number;
+  /** It is past its timeout: its jobs wait for it to come back. */
+  away: boolean;
+}
 
 export class JobWorker implements AsyncDisposable {
   /** This worker's id, as it appears in subjects, heartbeats and error texts. */
@@ -60,8 +71,8 @@ export class JobWorker implements AsyncDisposable {
   readonly #heartbeatMs: number;
   readonly #serviceTimeoutMs: number;
   readonly #jobs = new Map<string, WorkerJob>();
-  /** Services by id: when each was last heard from, and its heartbeat interval. */
-  readonly #services = new Map<string, { seen: number; intervalMs: number }>();
+  /** Services by id: when each was last heard from, its heartbeat interval and re-attach window. */
+  readonly #services = new Map<string, ServiceState>();
   readonly #subs: Subscription[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   #lastSweep = performance.now();
@@ -134,7 +145,11 @@ export class JobWorker implements AsyncDisposable {
   }
 
   #beat(closing = false): void {
-    const beat: Heartbeat = {
+    send(this.#nc, workerSubjects.heartbeat(this.#prefix, this.id), JSON.stringify(this.#heartbeat(closing)));
+  }
+
+  #heartbeat(closing = false): Heartbeat {
+    return {
       worker: this.id,
       types: this.#types.names().map((name) => {
         const type = this.#types.get(name)!;
@@ -146,7 +161,6 @@ export class JobWorker implements AsyncDisposable {
       'interval-ms': this.#heartbeatMs,
       ...(closing && { closing }),
     };
-    send(this.#nc, workerSubjects.heartbeat(this.#prefix, this.id), JSON.stringify(beat));
   }
 
   #onMessage(msg: Msg): void {
@@ -159,7 +173,7 @@ export class JobWorker implements AsyncDisposable {
   #onRun(msg: Msg): void {
     const request = decode(RunRequest, msg.data);
     if (!request) return respond(this.#nc, msg, failure('Invalid run request'));
-    this.#heard(request.svc);
+    this.#heard(request.svc, undefined, request['reattach-ms']);
     if (this.#closing) return respond(this.#nc, msg, failure(`Worker '${this.id}' is shutting down`));
     const type = this.#types.get(request.type);
     if (!type) return respond(this.#nc, msg, failure(`Worker '${this.id}' has no job type '${request.type}'`));
@@ -205,6 +219,14 @@ export class JobWorker implements AsyncDisposable {
       case 'stop':
         this.#forget(k, job);
         return;
+      case 'attach': {
+        // The service restarted: tell it what it may have missed. Reports go on as before (its
+        // instance id, and so the subject it listens on, is the same).
+        const reply: AttachReply = { return: { reports: job.state(), worker: this.#heartbeat() } };
+        this.#logger.info({ svc, job: id, owner }, 'job re-attached by its service');
+        respond(this.#nc, msg, reply);
+        return;
+      }
       default:
         job.command(message);
     }
@@ -217,24 +239,43 @@ export class JobWorker implements AsyncDisposable {
 
   #onServiceBeat(msg: Msg): void {
     const beat = decode(ServiceBeat, msg.data);
-    if (beat) this.#heard(beat.svc, beat['interval-ms']);
+    if (beat) this.#heard(beat.svc, beat['interval-ms'], beat['reattach-ms'] ?? 0);
   }
 
-  /** A service is alive. */
-  #heard(svc: string, intervalMs?: number): void {
+  /** A service is alive (its heartbeat or a message from it); what it announced is kept until it says otherwise. */
+  #heard(svc: string, intervalMs?: number, reattachMs?: number): void {
     const known = this.#services.get(svc);
-    this.#services.set(svc, { seen: performance.now(), intervalMs: intervalMs ?? known?.intervalMs ?? 0 });
+    if (known?.away) this.#logger.info({ svc }, 'the service is back: its jobs go on');
+    this.#services.set(svc, {
+      seen: performance.now(),
+      intervalMs: intervalMs ?? known?.intervalMs ?? 0,
+      reattachMs: reattachMs ?? known?.reattachMs ?? 0,
+      away: false,
+    });
   }
 
-  /** Cancel the jobs of services that stopped heartbeating (their statecharts are gone). */
+  /**
+   * Cancel the jobs of services that stopped heartbeating (their statecharts are gone), after
+   * the re-attach window of a service that keeps its jobs across restarts.
+   */
   #sweep(): void {
     const now = performance.now();
     const late = now - this.#lastSweep > 4 * SWEEP_MS;
     this.#lastSweep = now;
     // After this process stalled, the heartbeats that came meanwhile are still queued: look next time.
     if (late) return;
-    for (const [svc, { seen, intervalMs }] of this.#services) {
-      if (now - seen <= Math.max(this.#serviceTimeoutMs, 3 * intervalMs)) continue;
+    for (const [svc, state] of this.#services) {
+      const silent = now - state.seen;
+      const timeout = Math.max(this.#serviceTimeoutMs, 3 * state.intervalMs);
+      if (silent <= timeout) continue;
+      if (silent <= timeout + state.reattachMs) {
+        if (!state.away) {
+          state.away = true;
+          const jobs = [...this.#jobs.keys()].filter((k) => k.startsWith(`${svc}\u0000`)).length;
+          if (jobs > 0) this.#logger.warn({ svc, jobs, reattachMs: state.reattachMs }, 'the service stopped responding: its jobs wait for it to come back');
+        }
+        continue;
+      }
       this.#services.delete(svc);
       for (const [k, job] of this.#jobs) {
         if (!k.startsWith(`${svc}\u0000`)) continue;

@@ -16,6 +16,7 @@ import { JobsClient } from '../../src/sdk/index.js';
 import type { JobTypes } from '../../src/runtime/registry.js';
 import type { Limits } from '../../src/service/limits.js';
 import type { PipeSettings } from '../../src/pipes/settings.js';
+import type { WorkerSettings } from '../../src/service/remote/directory.js';
 
 let stacks = 0;
 
@@ -47,6 +48,8 @@ export interface StackOptions {
   persistence?: false;
   /** Pipe settings (stall timeout, window, …). */
   pipes?: Partial<PipeSettings>;
+  /** Remote worker settings (timeouts, heartbeat, re-attach window). */
+  workers?: WorkerSettings;
 }
 
 /** A nats-server of the test's own, on a random port with a temporary store. */
@@ -79,6 +82,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...(opts.limits && { limits: opts.limits }),
     ...(opts.persistence === false && { persistence: false }),
     ...(opts.pipes && { pipes: opts.pipes }),
+    ...(opts.workers && { workers: opts.workers }),
   });
   const clients: JobsClient[] = [];
   const close = async () => {

@@ -18,9 +18,9 @@ export interface TestWorker extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** A worker for `types` on its own connection to the stack's server. */
+/** A worker for `types` on its own connection to the stack's server (only its server and prefix are used). */
 export async function startWorker<const Ps extends readonly unknown[]>(
-  stack: Stack,
+  stack: Pick<Stack, 'server' | 'prefix'>,
   types: JobTypes | JobTypeList<Ps>,
   opts: Omit<JobWorkerOptions, 'nc' | 'prefix' | 'types'> = {},
 ): Promise<TestWorker> {

@@ -69,11 +69,12 @@ describe('in-process and remote types side by side', () => {
 });
 
 describe('a service that goes silent', () => {
-  test('its jobs on a worker are cancelled once its heartbeats stop', async () => {
+  // A service that keeps its jobs across restarts has them kept for it longer (reattach.test.ts).
+  test('without persistence, its jobs on a worker are cancelled once its heartbeats stop', async () => {
     await using server = await startNatsServer();
     const prefix = `orphans${process.pid}`;
     const serviceNc = await connect({ servers: server.url });
-    const service = await JobService.start({ nc: serviceNc, types: new JobTypes(), logger: pino({ level: 'silent' }), prefix });
+    const service = await JobService.start({ nc: serviceNc, types: new JobTypes(), logger: pino({ level: 'silent' }), prefix, persistence: false });
     const alice = await JobsClient.connect({ servers: server.url, user: 'alice', prefix });
     const workerNc = await connect({ servers: server.url });
     const worker = await JobWorker.start({ nc: workerNc, prefix, types: [foreverJob] });

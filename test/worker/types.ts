@@ -67,3 +67,16 @@ export const foreverJob = defineJob('forever', { params: z.strictObject({}) }, a
     await job.sleep(20);
   }
 });
+
+/** Waits `error-after-ms`, then hits an I/O error (the job's on-error policy applies), and returns 'recovered'. */
+export const stoppingJob = defineJob(
+  'stopping',
+  { params: z.strictObject({ 'error-after-ms': z.number().int().nonnegative().default(0) }) },
+  async (job) => {
+    await job.sleep(job.params['error-after-ms']);
+    job.progress(1, 2);
+    await job.ioError('read', new Error('bad sector'));
+    job.progress(2, 2);
+    return 'recovered';
+  },
+);

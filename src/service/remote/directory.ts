@@ -10,7 +10,8 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Logger } from 'pino';
 import type { JobType } from '../../runtime/handler.js';
 import type { JobTypes } from '../../runtime/registry.js';
-import type { RemoteWork } from '../../runtime/runtime.js';
+import type { WorkCommand, WorkInput, WorkReport } from '../../../machines/index.js';
+import type { RemoteRunner, Run, Work } from '../../runtime/runtime.js';
 import { Heartbeat, Report, decode, onMessage, send, tokensAfter, workerSubjects } from '../../worker/wire.js';
 import type { HeartbeatInfo, ServiceBeat } from '../../worker/wire.js';
 import { RemoteJob } from './remote-job.js';
@@ -30,11 +31,22 @@ export interface WorkerSettings {
   prepareTimeoutMs?: number;
   /** How often the service heartbeats to the workers. @defaultValue 1000 */
   heartbeatMs?: number;
+  /**
+   * A service that keeps its jobs across restarts: how long past their service timeout
+   * workers keep its jobs running for it to come back and re-attach them (announced in its
+   * heartbeats). Ignored without persistence. @defaultValue 30000
+   */
+  reattachMs?: number;
 }
+
+/** A new service instance id (random). */
+export const newServiceId = (): string => `svc-${randomBytes(6).toString('hex')}`;
 
 export interface WorkerDirectoryOptions extends WorkerSettings {
   nc: NatsConnection;
   prefix: string;
+  /** This service instance's id; a service that keeps its jobs across restarts keeps it too. @defaultValue a new one */
+  svc?: string;
   /** The types this service runs in-process: those always win over a worker's. */
   local: JobTypes;
   logger: Logger;
@@ -65,9 +77,9 @@ interface WorkerEntry extends WorkerRef {
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 const NO_HOOKS: ReadonlySet<string> = new Set();
 
-export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
+export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunner {
   /** This service instance's id in worker subjects. */
-  readonly svc = `svc-${randomBytes(6).toString('hex')}`;
+  readonly svc: string;
   /** The local types, and the stand-ins for the types live workers announce. */
   readonly types: JobTypes;
   readonly nc: NatsConnection;
@@ -76,6 +88,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
   readonly timeoutMs: number;
   readonly dispatchTimeoutMs: number;
   readonly prepareTimeoutMs: number;
+  readonly reattachMs: number;
   readonly #heartbeatMs: number;
   readonly #workers = new Map<string, WorkerEntry>();
   readonly #jobs = new Map<string, RemoteJob>();
@@ -85,8 +98,11 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
   readonly #timers: NodeJS.Timeout[] = [];
   #lastSweep = performance.now();
   #closed = false;
+  /** Jobs are being restored: a report for a job not known (yet) is not answered with `stop`. */
+  #restoring = true;
 
   constructor(opts: WorkerDirectoryOptions) {
+    this.svc = opts.svc ?? newServiceId();
     this.nc = opts.nc;
     this.prefix = opts.prefix;
     this.logger = opts.logger.child({ svc: this.svc });
@@ -94,16 +110,47 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
     this.dispatchTimeoutMs = opts.dispatchTimeoutMs ?? this.timeoutMs;
     this.prepareTimeoutMs = opts.prepareTimeoutMs ?? 60_000;
     this.#heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.reattachMs = opts.reattachMs ?? 0;
     this.types = new TypesWithWorkers(opts.local, this);
   }
 
   /** The runtime's remote work: a {@link RemoteJob} for a run whose type only workers have. */
-  readonly work: RemoteWork = (input, run, report) => {
+  work(input: WorkInput, run: Run, report: (event: WorkReport) => void): Work | undefined {
     if (this.#standIns.get(run.type.type) !== run.type) return undefined;
     const job = new RemoteJob(input, run, report, this);
     this.#jobs.set(key(input.owner, input.id), job);
     return job;
-  };
+  }
+
+  /**
+   * The type of a job restored after a restart whose work ran on a worker: the stand-in for
+   * `name` (whether or not a live worker announces it yet), its secrets those the job's record
+   * kept besides those announced.
+   */
+  restoredType(name: string, secrets: readonly string[]): JobType<unknown> {
+    const known = this.#secretsOf(name);
+    for (const secret of secrets) known.add(secret);
+    let type = this.#standIns.get(name);
+    if (!type) {
+      type = remoteJobType(name, known, this);
+      this.#standIns.set(name, type);
+    }
+    return type;
+  }
+
+  /** The work of a job restored after a restart, taken up again on `worker` (see {@link RemoteJob}). */
+  reattach(input: WorkInput, run: Run, report: (event: WorkReport) => void, worker: string, how: { settled: boolean; sync: () => WorkCommand[] }): Work {
+    // The worker may not be known yet (its heartbeat, or its answer to `attach`, tells its hooks).
+    const ref: WorkerRef = { id: worker, hooks: (type) => this.#workers.get(worker)?.types.get(type) ?? NO_HOOKS };
+    const job = new RemoteJob(input, run, report, this, { worker: ref, ...how });
+    this.#jobs.set(key(input.owner, input.id), job);
+    return job;
+  }
+
+  /** The restored jobs are all known: reports for any other job are answered with `stop` from now on. */
+  restored(): void {
+    this.#restoring = false;
+  }
 
   async start(): Promise<void> {
     const { nc, prefix } = this;
@@ -116,6 +163,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
 
   close(): void {
     this.#closed = true;
+    this.#restoring = false;
     for (const timer of this.#timers) clearInterval(timer);
     for (const sub of this.#subs) sub.unsubscribe();
   }
@@ -203,6 +251,12 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
       this.logger.warn({ subject: msg.subject }, 'invalid worker heartbeat ignored');
       return;
     }
+    this.heardFrom(beat);
+  }
+
+  /** A worker's heartbeat (on its subject, or in its answer to `attach`): it is alive, with these types, capacity and load. */
+  heardFrom(beat: HeartbeatInfo): void {
+    if (this.#closed) return;
     let entry = this.#workers.get(beat.worker);
     if (!entry) {
       const created: WorkerEntry = {
@@ -216,6 +270,8 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
       };
       entry = created;
       this.#workers.set(beat.worker, entry);
+      // Jobs restored after a restart that name it: its death now fails them too.
+      for (const job of this.#jobs.values()) if (job.worker?.id === beat.worker) created.jobs.add(job);
       this.logger.info({ worker: beat.worker, types: beat.types.map((t) => t.type), capacity: beat.capacity }, 'worker joined');
     } else if (beat.closing && !entry.info.closing) {
       this.logger.info({ worker: beat.worker }, 'worker leaving');
@@ -237,6 +293,8 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
     }
     const job = this.#jobs.get(key(owner, id));
     if (job?.worker?.id === worker && job.onReport(report)) return;
+    // Before the restored jobs are all known, what it says is also in its answer to `attach`.
+    if (!job && this.#restoring) return;
     // A job this service no longer has on that worker (it concluded, or the worker was
     // declared gone): tell the worker to drop it.
     send(this.nc, workerSubjects.job(this.prefix, worker, this.svc, owner, id), JSON.stringify({ type: 'stop' }));
@@ -245,7 +303,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource {
   /** Only while it knows workers: a service without any (or without the permissions) sends nothing. */
   #beat(): void {
     if (this.#workers.size === 0) return;
-    const beat: ServiceBeat = { svc: this.svc, 'interval-ms': this.#heartbeatMs };
+    const beat: ServiceBeat = { svc: this.svc, 'interval-ms': this.#heartbeatMs, ...(this.reattachMs > 0 && { 'reattach-ms': this.reattachMs }) };
     send(this.nc, workerSubjects.serviceBeat(this.prefix, this.svc), JSON.stringify(beat));
   }
 

@@ -1,17 +1,19 @@
 /**
  * The service's side of one job that runs on a remote worker: the `work` the statechart
- * drives. It picks a worker and dispatches the job to it, relays the statechart's commands
+ * drives. It picks a worker and dispatches the job to it — or, for a job restored after a
+ * service restart, re-attaches it on the worker it ran on — relays the statechart's commands
  * (held until the worker has accepted the job, so they always follow it), relays the
  * worker's reports back, forwards the finalize hooks, and fails the job when the worker is
  * declared gone.
  */
 import { RequestError } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { WorkCommand, WorkInput, WorkReport } from '../../../machines/index.js';
+import { INTERRUPTED } from '../../runtime/interrupted-work.js';
 import type { Run, Work } from '../../runtime/runtime.js';
-import { errorText, replyError, send, workerSubjects } from '../../worker/wire.js';
-import type { JobMessage, Report, RunRequest } from '../../worker/wire.js';
+import { AttachReply, decode, errorText, replyError, send, workerSubjects } from '../../worker/wire.js';
+import type { HeartbeatInfo, JobMessage, Report, RunRequest } from '../../worker/wire.js';
 
 /** What a remote job needs to know of a worker. */
 export interface WorkerRef {
@@ -28,6 +30,8 @@ export interface Dispatcher {
   readonly logger: Logger;
   readonly dispatchTimeoutMs: number;
   readonly prepareTimeoutMs: number;
+  /** How long workers keep this service's jobs for it to come back after its timeout (0: it does not keep jobs). */
+  readonly reattachMs: number;
   /** The best live worker for `type`, except those in `skip`. */
   pick(type: string, skip: ReadonlySet<string>): WorkerRef | undefined;
   /** The job is (or no longer is) on `worker`. */
@@ -37,6 +41,18 @@ export interface Dispatcher {
   release(job: RemoteJob): void;
   /** `worker` did not answer at all: forget it. */
   unreachable(worker: WorkerRef): void;
+  /** A worker's heartbeat, as the reply to `attach` carries it. */
+  heardFrom(beat: HeartbeatInfo): void;
+}
+
+/** How the work of a job restored after a service restart is taken up again on its worker. */
+export interface Reattach {
+  /** The worker the job's record names. */
+  worker: WorkerRef;
+  /** The work had already ended before the restart: only the finalize hooks are left. */
+  settled: boolean;
+  /** The commands that bring the worker in line with the statechart as it is now (pause or resume, speed, cancel). */
+  sync: () => WorkCommand[];
 }
 
 export class RemoteJob implements Work {
@@ -45,16 +61,32 @@ export class RemoteJob implements Work {
   readonly #held: JobMessage[] = [];
   #settled = false;
   #stopped = false;
+  /** Stopped here but left running on the worker (the service stops and keeps its jobs). */
+  #detached = false;
   /** Why the worker can no longer be reached, once it was declared gone. */
   #gone: string | undefined;
   readonly #onGone = new Set<(error: string) => void>();
+  /** A re-attach whose answer has not come yet. */
+  #attaching = false;
+  /** Resolves once a re-attach has its answer, whatever it is. */
+  readonly #attached: Promise<void> | undefined;
+  #attachedNow: () => void = () => undefined;
 
+  /** With `reattach`, the job was restored after a service restart and is taken up on its worker instead of dispatched. */
   constructor(
     readonly input: WorkInput,
     readonly job: Run,
     private readonly report: (event: WorkReport) => void,
     private readonly dispatcher: Dispatcher,
-  ) {}
+    private readonly reattach?: Reattach,
+  ) {
+    if (reattach) {
+      this.#worker = reattach.worker;
+      this.#settled = reattach.settled;
+      this.#attaching = true;
+      this.#attached = new Promise((resolve) => (this.#attachedNow = resolve));
+    }
+  }
 
   /** The worker the job was dispatched to, if any. */
   get worker(): WorkerRef | undefined {
@@ -73,7 +105,8 @@ export class RemoteJob implements Work {
 
   async run(): Promise<void> {
     try {
-      await this.#dispatch();
+      if (this.reattach) await this.#reattach(this.reattach);
+      else await this.#dispatch();
     } catch (err) {
       this.#fail(errorText(err));
     }
@@ -90,18 +123,24 @@ export class RemoteJob implements Work {
     this.dispatcher.release(this);
   }
 
+  /**
+   * The service stops but keeps the job (a restart restores it): forget the job here and
+   * leave its work running on the worker, which keeps it for the service's re-attach window.
+   */
+  detach(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#detached = true;
+    this.dispatcher.release(this);
+  }
+
   /** A report from the job's worker; false if the job no longer takes any (the worker should drop it). */
   onReport(report: Report): boolean {
     if (this.#stopped || this.#gone !== undefined) return false;
-    // Reports can overtake the dispatch's reply (a quick job is done before it is processed).
-    this.#accept();
-    if (report.type === 'log') {
-      this.job.log[report.level](report.message, report.fields);
-      return true;
-    }
-    if (this.#settled) return true;
-    if (report.type === 'work.done' || report.type === 'work.failed') this.#settled = true;
-    this.report(report);
+    // Reports can overtake the dispatch's reply (a quick job is done before it is processed);
+    // a re-attach waits for its own reply (the state in it, then the held commands).
+    if (!this.#attaching) this.#accept();
+    this.#take(report);
     return true;
   }
 
@@ -110,20 +149,20 @@ export class RemoteJob implements Work {
     if (this.#gone !== undefined) return;
     // In case it is only cut off and comes back: it must not go on with a job that failed here.
     if (this.#accepted) this.#tell({ type: 'stop' });
-    this.#gone = error;
-    this.#fail(error);
-    for (const reject of this.#onGone) reject(error);
+    // Not re-attached yet: the work is as lost as that of a worker gone during the restart.
+    this.#lose(this.#attaching ? INTERRUPTED : error);
   }
 
   /**
    * The worker's prepare hook, if it announced one: a request, whose failure aborts the
-   * transaction. Fails at once when the worker is gone.
+   * transaction. Fails at once when the worker is gone (or the job could not be re-attached).
    */
   async prepare(): Promise<void> {
-    const worker = this.#worker;
-    if (!worker || !this.#accepted) return;
+    await this.#attached;
     // Its commit could not reach it either: better abort than report a success that is not.
     if (this.#gone !== undefined) throw new Error(this.#gone);
+    const worker = this.#worker;
+    if (!worker || !this.#accepted) return;
     if (!worker.hooks(this.input.type).has('prepare')) return;
     const { nc, prefix, svc, prepareTimeoutMs } = this.dispatcher;
     const subject = workerSubjects.job(prefix, worker.id, svc, this.input.owner, this.input.id);
@@ -158,7 +197,8 @@ export class RemoteJob implements Work {
   async #dispatch(): Promise<void> {
     const { nc, prefix, svc, dispatchTimeoutMs } = this.dispatcher;
     const { id, owner, type, params, speed, onError, paused } = this.input;
-    const request: RunRequest = { svc, id, owner, type, params, speed, 'on-error': onError, paused };
+    const reattachMs = this.dispatcher.reattachMs;
+    const request: RunRequest = { svc, id, owner, type, params, speed, 'on-error': onError, paused, ...(reattachMs > 0 && { 'reattach-ms': reattachMs }) };
     const tried = new Set<string>();
     for (;;) {
       if (this.#stopped) return;
@@ -187,9 +227,79 @@ export class RemoteJob implements Work {
       if (error !== undefined) return this.#fail(error);
       this.dispatcher.logger.debug({ job: id, owner, worker: worker.id }, 'job dispatched');
       this.#accept();
-      if (this.#stopped) this.#tell({ type: 'stop' });
+      if (this.#stopped && !this.#detached) this.#tell({ type: 'stop' });
       return;
     }
+  }
+
+  /**
+   * Take the job up again on the worker its record names, after a service restart: ask the
+   * worker whether it still has the job (`attach`). If it does, the reports in its answer —
+   * what the restarted service may have missed — go to the statechart, then the commands
+   * held meanwhile and those that bring the worker in line with the statechart go to the
+   * worker. If the worker is gone, does not know the job, or does not answer in time, the work
+   * fails with `Interrupted by service restart`.
+   */
+  async #reattach(reattach: Reattach): Promise<void> {
+    const { nc, prefix, svc, dispatchTimeoutMs, logger } = this.dispatcher;
+    const { id, owner } = this.input;
+    const worker = reattach.worker;
+    const subject = workerSubjects.job(prefix, worker.id, svc, owner, id);
+    const where = { job: id, owner, worker: worker.id };
+    let reply: Msg | undefined;
+    let problem: string | undefined;
+    try {
+      reply = await nc.request(subject, JSON.stringify({ type: 'attach' } satisfies JobMessage), { timeout: dispatchTimeoutMs });
+    } catch (err) {
+      if (noResponders(err)) problem = 'the worker is gone';
+      else {
+        problem = `the worker did not answer within ${dispatchTimeoutMs} ms`;
+        // It may have the job after all: it must not go on with a job that failed here.
+        send(nc, subject, JSON.stringify({ type: 'stop' } satisfies JobMessage));
+      }
+    }
+    this.#attaching = false;
+    try {
+      if (this.#gone !== undefined || this.#stopped) {
+        // Declared gone meanwhile, or stopped (the service stops, or the job was dropped).
+        if (reply && !this.#detached) send(nc, subject, JSON.stringify({ type: 'stop' } satisfies JobMessage));
+        return;
+      }
+      const error = reply && replyError(reply);
+      const state = reply && error === undefined ? decode(AttachReply, reply.data) : undefined;
+      if (!state) {
+        logger.warn({ ...where, why: problem ?? error ?? 'an invalid reply' }, 'job not re-attached: its work was interrupted by the restart');
+        return this.#lose(INTERRUPTED);
+      }
+      this.dispatcher.heardFrom(state.return.worker);
+      // What it reported while this service was away, as the statechart takes any report (a
+      // report it already had changes nothing); commands they cause are held, after the others.
+      for (const report of state.return.reports) this.#take(report);
+      this.dispatcher.attach(worker, this);
+      this.#accept();
+      for (const command of reattach.sync()) this.#tell(command);
+      logger.info({ ...where, settled: this.#settled }, 'job re-attached on its worker');
+    } finally {
+      this.#attachedNow();
+    }
+  }
+
+  /** A report from the worker, to the statechart: log lines to the job's log, work reports until the outcome. */
+  #take(report: Report): void {
+    if (report.type === 'log') {
+      this.job.log[report.level](report.message, report.fields);
+      return;
+    }
+    if (this.#settled) return;
+    if (report.type === 'work.done' || report.type === 'work.failed') this.#settled = true;
+    this.report(report);
+  }
+
+  /** The work can no longer go on: fail it with `error` (if still going), drop the hooks, fail a prepare. */
+  #lose(error: string): void {
+    this.#gone = error;
+    this.#fail(error);
+    for (const reject of this.#onGone) reject(error);
   }
 
   /** The worker has the job: send what was held for it, in order. */
