@@ -164,7 +164,7 @@ async function startJobstate(persistence: boolean): Promise<Jobstate> {
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const types = new JobTypes().register(noop).register(tick);
   const service = await JobService.start({ nc, types, logger, prefix, ...(!persistence && { persistence: false }) });
-  const client = await JobsClient.connect({ servers: server.url, user: 'bench', prefix, timeoutMs: 60_000 });
+  const client = await JobsClient.connect({ servers: server.url, user: "bench", prefix, timeoutMs: 60_000, connection: { noAsyncTraces: true } });
 
   // Every event of the user's jobs is delivered here and decoded; the dismissals are counted.
   const done = new Countdown();

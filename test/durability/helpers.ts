@@ -64,20 +64,20 @@ export class ServiceProcess {
   }
 
   /** Kill it without a chance to save anything more. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+  kill(): Promise<void> {
+    return this.#signal('SIGKILL');
   }
 
   /** Stop it as an operator would (SIGTERM). */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.#signal('SIGTERM');
+  }
+
+  async #signal(signal: NodeJS.Signals): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   }
 

@@ -2,6 +2,7 @@
  * Helpers of the remote-worker tests: a JobWorker on a connection of its own, waiting until
  * the service knows a worker's types, and reading a job's progress.
  */
+import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobsClient } from '../../src/sdk/index.js';
@@ -9,6 +10,7 @@ import type { JobTypes } from '../../src/runtime/registry.js';
 import { JobWorker } from '../../src/worker/worker.js';
 import type { JobTypeList, JobWorkerOptions } from '../../src/worker/worker.js';
 import type { Stack } from '../support/stack.js';
+import type { Recorder } from '../service/helpers.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -56,4 +58,19 @@ export async function infoOf(client: JobsClient, id: string): Promise<Record<str
 /** A job's current progress. */
 export async function progressOf(client: JobsClient, id: string): Promise<number> {
   return Number((await infoOf(client, id))?.['current-progress'] ?? -1);
+}
+
+/**
+ * Pause `id` and check that the pause reached its worker: once a step in flight has ended at
+ * its pause point, the progress stands still. Then resume it. Returns the progress it stood at.
+ */
+export async function pauseHoldsIt(client: JobsClient, events: Recorder, id: string): Promise<number> {
+  await client.pause(id);
+  await events.status(id, 'paused');
+  await sleep(150); // a step in flight when the pause came ends at its pause point, its progress sent
+  const parked = await progressOf(client, id);
+  await sleep(300);
+  assert.equal(await progressOf(client, id), parked, 'no progress while paused: the handler is parked on the worker');
+  await client.resume(id);
+  return parked;
 }

@@ -28,7 +28,7 @@ import { Recorder, sequence } from '../service/helpers.js';
 import { TRANSITIONS } from '../support/qemu-tables.js';
 import { startNatsServer, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
-import { eventually, infoOf, knowsWorker, progressOf, sleep, startWorker } from './helpers.js';
+import { eventually, infoOf, knowsWorker, pauseHoldsIt, progressOf, sleep, startWorker } from './helpers.js';
 import type { TestWorker } from './helpers.js';
 import { stoppingJob } from './types.js';
 
@@ -132,13 +132,7 @@ describe('remote jobs across a service restart', () => {
     t.diagnostic(`progress ${atStop} at the stop, ${await progressOf(alice, id)} after the restart`);
 
     // Commands reach the worker: pause holds the job there, resume lets it go on.
-    await alice.pause(id);
-    await events.status(id, 'paused');
-    await sleep(150); // a step in flight when the pause came ends at its pause point, its progress sent
-    const paused = await progressOf(alice, id);
-    await sleep(300);
-    assert.equal(await progressOf(alice, id), paused, 'no progress while paused: the pause reached the worker');
-    await alice.resume(id);
+    await pauseHoldsIt(alice, events, id);
 
     // The paused job was kept paused on the worker, and resumes there; the ready one completes there.
     await alice.resume(parked);

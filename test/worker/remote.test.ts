@@ -12,7 +12,7 @@ import type { JobsClient } from '../../src/sdk/index.js';
 import { Recorder, rejectsWith } from '../service/helpers.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
-import { eventually, infoOf, knowsWorker, progressOf, sleep, startWorker } from './helpers.js';
+import { eventually, infoOf, knowsWorker, pauseHoldsIt, progressOf, sleep, startWorker } from './helpers.js';
 import type { TestWorker } from './helpers.js';
 import { chattyJob, finalizingJob, foreverJob, hookCalls, shareJob } from './types.js';
 
@@ -93,13 +93,7 @@ describe('remote workers', () => {
   test('pause and resume reach the worker; cancel stops it', async () => {
     const id = await alice.start('test', { params: { steps: 200, 'step-ms': 20 } });
     await eventually(async () => (await progressOf(alice, id)) >= 2, 'some progress');
-    await alice.pause(id);
-    await events.status(id, 'paused');
-    await sleep(150); // a step in flight when the pause came ends at its pause point, its progress sent
-    const parked = await progressOf(alice, id);
-    await sleep(300);
-    assert.equal(await progressOf(alice, id), parked, 'no progress while paused: the handler is parked on the worker');
-    await alice.resume(id);
+    const parked = await pauseHoldsIt(alice, events, id);
     await eventually(async () => (await progressOf(alice, id)) >= parked + 3, 'progress after resume');
     await alice.cancel(id);
     const info = await alice.wait(id, { timeoutMs: 5000 });
