@@ -3,7 +3,7 @@
  * {@link transactionMachine}. They import only xstate and do no I/O; provide the work with
  * `machine.provide()`. Exported so that users can generate test paths from them.
  */
-export { jobMachine, settingsOf, statusOf, wireProgress } from './job.js';
+export { jobMachine, settingsOf, statusOf, wireProgress, workInput } from './job.js';
 export type {
   JobActorRef,
   JobContext,

@@ -696,7 +696,8 @@ function speedCommand({ context }: { context: JobContext }): WorkCommand {
   return { type: 'set-speed', speed: context.speed };
 }
 
-function workInput(c: JobContext): WorkInput {
+/** What a job's work and prepare step get: its settings, speed, and whether a pause is in effect. */
+export function workInput(c: JobContext): WorkInput {
   const { id, owner, type, params = NO_PARAMS, onError = OnError.report } = c.job;
   return { id, owner, type, params, speed: c.speed, onError, paused: c.pauseCount > 0 };
 }

@@ -141,8 +141,8 @@ export class JobStore {
   }
 
   /** A key read by {@link loadAll}: later writes are checked against its revision. */
-  adopt(key: string, revision: number, source: RecordSource): void {
-    this.#keys.set(key, { revision, version: 0, written: 0, source, inFlight: false, waiters: [] });
+  adopt(key: string, revision: number): void {
+    this.#keys.set(key, { revision, version: 0, written: 0, source: () => undefined, inFlight: false, waiters: [] });
   }
 
   /**
@@ -175,8 +175,11 @@ export class JobStore {
     this.changed(key, () => undefined);
   }
 
-  /** Resolves once the state of every key in `keys`, as of now, is written. */
-  async saved(keys: Iterable<string>): Promise<void> {
+  /**
+   * Resolves once the state of every key in `keys`, as of now, is written; rejects with a
+   * {@link NotSavedError} after `timeoutMs` (the writes go on), or with a key's conflict.
+   */
+  async saved(keys: Iterable<string>, timeoutMs = Infinity): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const key of keys) {
       const state = this.#keys.get(key);
@@ -190,7 +193,18 @@ export class JobStore {
       const version = state.version;
       waits.push(new Promise((resolve, reject) => state.waiters.push({ version, resolve, reject })));
     }
-    await Promise.all(waits);
+    if (waits.length === 0) return;
+    if (timeoutMs === Infinity) {
+      await Promise.all(waits);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new NotSavedError(timeoutMs)), timeoutMs)));
+    try {
+      await Promise.race([Promise.all(waits), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -205,13 +219,11 @@ export class JobStore {
       return;
     }
     this.#write();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const done = this.saved([...this.#keys.keys()]).catch(() => undefined);
-    const outcome = await Promise.race([done, timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') this.opts.logger.warn({ timeoutMs }, 'job store: not every change was saved before the service stopped');
+    await this.saved([...this.#keys.keys()], timeoutMs).catch((err: unknown) => {
+      if (err instanceof NotSavedError) this.opts.logger.warn({ timeoutMs }, 'job store: not every change was saved before the service stopped');
+    });
   }
+
 
   /** Stop writing (after {@link flush}). */
   close(): void {
@@ -313,4 +325,12 @@ export class JobStore {
 /** JetStream's "wrong last sequence" (an update or create against a revision that moved). */
 function isConflict(err: unknown): boolean {
   return err instanceof Error && /wrong last sequence|key exists/i.test(err.message);
+}
+
+/** What a wait for a write got when JetStream did not answer in time (the write goes on). */
+export class NotSavedError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`JetStream did not answer in ${timeoutMs} ms`);
+    this.name = 'NotSavedError';
+  }
 }

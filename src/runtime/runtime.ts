@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
-import { JobStatus, jobMachine, settingsOf, statusOf } from '../../machines/index.js';
+import { JobStatus, jobMachine, statusOf, workInput } from '../../machines/index.js';
 import type { JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { PipeSource } from '../pipes/api.js';
 import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
@@ -172,7 +172,7 @@ export class JobRuntime {
     if (run?.restoredWorker !== undefined && this.remote) {
       const settled = where === 'preparing' || where === 'finished';
       const report = (event: WorkReport) => job.send(event);
-      const work = this.remote.reattach(workInputOf(context), run, report, run.restoredWorker, { settled, sync: () => syncCommands(job) });
+      const work = this.remote.reattach(workInput(context), run, report, run.restoredWorker, { settled, sync: () => syncCommands(job) });
       run.work = work;
       void work.run();
       if (where === 'preparing') this.#prepare(context, job);
@@ -182,7 +182,7 @@ export class JobRuntime {
     if (where === 'preparing') return this.#prepare(context, job);
     if (where === 'stopping' || !run) return job.send({ type: 'work.failed', error: INTERRUPTED });
     if (run.type.resumable) {
-      return this.#startWork(workInputOf(context), job, context.progress ? { progress: context.progress } : {});
+      return this.#startWork(workInput(context), job, context.progress ? { progress: context.progress } : {});
     }
     const work = new InterruptedWork((event) => job.send(event), where === 'running');
     run.work = work;
@@ -357,10 +357,4 @@ function syncCommands(job: AnyActorRef): WorkCommand[] {
   const commands: WorkCommand[] = [{ type: paused ? 'pause' : 'resume' }, { type: 'set-speed', speed: context.speed }];
   if (context.cancel !== 'none') commands.push({ type: 'cancel', force: context.cancel === 'force' });
   return commands;
-}
-
-/** The work input of a job from its statechart's context (as the statechart's startWork gets it). */
-function workInputOf(c: MachineContext): WorkInput {
-  const { id, owner, type, params, onError } = settingsOf(c);
-  return { id, owner, type, params, speed: c.speed, onError, paused: c.pauseCount > 0 };
 }

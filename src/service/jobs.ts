@@ -39,6 +39,7 @@ import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
+import { NotSavedError } from '../persist/job-store.js';
 import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
 import type { SavedRun } from '../runtime/runtime.js';
@@ -156,18 +157,10 @@ export class JobManager implements JobsApi {
       if (txn !== undefined) keys.add(txnKey(owner, txn));
     }
     const timeoutMs = this.#opts.saveTimeoutMs ?? 5000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal)),
-        timeoutMs,
-      );
+    await store.saved(keys, timeoutMs).catch((err: unknown) => {
+      if (!(err instanceof NotSavedError)) throw err;
+      throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
     });
-    try {
-      await Promise.race([store.saved(keys), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** For handlers (wrap): start a job owned by `owner`. */
@@ -319,7 +312,7 @@ export class JobManager implements JobsApi {
       const job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never });
       job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
       job.start();
-      store.adopt(k, revision, () => undefined);
+      store.adopt(k, revision);
       this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
       restored++;
     }
@@ -336,11 +329,11 @@ export class JobManager implements JobsApi {
       const inputs = members.map((m) => m.record!.snapshot.context.job as JobInput);
       txn.subscribe({ error: (err) => this.#lost(t.id, inputs, err) });
       txn.start();
-      store.adopt(t.key, t.revision, () => undefined);
+      store.adopt(t.key, t.revision);
       this.#persistTxn(txn, t.owner, t.id, t.record.seq);
       for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
         const m = members[i]!;
-        store.adopt(jobKey(t.owner, m.id), m.revision!, () => undefined);
+        store.adopt(jobKey(t.owner, m.id), m.revision!);
         this.#seq = Math.max(this.#seq, m.record!.seq);
         if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
         this.#restored.push(this.#register(inputs[i]!, ref, txn, m.record!.seq, m.record!.run ?? null));
