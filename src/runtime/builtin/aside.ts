@@ -6,13 +6,13 @@
  * the target is still where it was, not a directory, not created meanwhile — are made in
  * `prepare`, so that commit is a rename that does not fail.
  */
-import { constants, renameSync, rmSync } from 'node:fs';
+import { constants, realpathSync, renameSync, rmSync } from 'node:fs';
 import { lstat, open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { JobContext, JobHooks } from '../handler.js';
+import { basename, dirname, join } from 'node:path';
+import type { FinalizeContext, JobContext, JobHooks } from '../handler.js';
 import { retrying } from './io-retry.js';
-import { PathEscapeError, asideName, resolveNew } from './paths.js';
+import { PathEscapeError, asideName, isInside, resolveNew } from './paths.js';
 
 /** Where a job's result waits (kept in the job's scratch for the hooks). */
 export class Aside {
@@ -95,12 +95,29 @@ export function asideHooks<P>(dataDir: string, targetOf: (params: P) => string, 
       else aside?.putInPlace();
     },
     abort(job) {
-      asideOf(job.scratch)?.discard();
+      discardAside(job, dataDir, targetOf(job.params));
     },
     clean(job) {
-      asideOf(job.scratch)?.discard();
+      discardAside(job, dataDir, targetOf(job.params));
     },
   };
+}
+
+/**
+ * Remove the job's aside file. A job brought back after a crash may have opened it after its
+ * scratch was last saved: its aside is then found by its name, which depends only on the
+ * target and the job (and never outside the data directory).
+ */
+function discardAside(job: FinalizeContext<unknown>, dataDir: string, target: string): void {
+  const aside = asideOf(job.scratch);
+  if (aside) return aside.discard();
+  try {
+    const root = realpathSync(dataDir);
+    const dir = realpathSync(join(root, dirname(target)));
+    if (isInside(root, dir)) rmSync(join(dir, asideName(basename(target), job.owner, job.id, 'part')), { force: true });
+  } catch {
+    // No such directory: nothing was written aside.
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
