@@ -43,6 +43,8 @@ import { NotSavedError } from '../persist/job-store.js';
 import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
 import type { SavedRun } from '../runtime/runtime.js';
+import { createActorHub, stopJobs } from './actor-hub.js';
+import type { ActorHub } from './actor-hub.js';
 import { FinishedJobs } from './finished.js';
 import { RECORD_VERSION, SERVICE_INSTANCE_KEY, jobKey, parseKey, txnKey } from './job-records.js';
 import type { JobRecord, PersistedSnapshot, TxnRecord } from './job-records.js';
@@ -105,6 +107,8 @@ export class JobManager implements JobsApi {
   readonly #runtime: JobRuntime;
   readonly #jobLogic;
   readonly #txnLogic;
+  /** The parent of the jobs started alone: they share its actor system. */
+  readonly #hub: ActorHub = createActorHub();
   readonly #jobs = new Map<string, Entry>();
   /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
   readonly #finished: FinishedJobs;
@@ -309,8 +313,8 @@ export class JobManager implements JobsApi {
       const input = record.snapshot.context.job as JobInput;
       if (input.txn !== undefined) continue; // restored with its transaction
       this.#seq = Math.max(this.#seq, record.seq);
-      const job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never });
-      job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
+      const job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#hub });
+      this.#watchErrors(job, input);
       job.start();
       store.adopt(k, revision);
       this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
@@ -412,13 +416,16 @@ export class JobManager implements JobsApi {
    * back at the next start, so work on remote workers is left running there, to be re-attached.
    */
   stopAll(): void {
-    const roots = new Set<JobActorRef | TransactionActorRef>();
+    const txns = new Set<TransactionActorRef>();
+    const alone: JobActorRef[] = [];
     const keep = this.#opts.store !== undefined;
     for (const entry of this.#jobs.values()) {
-      roots.add(entry.txn ?? entry.job);
+      if (entry.txn) txns.add(entry.txn);
+      else alone.push(entry.job);
       this.#runtime.stopWork(entry.owner, entry.id, keep);
     }
-    for (const root of roots) root.stop();
+    for (const txn of txns) txn.stop();
+    stopJobs(this.#hub, alone);
     this.#jobs.clear();
     this.#owners.clear();
   }
@@ -472,14 +479,20 @@ export class JobManager implements JobsApi {
 
   /** Create a job alone (a transaction of one), register and watch it, then create and start it. */
   #launchAlone(input: JobInput): void {
-    const job = createActor(this.#jobLogic, { input });
-    // An actor error nobody observes is rethrown by XState and would end the process: a
-    // bug in one job's actor must stay that job's problem.
-    job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
+    const job = createActor(this.#jobLogic, { input, parent: this.#hub });
+    this.#watchErrors(job, input);
     job.start();
     this.#register(input, job, undefined, ++this.#seq);
     job.send({ type: 'create' });
     job.send({ type: 'start' });
+  }
+
+  /**
+   * An actor error nobody observes is rethrown by XState and would end the process: a bug in
+   * one job's actor must stay that job's problem.
+   */
+  #watchErrors(job: JobActorRef, input: JobInput): void {
+    job.subscribe({ error: (err) => this.#lost(input.id, [input], err) });
   }
 
   /** Create a grouped transaction, register and watch its members, then create and start them. */
