@@ -13,7 +13,8 @@ export class RateLimiter {
   #sliceStart = 0;
   #sliceEnd = 0;
   #dispatched = 0;
-  readonly #sleepers = new Set<() => void>();
+  /** Callers sleeping off their quota (made at the first: most limiters never hold one). */
+  #sleepers: Set<() => void> | undefined;
 
   /** @param speed units per second; 0 = unlimited. */
   constructor(speed = 0) {
@@ -27,7 +28,7 @@ export class RateLimiter {
   setSpeed(speed: number): void {
     const faster = speed === 0 || speed > this.#speed;
     this.#speed = speed;
-    if (faster) for (const wake of [...this.#sleepers]) wake();
+    if (faster) for (const wake of [...(this.#sleepers ?? [])]) wake();
   }
 
   /** How long to wait before `units` more may go (QEMU's ratelimit_calculate_delay). */
@@ -57,12 +58,12 @@ export class RateLimiter {
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
-        this.#sleepers.delete(done);
+        this.#sleepers?.delete(done);
         resolve();
       };
       const timer = setTimeout(done, delay);
       signal?.addEventListener('abort', done, { once: true });
-      this.#sleepers.add(done);
+      (this.#sleepers ??= new Set()).add(done);
     });
   }
 }

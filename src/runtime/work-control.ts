@@ -5,9 +5,9 @@
  */
 import type { WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import { OnError } from '../../machines/index.js';
-import { NO_PIPES } from '../pipes/api.js';
 import { JobCancelledError } from './handler.js';
 import type { JobContext, ReadyOutcome, WrappedJob } from './handler.js';
+import { HandlerContext } from './handler-context.js';
 import { RateLimiter } from './rate-limit.js';
 import type { JobRuntime, Run } from './runtime.js';
 
@@ -18,8 +18,8 @@ export class WorkControl {
   readonly #abort = new AbortController();
   readonly #limiter: RateLimiter;
   #paused: boolean;
-  /** The pause points parked while paused: resume (or cancel) wakes every one. */
-  readonly #parked = new Set<() => void>();
+  /** The pause points parked while paused: resume (or cancel) wakes every one (made at the first). */
+  #parked: Set<() => void> | undefined;
   #readyWaiter: ((outcome: ReadyOutcome) => void) | undefined;
   #completeRequested = false;
   #current = 0;
@@ -52,7 +52,7 @@ export class WorkControl {
         return;
       case 'resume':
         this.#paused = false;
-        for (const wake of [...this.#parked]) wake();
+        for (const wake of [...(this.#parked ?? [])]) wake();
         return;
       case 'set-speed':
         this.#limiter.setSpeed(command.speed);
@@ -85,7 +85,7 @@ export class WorkControl {
     try {
       await this.#lock();
       await this.pausePoint();
-      const result = await this.job.type.handler(this.#context());
+      const result = await this.job.type.handler(new HandlerContext(this, this.job, this.resumed));
       this.#settled = true;
       this.#flushProgress();
       this.#send({ type: 'work.done', result });
@@ -101,11 +101,11 @@ export class WorkControl {
     while (this.#paused) {
       await new Promise<void>((resolve) => {
         const wake = () => {
-          this.#parked.delete(wake);
+          this.#parked?.delete(wake);
           this.#abort.signal.removeEventListener('abort', wake);
           resolve();
         };
-        this.#parked.add(wake);
+        (this.#parked ??= new Set()).add(wake);
         this.#abort.signal.addEventListener('abort', wake, { once: true });
       });
       this.#throwIfCancelled();
@@ -125,38 +125,45 @@ export class WorkControl {
     }
   }
 
-  #context(): JobContext<Record<string, unknown>> {
-    const { id, owner, type, onError } = this.input;
-    const limiter = this.#limiter;
-    return {
-      id,
-      owner,
-      type,
-      params: this.job.params,
-      onError,
-      signal: this.#abort.signal,
-      log: this.job.log,
-      scratch: this.job.scratch,
-      ...(this.resumed && { resumed: this.resumed }),
-      progress: (current, total) => this.#progress(current, total),
-      get speed() {
-        return limiter.speed;
-      },
-      setDescription: (description) => this.#send({ type: 'work.description', description }),
-      pausePoint: () => this.pausePoint(),
-      throttle: async (units) => {
-        await this.#limiter.consume(units, this.#abort.signal);
-        await this.pausePoint();
-      },
-      sleep: async (ms) => {
-        await sleep(ms, this.#abort.signal);
-        await this.pausePoint();
-      },
-      ready: () => this.#ready(),
-      ioError: (operation, error) => this.#ioError(operation, error),
-      wrap: (wrappedType, params) => this.#wrap(wrappedType, params ?? {}),
-      pipes: this.job.pipes?.forJob(this.#abort.signal) ?? NO_PIPES,
-    };
+  /** The abort signal of the work: aborted when the job is cancelled. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** The job's current speed limit. */
+  get speed(): number {
+    return this.#limiter.speed;
+  }
+
+  /** The handler's progress (see {@link JobContext.progress}). */
+  progress(current: number, total: number): void {
+    this.#progress(current, total);
+  }
+
+  setDescription(description: string): void {
+    this.#send({ type: 'work.description', description });
+  }
+
+  async throttle(units: number): Promise<void> {
+    await this.#limiter.consume(units, this.#abort.signal);
+    await this.pausePoint();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    await sleep(ms, this.#abort.signal);
+    await this.pausePoint();
+  }
+
+  ready(): Promise<ReadyOutcome> {
+    return this.#ready();
+  }
+
+  ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
+    return this.#ioError(operation, error);
+  }
+
+  wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob> {
+    return this.#wrap(type, params);
   }
 
   async #ready(): Promise<ReadyOutcome> {

@@ -1,0 +1,97 @@
+/**
+ * What a job's handler is given: its {@link JobContext}, a view of the job's
+ * {@link WorkControl} and run. A class, not an object literal of closures: a service holds
+ * one per running job (100,000 of them cost 0.2 GB as literals, whose getter and dozen
+ * closures put each in dictionary mode), and this one is a few fields with its methods shared.
+ */
+import { OnError } from '../../machines/index.js';
+import { NO_PIPES } from '../pipes/api.js';
+import type { JobPipes } from '../pipes/api.js';
+import type { JobContext, JobLog, ReadyOutcome, WrappedJob } from './handler.js';
+import type { Run } from './runtime.js';
+import type { WorkControl } from './work-control.js';
+
+export class HandlerContext implements JobContext<Record<string, unknown>> {
+  // TypeScript-private, not #private: a handler may derive a context with Object.create (the
+  // copy's lanes do), and #private members are not found through a prototype.
+  private pipesBound: JobPipes | undefined;
+
+  constructor(
+    private readonly work: WorkControl,
+    private readonly run: Run,
+    readonly resumed: JobContext['resumed'],
+  ) {}
+
+  get id(): string {
+    return this.run.id;
+  }
+
+  get owner(): string {
+    return this.run.owner;
+  }
+
+  get type(): string {
+    return this.work.input.type;
+  }
+
+  get params(): Record<string, unknown> {
+    return this.run.params;
+  }
+
+  get onError(): OnError {
+    return this.work.input.onError;
+  }
+
+  get speed(): number {
+    return this.work.speed;
+  }
+
+  get signal(): AbortSignal {
+    return this.work.signal;
+  }
+
+  get log(): JobLog {
+    return this.run.log;
+  }
+
+  get scratch(): Record<string, unknown> {
+    return this.run.scratch;
+  }
+
+  /** Bound to the job's cancellation when the handler first looks at them. */
+  get pipes(): JobPipes {
+    return (this.pipesBound ??= this.run.pipes?.forJob(this.work.signal) ?? NO_PIPES);
+  }
+
+  progress(current: number, total: number): void {
+    this.work.progress(current, total);
+  }
+
+  setDescription(description: string): void {
+    this.work.setDescription(description);
+  }
+
+  pausePoint(): Promise<void> {
+    return this.work.pausePoint();
+  }
+
+  throttle(units: number): Promise<void> {
+    return this.work.throttle(units);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.work.sleep(ms);
+  }
+
+  ready(): Promise<ReadyOutcome> {
+    return this.work.ready();
+  }
+
+  ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
+    return this.work.ioError(operation, error);
+  }
+
+  wrap(type: string, params?: Record<string, unknown>): Promise<WrappedJob> {
+    return this.work.wrap(type, params ?? {});
+  }
+}
