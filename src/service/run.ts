@@ -13,6 +13,7 @@ import { NatsServer, NatsServerMissingError } from '../nats/server.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { loadSettings } from '../settings.js';
 import { builtinTypes } from './builtin-types.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { JobService, StoreUnavailableError } from './service.js';
 import { untilSignalled } from '../shutdown.js';
 
@@ -23,6 +24,7 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * failed start prints one line (`jobstate: …`) and exits the process with code 1.
  */
 export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  limitHeapGrowth();
   try {
     await serve(env);
   } catch (err) {
