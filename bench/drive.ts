@@ -7,6 +7,7 @@ import { createActor, createMachine, toPromise } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { jobMachine, statusOf, transactionMachine } from '../machines/index.js';
 import type { JobActorRef, JobEvent, JobInput, TransactionActorRef } from '../machines/index.js';
+import { createActorHub, stopJobs } from '../src/service/actor-hub.js';
 
 /**
  * The success path of a job alone (as the service starts one), from `undefined` to `null`:
@@ -123,6 +124,21 @@ export function runningJob(i: number): JobActorRef {
   job.send({ type: 'create' });
   job.send({ type: 'start' });
   return job;
+}
+
+const hub = createActorHub();
+
+/** A job alone resting in `running` in the actor system it shares with every other (the service's actor hub). */
+export function runningJobInHub(i: number): JobActorRef {
+  const job = createActor(jobMachine, { input: jobInput(i), parent: hub }).start();
+  job.send({ type: 'create' });
+  job.send({ type: 'start' });
+  return job;
+}
+
+/** Stop a job of {@link runningJobInHub}. */
+export function stopInHub(job: unknown): void {
+  stopJobs(hub, [job as JobActorRef]);
 }
 
 /** A grouped transaction holding its jobs in `running` (measured per job). */

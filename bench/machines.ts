@@ -14,6 +14,8 @@ import {
   restingToggle,
   runJobs,
   runningJob,
+  runningJobInHub,
+  stopInHub,
   runningTransaction,
   runToggles,
   runTransactions,
@@ -48,9 +50,10 @@ function timeRow(measure: string, costs: Cost[], target?: number): string[] {
   ];
 }
 
-function memoryRow(measure: string, make: (i: number) => unknown, target?: number): string[] {
+function memoryRow(measure: string, make: (i: number) => unknown, target?: number, release?: (item: unknown) => void): string[] {
   const stop = (item: unknown) => {
-    if (typeof item === 'object' && item !== null && 'stop' in item && typeof item.stop === 'function') item.stop();
+    if (release) release(item);
+    else if (typeof item === 'object' && item !== null && 'stop' in item && typeof item.stop === 'function') item.stop();
   };
   const samples = Array.from({ length: MEMORY_SAMPLES }, () => bytesPerItem(RESTING_ACTORS, make, stop));
   const bytes = median(samples);
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
     table([
       ['measure', 'heap/job', 'target', ''],
       memoryRow('(c) job actor alone resting in running', runningJob, TARGET_BYTES),
+      memoryRow('    the same in the actor system all jobs alone share (as the service holds them)', runningJobInHub, undefined, stopInHub),
       memoryRow(`    grouped transaction of ${GROUP_SIZE} holding its jobs in running (per transaction)`, runningTransaction),
       memoryRow('    job actor resting in undefined', restingJob),
       memoryRow('    floor: started 2-state actor', restingToggle),
