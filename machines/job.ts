@@ -205,7 +205,11 @@ const summaryOf = (c: JobContext) => ({
   ...wireProgress(c),
 });
 
-/** Where a member's notices go: its transaction (the parent that spawned it); a job alone ignores its own. */
+/**
+ * Where a member's notices go: its transaction (the parent that spawned it). A job alone is its
+ * own transaction and ignores them: they go to itself, or to the parent it was given only to
+ * share an actor system (the service's actor hub, which ignores them too).
+ */
 const transaction = ({ self }: { self: AnyActorRef }): AnyActorRef => self._parent ?? self;
 
 /** The params of a job started without any (shared: a job never changes its params). */
