@@ -70,8 +70,11 @@ describe('npm start (dist/src/main.js)', () => {
       const id = await client.start('test', { params: { steps: 1, 'step-ms': 1 } });
       const info = await client.wait(id, { timeoutMs: 5000 });
       assert.equal(info.status, 'concluded');
-      const jobLines = svc.lines().filter((l) => l.job === id);
-      assert.ok(jobLines.length > 0, 'job lines logged');
+      // The service's stdout reaches this process on its own pipe, maybe after the reply.
+      const jobLines = await until('the job concluded line', () => {
+        const lines = svc.lines().filter((l) => l.job === id);
+        return lines.some((l) => l.msg === 'job concluded') ? lines : undefined;
+      });
       for (const line of jobLines) assert.equal(line.owner, 'alice', 'every job line carries the owner');
       svc.child.kill('SIGTERM');
       assert.equal(await svc.exited, 0);
