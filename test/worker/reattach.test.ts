@@ -191,7 +191,7 @@ describe('remote jobs across a service restart', () => {
       const second = await spawnService();
       await eventually(async () => (await progressOf(alice, id)) > atCrash + 3, 'progress after the restart', 5000);
       assert.equal((await infoOf(alice, id))?.status, 'running');
-      assert.ok(second.lines().some((l) => l.includes('job re-attached on its worker')), 'the restarted service re-attached the job');
+      await eventually(() => second.lines().some((l) => l.includes('job re-attached on its worker')), 'the restarted service to log the re-attach');
       // A command after the restart reaches the worker: speed 0 is unlimited, as before.
       await alice.setSpeed(id, 0);
 
