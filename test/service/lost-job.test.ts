@@ -13,13 +13,16 @@ import { JobTypes } from '../../src/runtime/registry.js';
 import { JobRuntime } from '../../src/runtime/runtime.js';
 import { JobManager } from '../../src/service/jobs.js';
 
-/** A runtime whose commit action throws from inside the statechart (not through a hook). */
+/** A runtime whose commit action throws from inside the statechart (not through a hook) for job `j1`. */
 class BrokenRuntime extends JobRuntime {
   override jobMachine() {
-    return super.jobMachine().provide({
+    const machine = super.jobMachine();
+    const commit = machine.implementations.actions.commit;
+    return machine.provide({
       actions: {
-        commit: () => {
-          throw new Error('boom');
+        commit: (args, params) => {
+          if (args.context.job.id === 'j1') throw new Error('boom');
+          (commit as (a: typeof args, p: typeof params) => void)(args, params);
         },
       },
     }) as ReturnType<JobRuntime['jobMachine']>;
@@ -45,5 +48,11 @@ describe('a job whose actors fail', () => {
     await assert.rejects(jobs.verb('alice', 'pause', { id }), JobNotFoundError);
     assert.deepEqual(jobs.query('alice', {}), []);
     assert.ok(lines.some((l) => l.includes('job actor failed') && l.includes('"job":"j1"') && l.includes('"owner":"alice"')));
+
+    // The other jobs alone, which share j1's actor system, are untouched.
+    const j2 = jobs.startJob('alice', { type: 'gated', id: 'j2' });
+    const info = await jobs.waitJob('alice', { id: j2.id });
+    assert.equal(info.status, 'concluded');
+    assert.equal(info.error, undefined);
   });
 });
