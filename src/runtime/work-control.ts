@@ -125,6 +125,8 @@ export class WorkControl {
     }
   }
 
+  // What follows is the handler's side: its JobContext (handler-context.ts) calls these.
+
   /** The abort signal of the work: aborted when the job is cancelled. */
   get signal(): AbortSignal {
     return this.#abort.signal;
@@ -133,11 +135,6 @@ export class WorkControl {
   /** The job's current speed limit. */
   get speed(): number {
     return this.#limiter.speed;
-  }
-
-  /** The handler's progress (see {@link JobContext.progress}). */
-  progress(current: number, total: number): void {
-    this.#progress(current, total);
   }
 
   setDescription(description: string): void {
@@ -154,19 +151,8 @@ export class WorkControl {
     await this.pausePoint();
   }
 
-  ready(): Promise<ReadyOutcome> {
-    return this.#ready();
-  }
-
-  ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
-    return this.#ioError(operation, error);
-  }
-
-  wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob> {
-    return this.#wrap(type, params);
-  }
-
-  async #ready(): Promise<ReadyOutcome> {
+  /** Enter ready (see {@link JobContext.ready}). */
+  async ready(): Promise<ReadyOutcome> {
     await this.pausePoint();
     if (this.job.softCancelled) return 'cancel';
     if (this.#completeRequested) return 'complete';
@@ -182,7 +168,7 @@ export class WorkControl {
     return outcome;
   }
 
-  async #ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
+  async ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
     const action = this.input.onError;
     const message = error instanceof Error ? error.message : String(error);
     this.job.log.warn(`${operation} error (${action}): ${message}`);
@@ -192,7 +178,7 @@ export class WorkControl {
     await this.pausePoint();
   }
 
-  async #wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob> {
+  async wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob> {
     const jobs = this.runtime.jobs;
     if (!jobs) throw new Error('wrap needs the job service');
     const { owner } = this.input;
@@ -220,7 +206,7 @@ export class WorkControl {
    * per chunk; the statechart needs far fewer); the last value is flushed before the work
    * reports ready, done or failed, and whenever the job pauses.
    */
-  #progress(current: number, total: number): void {
+  progress(current: number, total: number): void {
     this.#current = Math.max(this.#current, current);
     this.#total = total;
     const wait = PROGRESS_EVERY_MS - (performance.now() - this.#progressSentAt);
