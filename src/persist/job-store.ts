@@ -28,6 +28,9 @@ export const MINOR_DELAY_MS = 1000;
 /** What one write needs: the value to store, or `undefined` to delete the key. */
 export type RecordSource = () => unknown;
 
+/** The most writes started in one turn of the event loop. */
+const WRITES_PER_TURN = 32;
+
 /** How long JetStream may take to acknowledge a write before it is given up (and tried again), ms. */
 const WRITE_TIMEOUT_MS = 2000;
 
@@ -322,12 +325,23 @@ export class JobStore {
     });
   }
 
+  /**
+   * Start the writes of the dirty keys, {@link WRITES_PER_TURN} at most, the rest at the next
+   * turn: many keys changed at once (every job's progress, saved once a second) do not hold up
+   * the commands that arrive meanwhile.
+   */
   #write(): void {
+    let started = 0;
     for (const key of this.#dirty) {
       const state = this.#keys.get(key);
       if (!state || state.inFlight || state.conflict) continue;
+      if (started === WRITES_PER_TURN) {
+        this.#schedule();
+        return;
+      }
       this.#dirty.delete(key);
       void this.#writeKey(key, state, 0);
+      started++;
     }
   }
 

@@ -159,16 +159,19 @@ export class JobManager implements JobsApi {
       const txn = this.#jobs.get(key(owner, id))?.job.getSnapshot().context.job.txn;
       if (txn !== undefined) keys.add(txnKey(owner, txn));
     }
-    await this.#savedKeys(keys);
+    await this.#savedKeys(keys, undefined);
   }
 
-  /** {@link saved} for the store keys of one job (and its transaction). */
-  #savedKeys(keys: Iterable<string>): Promise<void> {
+  /** Resolves to `value` once the store keys `keys` are saved (see {@link saved}). */
+  #savedKeys<T>(keys: Iterable<string>, value: T): Promise<T> {
     const timeoutMs = this.#opts.saveTimeoutMs ?? 5000;
-    return this.#opts.store!.saved(keys, timeoutMs).catch((err: unknown) => {
-      if (!(err instanceof NotSavedError)) throw err;
-      throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
-    });
+    return this.#opts.store!.saved(keys, timeoutMs).then(
+      () => value,
+      (err: unknown) => {
+        if (!(err instanceof NotSavedError)) throw err;
+        throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
+      },
+    );
   }
 
   /** For handlers (wrap): start a job owned by `owner`. */
@@ -247,7 +250,7 @@ export class JobManager implements JobsApi {
     // As saved() does: the transaction's key too, while the job is still kept.
     const txn = this.#jobs.get(key(entry.owner, entry.id)) === entry ? entry.job.getSnapshot().context.job.txn : undefined;
     const keys = txn === undefined ? [entry.storeKey] : [entry.storeKey, txnKey(entry.owner, txn)];
-    return this.#savedKeys(keys).then(() => VERB_DONE);
+    return this.#savedKeys(keys, VERB_DONE);
   }
 
   /** After a finalize: once the job (or its transaction) has moved on, and is saved. */
