@@ -20,12 +20,33 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { KvUpdates } from './kv-updates.js';
 
 /** How long a minor change (progress) may wait to be written, ms. */
 export const MINOR_DELAY_MS = 1000;
 
 /** What one write needs: the value to store, or `undefined` to delete the key. */
 export type RecordSource = () => unknown;
+
+/** The most writes started in one turn of the event loop. */
+const WRITES_PER_TURN = 32;
+
+/** How long JetStream may take to acknowledge a write before it is given up (and tried again), ms. */
+const WRITE_TIMEOUT_MS = 2000;
+
+/**
+ * One {@link JobStore.saved} call: it resolves when `remaining` reaches 0, or rejects (once)
+ * with a conflict or at its deadline.
+ */
+interface Wait {
+  remaining: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  /** performance.now() after which it fails with a {@link NotSavedError}; Infinity: never. */
+  deadline: number;
+  timeoutMs: number;
+  done: boolean;
+}
 
 interface KeyState {
   /** The revision of the last write that landed (none: the key is not in the store). */
@@ -36,8 +57,8 @@ interface KeyState {
   /** The latest state to write. */
   source: RecordSource;
   inFlight: boolean;
-  /** Waiters for a version to be written. */
-  waiters: Array<{ version: number; resolve: () => void; reject: (err: Error) => void }>;
+  /** Waits for a version to be written. */
+  waiters: Array<{ version: number; wait: Wait }>;
   /** Set once another writer changed the key: nothing more is written. */
   conflict?: Error;
 }
@@ -58,6 +79,12 @@ export class JobStore {
   readonly #retrying = new Map<string, NodeJS.Timeout>();
   #scheduled = false;
   #closed = false;
+  /** Updates of existing keys, pipelined (creates and deletes go through `kv`). */
+  readonly #updates: KvUpdates;
+  /** Waits with a deadline, and the one timer that fails the late ones. */
+  readonly #timed = new Set<Wait>();
+  #waitTimer: NodeJS.Timeout | undefined;
+  #waitTimerAt = Infinity;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -65,12 +92,14 @@ export class JobStore {
     readonly kv: KV,
     readonly bucket: string,
     private readonly opts: JobStoreOptions,
-  ) {}
+  ) {
+    this.#updates = new KvUpdates(nc, bucket, WRITE_TIMEOUT_MS);
+  }
 
   /** Open (creating if need be) the bucket: one value per key, file storage. */
   static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
     // A write whose ack a nats-server restart swallowed is given up (and tried again) after 2 s, not JetStream's default 5 s.
-    const js = jetstream(nc, { timeout: 2000 });
+    const js = jetstream(nc, { timeout: WRITE_TIMEOUT_MS });
     const kv = await new Kvm(js).create(bucket, {
       history: 1,
       storage: 'file',
@@ -179,32 +208,68 @@ export class JobStore {
    * Resolves once the state of every key in `keys`, as of now, is written; rejects with a
    * {@link NotSavedError} after `timeoutMs` (the writes go on), or with a key's conflict.
    */
-  async saved(keys: Iterable<string>, timeoutMs = Infinity): Promise<void> {
-    const waits: Promise<void>[] = [];
+  saved(keys: Iterable<string>, timeoutMs = Infinity): Promise<void> {
+    let wait: Wait | undefined;
     for (const key of keys) {
       const state = this.#keys.get(key);
       if (!state || state.written >= state.version) continue;
-      if (state.conflict) throw state.conflict;
+      if (state.conflict) {
+        if (wait) wait.done = true;
+        return Promise.reject(state.conflict);
+      }
       if (this.#minor.delete(key)) {
         // Asked for: no waiting for the minor changes' turn.
         this.#dirty.add(key);
         this.#schedule();
       }
-      const version = state.version;
-      waits.push(new Promise((resolve, reject) => state.waiters.push({ version, resolve, reject })));
+      wait ??= { remaining: 0, resolve: noop, reject: noop, deadline: Infinity, timeoutMs, done: false };
+      wait.remaining++;
+      state.waiters.push({ version: state.version, wait });
     }
-    if (waits.length === 0) return;
-    if (timeoutMs === Infinity) {
-      await Promise.all(waits);
-      return;
+    if (!wait) return Promise.resolve();
+    const w = wait;
+    const promise = new Promise<void>((resolve, reject) => {
+      w.resolve = resolve;
+      w.reject = reject;
+    });
+    if (timeoutMs !== Infinity) {
+      w.deadline = performance.now() + timeoutMs;
+      this.#timed.add(w);
+      this.#armWaits(w.deadline);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new NotSavedError(timeoutMs)), timeoutMs)));
-    try {
-      await Promise.race([Promise.all(waits), timeout]);
-    } finally {
-      clearTimeout(timer);
+    return promise;
+  }
+
+  /** One timer for every wait with a deadline, armed for the earliest (`at`, performance.now() time). */
+  #armWaits(at: number): void {
+    if (this.#waitTimer) {
+      if (this.#waitTimerAt <= at) return;
+      clearTimeout(this.#waitTimer);
     }
+    this.#waitTimerAt = at;
+    this.#waitTimer = setTimeout(() => this.#expireWaits(), Math.max(1, at - performance.now()));
+    this.#waitTimer.unref();
+  }
+
+  #expireWaits(): void {
+    this.#waitTimer = undefined;
+    const now = performance.now();
+    let earliest = Infinity;
+    for (const w of this.#timed) {
+      if (w.done) this.#timed.delete(w);
+      else if (w.deadline <= now) this.#finish(w, new NotSavedError(w.timeoutMs));
+      else earliest = Math.min(earliest, w.deadline);
+    }
+    if (earliest !== Infinity) this.#armWaits(earliest);
+  }
+
+  /** A wait is over: resolved (no error) or rejected. */
+  #finish(w: Wait, err?: Error): void {
+    if (w.done) return;
+    w.done = true;
+    this.#timed.delete(w);
+    if (err) w.reject(err);
+    else w.resolve();
   }
 
   /**
@@ -228,7 +293,9 @@ export class JobStore {
   /** Stop writing (after {@link flush}). */
   close(): void {
     this.#closed = true;
+    this.#updates.close();
     clearTimeout(this.#minorTimer);
+    clearTimeout(this.#waitTimer);
     for (const timer of this.#retrying.values()) clearTimeout(timer);
     this.#retrying.clear();
   }
@@ -258,12 +325,23 @@ export class JobStore {
     });
   }
 
+  /**
+   * Start the writes of the dirty keys, {@link WRITES_PER_TURN} at most, the rest at the next
+   * turn: many keys changed at once (every job's progress, saved once a second) do not hold up
+   * the commands that arrive meanwhile.
+   */
   #write(): void {
+    let started = 0;
     for (const key of this.#dirty) {
       const state = this.#keys.get(key);
       if (!state || state.inFlight || state.conflict) continue;
+      if (started === WRITES_PER_TURN) {
+        this.#schedule();
+        return;
+      }
       this.#dirty.delete(key);
       void this.#writeKey(key, state, 0);
+      started++;
     }
   }
 
@@ -278,7 +356,7 @@ export class JobStore {
       } else {
         const data = JSON.stringify(value);
         state.revision =
-          state.revision === undefined ? await this.kv.create(key, data) : await this.kv.update(key, data, state.revision);
+          state.revision === undefined ? await this.kv.create(key, data) : await this.#updates.update(key, data, state.revision);
       }
       state.written = version;
       state.inFlight = false;
@@ -299,6 +377,7 @@ export class JobStore {
         this.#settle(state);
         return;
       }
+      if (this.#closed) return; // stopped with this write in flight: what was written last stays
       const delay = Math.min(2000, (this.opts.retryMs ?? 100) * 2 ** attempt);
       this.opts.logger.warn({ err, key, retryInMs: delay }, 'job store write failed; retrying');
       const timer = setTimeout(() => {
@@ -315,12 +394,16 @@ export class JobStore {
     const pending = state.waiters;
     state.waiters = [];
     for (const w of pending) {
-      if (state.conflict) w.reject(state.conflict);
-      else if (w.version <= state.written) w.resolve();
-      else state.waiters.push(w);
+      if (w.wait.done) continue;
+      if (state.conflict) this.#finish(w.wait, state.conflict);
+      else if (w.version <= state.written) {
+        if (--w.wait.remaining === 0) this.#finish(w.wait);
+      } else state.waiters.push(w);
     }
   }
 }
+
+const noop = () => undefined;
 
 /** JetStream's "wrong last sequence" (an update or create against a revision that moved). */
 function isConflict(err: unknown): boolean {

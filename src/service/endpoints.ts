@@ -9,6 +9,7 @@ import { BadInputError, ShuttingDownError, toErrorReply } from '../protocol/erro
 import { commandArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
 import { decodePayload, validate } from '../protocol/validate.js';
+import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from './limits.js';
@@ -53,26 +54,37 @@ export interface EndpointsOptions {
   pipes?: PipeHub;
 }
 
-/** Commands being answered, so that shutdown can wait for them. */
+/** Commands whose answer is awaited (not yet replied), so that shutdown can wait for them. */
 export class InFlight {
-  readonly #pending = new Set<Promise<void>>();
+  #count = 0;
+  #idle: (() => void) | undefined;
   #closing = false;
 
   get closing(): boolean {
     return this.#closing;
   }
 
-  track(work: Promise<void>): void {
-    this.#pending.add(work);
-    void work.finally(() => this.#pending.delete(work));
+  begin(): void {
+    this.#count++;
+  }
+
+  end(): void {
+    if (--this.#count === 0 && this.#idle) {
+      this.#idle();
+      this.#idle = undefined;
+    }
   }
 
   /** Refuse new commands and wait for those in flight. */
   async drain(): Promise<void> {
     this.#closing = true;
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    if (this.#count > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
   }
 }
+
+const ENC = new TextEncoder();
+/** The reply of every applied verb, encoded once. */
+const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
   const dispatch = dispatchTable(opts.jobs, opts.pipes);
@@ -84,29 +96,58 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
           opts.logger.error({ err, command }, 'endpoint failed');
           return;
         }
-        // A reply that cannot be sent (over max_payload, connection gone) must not become an
-        // unhandled rejection, which would take the whole service down.
-        inFlight.track(answer(command, msg).catch((err) => opts.logger.error({ err, command }, 'reply failed')));
+        answer(command, msg);
       },
     });
   }
 
-  async function answer(command: Command, msg: ServiceMsg): Promise<void> {
+  /**
+   * Reply at once when the command's result is there (a verb without a store), or when its
+   * promise settles. A reply that cannot be sent (over max_payload, connection gone) is logged:
+   * it must not become an uncaught error, which would take the whole service down.
+   */
+  function answer(command: Command, msg: ServiceMsg): void {
     const caller = subjects.callerOf(opts.prefix, msg.subject);
+    let result: unknown;
     try {
       if (inFlight.closing) throw new ShuttingDownError();
       if (caller === undefined || !ACCOUNT_RE.test(caller)) throw new BadInputError('Invalid caller in the command subject');
       checkPayload(msg.data, opts.maxPayload);
       const args = validate(commandArgs[command], decodePayload(msg.data));
-      const result = await (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
-      msg.respond(JSON.stringify({ return: result }));
+      result = (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
     } catch (err) {
-      const { code, reply, unexpected } = toErrorReply(err);
-      if (unexpected) opts.logger.error({ err, command, caller }, 'command failed');
-      else opts.logger.debug({ command, caller, error: reply.error.desc }, 'command refused');
-      msg.respondError(code, headerSafe(reply.error.desc), JSON.stringify(reply));
-      countError(service, command, reply.error.desc);
+      refuse(command, caller, msg, err);
+      return;
     }
+    if (!(result instanceof Promise)) {
+      reply(command, msg, result);
+      return;
+    }
+    inFlight.begin();
+    result.then(
+      (value) => reply(command, msg, value),
+      (err) => refuse(command, caller, msg, err),
+    ).finally(() => inFlight.end());
+  }
+
+  function reply(command: Command, msg: ServiceMsg, result: unknown): void {
+    try {
+      msg.respond(result === VERB_DONE ? VERB_REPLY : JSON.stringify({ return: result }));
+    } catch (err) {
+      opts.logger.error({ err, command }, 'reply failed');
+    }
+  }
+
+  function refuse(command: Command, caller: string | undefined, msg: ServiceMsg, err: unknown): void {
+    const { code, reply, unexpected } = toErrorReply(err);
+    if (unexpected) opts.logger.error({ err, command, caller }, 'command failed');
+    else opts.logger.debug({ command, caller, error: reply.error.desc }, 'command refused');
+    try {
+      msg.respondError(code, headerSafe(reply.error.desc), JSON.stringify(reply));
+    } catch (sendErr) {
+      opts.logger.error({ err: sendErr, command }, 'reply failed');
+    }
+    countError(service, command, reply.error.desc);
   }
 }
 

@@ -102,6 +102,10 @@ interface Entry {
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 
+/** What an applied verb returns (its `return` on the wire): always this one empty object. */
+export type VerbDone = Record<string, never>;
+export const VERB_DONE: VerbDone = Object.freeze({}) as VerbDone;
+
 export class JobManager implements JobsApi {
   readonly #opts: JobManagerOptions;
   readonly #runtime: JobRuntime;
@@ -152,19 +156,26 @@ export class JobManager implements JobsApi {
    * that a reply reports only what survives a restart. Without a store, at once.
    */
   async saved(owner: string, ids: readonly string[]): Promise<void> {
-    const store = this.#opts.store;
-    if (!store) return;
+    if (!this.#opts.store) return;
     const keys = new Set<string>();
     for (const id of ids) {
       keys.add(jobKey(owner, id));
       const txn = this.#jobs.get(key(owner, id))?.job.getSnapshot().context.job.txn;
       if (txn !== undefined) keys.add(txnKey(owner, txn));
     }
+    await this.#savedKeys(keys, undefined);
+  }
+
+  /** Resolves to `value` once the store keys `keys` are saved (see {@link saved}). */
+  #savedKeys<T>(keys: Iterable<string>, value: T): Promise<T> {
     const timeoutMs = this.#opts.saveTimeoutMs ?? 5000;
-    await store.saved(keys, timeoutMs).catch((err: unknown) => {
-      if (!(err instanceof NotSavedError)) throw err;
-      throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
-    });
+    return this.#opts.store!.saved(keys, timeoutMs).then(
+      () => value,
+      (err: unknown) => {
+        if (!(err instanceof NotSavedError)) throw err;
+        throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
+      },
+    );
   }
 
   /** For handlers (wrap): start a job owned by `owner`. */
@@ -219,8 +230,12 @@ export class JobManager implements JobsApi {
     return { jobs: inputs.map((input) => input.id) };
   }
 
-  /** Apply a verb; returns once the transition it causes has happened and its events are out. */
-  async verb(caller: string, verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs): Promise<Record<string, never>> {
+  /**
+   * Apply a verb: once the transition it causes has happened and its events are out, and
+   * (with a store) once what it changed is saved — synchronously when there is nothing to wait
+   * for. A refused verb throws.
+   */
+  verb(caller: string, verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs): VerbDone | Promise<VerbDone> {
     const entry = this.#find(caller, args.id, args.owner);
     const event = verbEvent(verb, args);
     entry.refusal = undefined;
@@ -234,12 +249,20 @@ export class JobManager implements JobsApi {
         : new VerbRefusedError(refusal.message);
     }
     this.#log(entry, 'debug', { verb }, 'verb applied');
-    if (verb === JobVerb.finalize) {
-      if (entry.txn) await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
-      else await waitFor(entry.job, (s) => statusOf(s) !== JobStatus.pending);
-    }
+    if (verb === JobVerb.finalize) return this.#finalized(entry);
+    if (!this.#opts.store) return VERB_DONE;
+    // As saved() does: the transaction's key too, while the job is still kept.
+    const txn = this.#jobs.get(key(entry.owner, entry.id)) === entry ? entry.job.getSnapshot().context.job.txn : undefined;
+    const keys = txn === undefined ? [entry.storeKey] : [entry.storeKey, txnKey(entry.owner, txn)];
+    return this.#savedKeys(keys, VERB_DONE);
+  }
+
+  /** After a finalize: once the job (or its transaction) has moved on, and is saved. */
+  async #finalized(entry: Entry): Promise<VerbDone> {
+    if (entry.txn) await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
+    else await waitFor(entry.job, (s) => statusOf(s) !== JobStatus.pending);
     await this.saved(entry.owner, [entry.id]);
-    return {};
+    return VERB_DONE;
   }
 
   /** query-jobs: the jobs the caller may see, newest first. */

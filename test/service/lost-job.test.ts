@@ -45,7 +45,7 @@ describe('a job whose actors fail', () => {
     const waited = jobs.waitJob('alice', { id });
     open();
     await assert.rejects(waited, (err: ProtocolError) => err.code === 500 && err.message === "Job 'j1' failed inside the service");
-    await assert.rejects(jobs.verb('alice', 'pause', { id }), JobNotFoundError);
+    assert.throws(() => jobs.verb('alice', 'pause', { id }), JobNotFoundError);
     assert.deepEqual(jobs.query('alice', {}), []);
     assert.ok(lines.some((l) => l.includes('job actor failed') && l.includes('"job":"j1"') && l.includes('"owner":"alice"')));
 
