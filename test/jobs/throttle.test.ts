@@ -16,14 +16,16 @@ describe('speed of file jobs', () => {
   });
   after(() => t.close());
 
-  test('a 4 MiB backup at speed 1048576 takes between 3.5 and 5 s, with steady progress', async () => {
+  test('a 4 MiB backup at speed 1048576 takes at least 3.5 s (and is not stalled), with steady progress', async () => {
     randomFile(t.at('big'), 4 * MiB);
     const started = performance.now();
     const id = await t.alice.start('backup', { params: { source: 'big', target: 'big.bak' }, speed: 1048576 });
     await t.events.event(id, 'JOB_COMPLETED', 10_000);
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(`# 4 MiB at 1 MiB/s took ${seconds.toFixed(2)} s\n`);
-    assert.ok(seconds >= 3.5 && seconds <= 5, `took ${seconds.toFixed(2)} s`);
+    // The limit is what the lower bound proves; the upper one only that the copy does not stall
+    // (it is wide: a loaded CI machine may take its time over the fdatasync).
+    assert.ok(seconds >= 3.5 && seconds <= 9, `took ${seconds.toFixed(2)} s`);
     await t.finished(id);
     assert.equal(sha256(t.at('big.bak')), sha256(t.at('big')));
     const progress = t.events.of(id).filter((e) => e.event === 'JOB_PROGRESS');

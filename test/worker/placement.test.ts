@@ -87,7 +87,8 @@ describe('a service that goes silent', () => {
     const t0 = performance.now();
     await eventually(() => worker.load === 0, 'the worker to drop the orphaned job', 6000);
     const ms = performance.now() - t0;
-    assert.ok(ms <= 3000 + 250 + 250, `cancelled ${Math.round(ms)} ms after the service went silent`);
+    // 3 s without heartbeats, plus the heartbeat period; the rest is slack for a loaded machine.
+    assert.ok(ms <= 3000 + 250 + 1250, `cancelled ${Math.round(ms)} ms after the service went silent`);
 
     await service.close().catch(() => undefined);
     await alice.close();
