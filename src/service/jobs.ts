@@ -102,6 +102,9 @@ interface Entry {
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 
+/** For observers whose actor's error another observer answers (XState rethrows an error an observer has no handler for). */
+const IGNORED = () => undefined;
+
 /** What an applied verb returns (its `return` on the wire): always this one empty object. */
 export type VerbDone = Record<string, never>;
 export const VERB_DONE: VerbDone = Object.freeze({}) as VerbDone;
@@ -157,13 +160,13 @@ export class JobManager implements JobsApi {
    */
   async saved(owner: string, ids: readonly string[]): Promise<void> {
     if (!this.#opts.store) return;
-    const keys = new Set<string>();
-    for (const id of ids) {
-      keys.add(jobKey(owner, id));
-      const txn = this.#jobs.get(key(owner, id))?.job.getSnapshot().context.job.txn;
-      if (txn !== undefined) keys.add(txnKey(owner, txn));
-    }
-    await this.#savedKeys(keys, undefined);
+    await this.#savedKeys(new Set(ids.flatMap((id) => this.#storeKeys(owner, id))), undefined);
+  }
+
+  /** The store keys of a job's state: its own and, while the job is kept, its grouped transaction's. */
+  #storeKeys(owner: string, id: string): string[] {
+    const txn = this.#jobs.get(key(owner, id))?.job.getSnapshot().context.job.txn;
+    return txn === undefined ? [jobKey(owner, id)] : [jobKey(owner, id), txnKey(owner, txn)];
   }
 
   /** Resolves to `value` once the store keys `keys` are saved (see {@link saved}). */
@@ -251,10 +254,7 @@ export class JobManager implements JobsApi {
     this.#log(entry, 'debug', { verb }, 'verb applied');
     if (verb === JobVerb.finalize) return this.#finalized(entry);
     if (!this.#opts.store) return VERB_DONE;
-    // As saved() does: the transaction's key too, while the job is still kept.
-    const txn = this.#jobs.get(key(entry.owner, entry.id)) === entry ? entry.job.getSnapshot().context.job.txn : undefined;
-    const keys = txn === undefined ? [entry.storeKey] : [entry.storeKey, txnKey(entry.owner, txn)];
-    return this.#savedKeys(keys, VERB_DONE);
+    return this.#savedKeys(this.#storeKeys(entry.owner, entry.id), VERB_DONE);
   }
 
   /** After a finalize: once the job (or its transaction) has moved on, and is saved. */
@@ -556,9 +556,12 @@ export class JobManager implements JobsApi {
     if (store) {
       const record = () => this.#jobRecord(entry);
       let previous = job.getSnapshot();
-      job.subscribe((snapshot) => {
-        store.changed(entry.storeKey, record, progressOnly(previous, snapshot));
-        previous = snapshot;
+      job.subscribe({
+        next: (snapshot) => {
+          store.changed(entry.storeKey, record, progressOnly(previous, snapshot));
+          previous = snapshot;
+        },
+        error: IGNORED, // answered by the job's (or its transaction's) error observer
       });
       if (restored === undefined) store.changed(entry.storeKey, record);
     }
@@ -592,9 +595,12 @@ export class JobManager implements JobsApi {
       return { v: RECORD_VERSION, seq, members: snapshot.context.members.map((m) => m.id), snapshot: own };
     };
     const ids = txn.getSnapshot().context.members.map((m) => m.id);
-    txn.subscribe((snapshot) => {
-      store.changed(k, record);
-      if (snapshot.status === 'done') for (const member of ids) store.removed(jobKey(owner, member));
+    txn.subscribe({
+      next: (snapshot) => {
+        store.changed(k, record);
+        if (snapshot.status === 'done') for (const member of ids) store.removed(jobKey(owner, member));
+      },
+      error: IGNORED, // answered by the transaction's error observer
     });
     store.changed(k, record);
   }
@@ -645,15 +651,19 @@ export class JobManager implements JobsApi {
   /**
    * A job's or a transaction's actors failed (a bug): its jobs are stopped. Say so in the log, answer
    * their waiters with an error, and drop them, so that later commands get `Job not found`
-   * instead of a success from an actor that no longer runs.
+   * instead of a success from an actor that no longer runs — also from the store, so that the
+   * next start does not bring back a job its owner was told had failed.
    */
   #lost(actorId: string, inputs: JobInput[], err: unknown): void {
+    const txn = inputs[0]?.txn;
+    if (txn !== undefined) this.#opts.store?.removed(txnKey(inputs[0]!.owner, txn));
     for (const input of inputs) {
       this.#opts.logger.error({ err, job: input.id, owner: input.owner, actor: actorId }, 'job actor failed; the job is dropped');
       const entry = this.#jobs.get(key(input.owner, input.id));
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
       this.#opts.pipes?.concluded(input.owner, input.id, lost.message);
+      this.#opts.store?.removed(entry.storeKey);
       for (const waiter of entry.waiters ?? []) waiter(lost);
       entry.waiters = undefined;
       this.#remove(entry);
