@@ -24,9 +24,9 @@ import {
   RefusalReason,
 } from '../../machines/index.js';
 import type { JobEmitted, JobEvent, JobInput, JobSnapshot } from '../../machines/index.js';
-import { TRANSITIONS, VERBS_ACCEPTED } from '../support/qemu-tables.js';
-import { describeEvent, jobModel, modelMachine, modelState, verbOf } from '../support/job-model.js';
-import type { JobModel, JobModelOptions, ModelEvent, ModelPath } from '../support/job-model.js';
+import { TRANSITIONS, VERBS_ACCEPTED } from '../../src/testing/qemu-tables.js';
+import { describeEvent, jobModel, modelMachine, modelState, verbOf } from '../../src/testing/job-model.js';
+import type { JobModel, JobModelOptions, ModelEvent, ModelPath } from '../../src/testing/job-model.js';
 
 /** The refusals that may follow a ✔ of the verb table. */
 const LATER_CHECKS: readonly RefusalReason[] = [

@@ -53,9 +53,9 @@ import { builtinTypes } from '../../src/service/builtin-types.js';
 import { JobsError } from '../../src/sdk/index.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import type { JobInfo } from '../../src/protocol/schemas.js';
-import { describeEvent, jobModel, MODEL_INPUT, modelMachine, modelState, verbOf } from '../support/job-model.js';
-import type { ModelEvent, ModelPath } from '../support/job-model.js';
-import { TRANSITIONS } from '../support/qemu-tables.js';
+import { describeEvent, jobModel, MODEL_INPUT, modelMachine, modelState, verbOf } from '../../src/testing/job-model.js';
+import type { ModelEvent, ModelPath } from '../../src/testing/job-model.js';
+import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
