@@ -83,6 +83,8 @@ const brief = (e: WireEvent | undefined): string => (e ? `${e.event} ${JSON.stri
 /** The events of a path's jobs as they come, by job id (JOB_PROGRESS left out). */
 class Inbox {
   readonly byJob = new Map<string, WireEvent[]>();
+  /** Why a subscription ended (e.g. the broker refused it). */
+  error: string | undefined;
   readonly #subs: Subscription[] = [];
   #wake: (() => void) | undefined;
 
@@ -91,7 +93,11 @@ class Inbox {
       this.byJob.set(id, []);
       const sub = client.nc.subscribe(`${client.prefix}.evt.${client.user}.${id}.*`, {
         callback: (err, msg) => {
-          if (err) return;
+          if (err) {
+            this.error ??= `the subscription to ${client.prefix}.evt.${client.user}.${id}.* failed: ${err.message}`;
+            this.#wake?.();
+            return;
+          }
           const env = msg.json<{ event: JobEventName; data: Record<string, unknown> }>();
           if (env.event === JobEventName.progress) return;
           this.byJob.get(id)!.push({ id, event: env.event, data: env.data });
@@ -105,7 +111,7 @@ class Inbox {
   /** Until every job has at least `counts` events, or `ms` have passed. */
   async until(counts: ReadonlyMap<string, number>, ms: number): Promise<void> {
     const deadline = performance.now() + ms;
-    const enough = () => [...counts].every(([id, n]) => this.byJob.get(id)!.length >= n);
+    const enough = () => this.error !== undefined || [...counts].every(([id, n]) => this.byJob.get(id)!.length >= n);
     while (!enough()) {
       const left = deadline - performance.now();
       if (left <= 0) return;
@@ -151,6 +157,7 @@ export async function replayPath(client: JobsClient, path: WirePath, options: Re
   };
   /** The first difference between what came and what is expected so far. */
   const compare = (i: number, final: boolean): PathResult | undefined => {
+    if (inbox.error) return fail(i, 'event', 'the events of the step', inbox.error);
     for (const [id, exp] of expected) {
       const got = inbox.byJob.get(id)!;
       for (let k = 0; k < exp.length; k++) {
