@@ -170,7 +170,8 @@ export function generatePaths(options: PathOptions = {}): WirePath[] {
   // For every state: one path through every verb that leaves it as it was, one per other verb.
   const all: Commands[] = [];
   for (const path of shortest) {
-    const head = path.state.context;
+    // The events of the path (its snapshot may hold a longer route to the same state); the first is `xstate.init`.
+    const head = path.steps.map((s) => s.event).filter((e): e is WireCommand => e.type === 'start' || e.type === 'verb');
     const key = sim(head).key;
     const loops: WireCommand[] = [];
     for (const { event } of Object.values(adjacency[key as keyof typeof adjacency]?.transitions ?? {})) {
