@@ -1,5 +1,5 @@
 /**
- * The model-based paths of the job statechart (`../support/job-model.ts`), replayed against
+ * The model-based paths of the job statechart (`src/testing/job-model.ts`), replayed against
  * the live service over NATS: every path becomes commands (job-start, the verbs) and
  * instructions to a test-only job type (`scripted`), and after every step the service must
  * report what the model predicts — the status `query-jobs` gives, every JOB_STATUS_CHANGE
