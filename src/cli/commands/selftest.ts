@@ -47,13 +47,14 @@ export function profileOf(type: string, params: Record<string, unknown> | undefi
 export const selftest: CliCommand = {
   name: 'selftest',
   summary: "replay the statechart's paths against this deployment: every status, every verb in each",
-  usage: 'jobctl selftest [--type T --params JSON] [--id-prefix P] [--concurrency N] [--no-transactions] [--json]',
+  usage: 'jobctl selftest [--type T --params JSON] [--id-prefix P] [--concurrency N] [--settle-ms MS] [--no-transactions] [--json]',
   positionals: [0, 0],
   options: {
     type: { type: 'string' },
     params: { type: 'string' },
     'id-prefix': { type: 'string' },
     concurrency: { type: 'string' },
+    'settle-ms': { type: 'string' },
     'no-transactions': { type: 'boolean' },
     json: { type: 'boolean' },
   },
@@ -62,6 +63,7 @@ export const selftest: CliCommand = {
     ['--params JSON', 'how to run it: {"done": {...}, "hold": {...}, "ready": {...}, "fail": {...}, "fail-error": "..."}'],
     ['--id-prefix P', 'the ids of its jobs start with this (default: selftest-<random>-)'],
     ['--concurrency N', 'paths replayed at once (default: 8)'],
+    ['--settle-ms MS', "how long a step's events may take to come (default: 5000)"],
     ['--no-transactions', 'only jobs alone, no grouped transactions'],
     ['--json', 'the coverage, the summary and every mismatch as one JSON object'],
   ],
@@ -84,12 +86,13 @@ export const selftest: CliCommand = {
     const idPrefix = ctx.str('id-prefix') ?? `selftest-${randomBytes(3).toString('hex')}-`;
     if (!ID_PREFIX_RE.test(idPrefix)) throw new CliError(`--id-prefix must start with a letter, then letters, digits, - or _; not '${idPrefix}'`, ExitCode.usage);
     const concurrency = parseInteger(ctx.str('concurrency') ?? '8', '--concurrency', 1);
+    const settleMs = parseInteger(ctx.str('settle-ms') ?? '5000', '--settle-ms', 1);
 
     const t0 = performance.now();
     const paths = generatePaths({ profile, idPrefix, transactions: ctx.opts['no-transactions'] !== true });
     const client = await ctx.client();
     await client.query({}); // reachable, and allowed, before anything is started
-    const results = await replayPaths(client, paths, { concurrency });
+    const results = await replayPaths(client, paths, { concurrency, settleMs });
     const coverage = coverageOf(results);
     const mismatches = results.flatMap((r) => (r.mismatch ? [r.mismatch] : []));
     const ms = performance.now() - t0;
