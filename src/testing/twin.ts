@@ -54,6 +54,9 @@ export interface TwinSetup {
 /** The `error` of an expected event that may be any text (the type's own failure message). */
 export const ANY_ERROR = '<any error>';
 
+/** The transaction machine whose members are {@link wireJobMachine}s (made once: a machine is costly to build). */
+const wireTransactionMachine = transactionMachine.provide({ actors: { job: wireJobMachine } } as never);
+
 /** The owner the twin's jobs have; events are compared without it (the replay's user owns them). */
 const OWNER = 'model';
 const VERB_COMMANDS: Record<VerbEvent['type'], string> = {
@@ -115,8 +118,7 @@ export class Twin {
       ...(!start.defaults && { autoFinalize: false, autoDismiss: false }),
     }));
     if (start.grouped) {
-      const logic = transactionMachine.provide({ actors: { job: wireJobMachine } } as never);
-      const txn = createActor(logic, { input: { id: 'txn-model', jobs: inputs } });
+      const txn = createActor(wireTransactionMachine, { input: { id: 'txn-model', jobs: inputs } });
       this.#root = txn;
       this.#jobs = txn.getSnapshot().context.members;
     } else {
