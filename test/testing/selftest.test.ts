@@ -51,6 +51,18 @@ describe('jobctl selftest on a plain server', () => {
     ];
     for (const [args, stderr] of cases) assert.deepEqual(await jobctl([...base, 'selftest', ...args]), { code: 2, stdout: '', stderr });
   });
+
+  test('a run the service will not start is named once, with its reason', async () => {
+    const params = JSON.stringify({ done: { steps: 1 }, hold: { stpes: 1 } });
+    const r = await jobctl([...base, 'selftest', '--params', params, '--id-prefix', 'bad-']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /^jobctl: the hold run of 'test' was not started: error 400 'Parameter 'params\.stpes' is unexpected' \(job-start \{"type":"test","id":"bad-\d+","params":\{"stpes":1\},"auto-finalize":false,"auto-dismiss":false\}\)\n$/,
+    );
+    assert.equal(r.stdout, '');
+    assert.equal(stack.service.jobs.size, 0);
+  });
 });
 
 describe('jobctl selftest under nats-auth.conf, as a normal user', () => {
