@@ -45,8 +45,13 @@ const countJob = defineJob(
 
 const VITEST_STAND_IN = `
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-export { describe, test, test as it, before as beforeAll, after as afterAll };
+import { after, before, describe, test as nodeTest } from 'node:test';
+export { describe, before as beforeAll, after as afterAll };
+/** vitest's test(name, fn, timeout). */
+export function test(name, fn, timeout) {
+  return nodeTest(name, { timeout }, fn);
+}
+export { test as it };
 export function expect(actual) {
   return { toEqual: (expected) => assert.deepEqual(actual, expected), toBe: (expected) => assert.equal(actual, expected) };
 }
