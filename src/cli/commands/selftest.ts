@@ -78,7 +78,7 @@ export const selftest: CliCommand = {
   examples: [
     'jobctl selftest',
     'jobctl selftest --json',
-    `jobctl selftest --type copy --params '{"done": {"mib": 1}, "hold": {"mib": 1, "step-ms": 3600000}}'`,
+    `jobctl selftest --type count --params '{"done": {"to": 1}, "hold": {"to": 1000000}}'`,
   ],
   async run(ctx) {
     const type = ctx.str('type') ?? TEST_TYPE_PROFILE.type;
