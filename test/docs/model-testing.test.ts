@@ -14,34 +14,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { z } from 'zod';
-import { defineJob } from '../../src/runtime/handler.js';
 import { builtinTypes } from '../../src/service/builtin-types.js';
 import { generatePaths } from '../../src/testing/index.js';
 import { startStack } from '../support/stack.js';
+import { countJob } from '../testing/count-job.js';
 import type { Stack } from '../support/stack.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DOC = readFileSync(join(ROOT, 'docs/model-testing.md'), 'utf8');
 const run = promisify(execFile);
-
-/** The `count` type of docs/jobs.md, as written there. */
-const countJob = defineJob(
-  'count',
-  {
-    params: z.strictObject({ to: z.number().int().min(1).default(10) }),
-    description: (p) => `Count to ${p.to}`,
-  },
-  async (job) => {
-    job.progress(0, job.params.to);
-    for (let n = 1; n <= job.params.to; n++) {
-      await job.throttle(1);
-      await job.sleep(100);
-      job.progress(n, job.params.to);
-    }
-    return { counted: job.params.to };
-  },
-);
 
 const VITEST_STAND_IN = `
 import assert from 'node:assert/strict';

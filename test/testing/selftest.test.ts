@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { builtinTypes } from '../../src/service/builtin-types.js';
 import { startStack } from '../support/stack.js';
+import { countJob } from './count-job.js';
 import type { Stack } from '../support/stack.js';
 import { startAuthServer } from '../security/auth-server.js';
 import type { AuthServer } from '../security/auth-server.js';
@@ -16,7 +18,7 @@ describe('jobctl selftest on a plain server', () => {
   let stack: Stack;
   let base: string[];
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ types: (dir) => builtinTypes(dir).register(countJob) });
     base = ['--server', stack.server.url, '--prefix', stack.prefix, '--user', 'carol'];
   });
   after(() => stack.close());
@@ -40,6 +42,14 @@ describe('jobctl selftest on a plain server', () => {
     assert.equal(report.coverage.paths.failed, 0);
     assert.ok(report.coverage.paths.passed > 0);
     assert.deepEqual(report.mismatches, []);
+  });
+
+  test('a type of your own, by --type and --params: its paths pass', async () => {
+    const r = await jobctl([...base, 'selftest', '--type', 'count', '--params', '{"done": {"to": 1}, "hold": {"to": 1000000}}']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^statuses reached: 8\/11 \(not: undefined, ready, standby\)$/m);
+    assert.match(r.stdout, SUMMARY);
+    assert.equal(stack.service.jobs.size, 0);
   });
 
   test('usage errors name what is wrong', async () => {
