@@ -35,7 +35,7 @@ import type {
   QueryJobsArgs,
   TransactionArgs,
 } from '../protocol/schemas.js';
-import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
+import { JobStartArgs as JobStartSchema, QueryOrder } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
@@ -53,6 +53,7 @@ import type { PipeHub } from '../pipes/hub.js';
 import { planPipes } from '../pipes/plan.js';
 import type { PipePlan } from '../pipes/plan.js';
 import { jobInfo } from './job-info.js';
+import type { Listing } from './query.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 
@@ -265,20 +266,34 @@ export class JobManager implements JobsApi {
     return VERB_DONE;
   }
 
-  /** query-jobs: the jobs the caller may see, newest first. */
-  query(caller: string, args: QueryJobsArgs): JobInfo[] {
+  /**
+   * query-jobs: the jobs the caller may see that match the filters, in the order asked
+   * (newest first by default). Filtering reads only each snapshot's status and type; JobInfo
+   * is made only for the jobs a reply reads.
+   */
+  query(caller: string, args: QueryJobsArgs): Listing {
     const admin = this.#opts.admins.has(caller);
     const owner = admin ? args.owner : caller;
-    if (!admin && args.owner !== undefined && args.owner !== caller) return [];
-    const out: JobInfo[] = [];
-    for (const entry of [...this.#jobs.values()].reverse()) {
+    if (!admin && args.owner !== undefined && args.owner !== caller) return { count: 0, at: () => undefined };
+    const matched: Entry[] = [];
+    for (const entry of this.#jobs.values()) {
       if (owner !== undefined && entry.owner !== owner) continue;
-      const info = this.#info(entry);
-      if (args.status !== undefined && info.status !== args.status) continue;
-      if (args.type !== undefined && info.type !== args.type) continue;
-      out.push(info);
+      if (args.status !== undefined || args.type !== undefined) {
+        const snapshot = entry.job.getSnapshot();
+        if (args.status !== undefined && statusOf(snapshot) !== args.status) continue;
+        if (args.type !== undefined && snapshot.context.job.type !== args.type) continue;
+      }
+      matched.push(entry);
     }
-    return out;
+    const oldest = args['order-by'] === QueryOrder.oldest;
+    const count = matched.length;
+    return {
+      count,
+      at: (i) => {
+        const entry = i < 0 || i >= count ? undefined : matched[oldest ? i : count - 1 - i];
+        return entry && this.#info(entry);
+      },
+    };
   }
 
   /** job-wait: the job's final JobInfo once it is concluded (also after an auto-dismiss). */

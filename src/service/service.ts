@@ -157,7 +157,9 @@ export class JobService implements AsyncDisposable {
       metadata: { prefix },
     });
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
+    // The broker's max_payload bounds every reply; it is read at each reply, as a reconnect may reach another server.
+    const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, maxReply, ...(pipes && { pipes }) }, inFlight);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
     // The restored jobs get their work back while the service already answers (remote ones
