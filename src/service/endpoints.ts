@@ -8,7 +8,8 @@ import { JobVerb } from '../../machines/index.js';
 import { BadInputError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
-import { decodePayload, validate } from '../protocol/validate.js';
+import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
+import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
@@ -55,6 +56,8 @@ export interface EndpointsOptions {
   logger: Logger;
   /** The largest payload taken, in bytes (JOBS_MAX_PAYLOAD). */
   maxPayload: number;
+  /** How many keys and array elements a payload may hold. @defaultValue DEFAULT_BOUNDS */
+  bounds?: PayloadBounds;
   /** The pipes, whose readiness job-start waits for. */
   pipes?: PipeHub;
   /** The largest reply the connection may send, in bytes: its server's max_payload. @defaultValue 1048576 */
@@ -123,7 +126,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       if (inFlight.closing) throw new ShuttingDownError();
       if (caller === undefined || !ACCOUNT_RE.test(caller)) throw new BadInputError('Invalid caller in the command subject');
       checkPayload(msg.data, opts.maxPayload);
-      const args = validate(commandArgs[command], decodePayload(msg.data));
+      const args = validate(commandArgs[command], decodePayload(msg.data, opts.bounds ?? DEFAULT_BOUNDS));
       result = (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
     } catch (err) {
       refuse(command, caller, msg, err);
