@@ -10,7 +10,7 @@
  * Environment: BENCH_ATTACK_MS (how long the bystander is measured under attack, 20000),
  * BENCH_BYSTANDER_N (requests alone, 300).
  */
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -92,23 +92,29 @@ async function main(): Promise<void> {
 
     // The bystander: bob's own running job, its speed set again and again.
     const id = await bob.start('test', { params: { steps: 1_000_000, 'step-ms': 1000 } });
-    const bystander = async (n: number, untilMs: number) => {
+    // Two bystanders: a verb that is saved in the store before its reply, and a query that is not.
+    let firstFailure = '';
+    const bystander = async (n: number, untilMs: number, command: (i: number) => Promise<unknown> = (i) => bob.setSpeed(id, i % 2)) => {
       const times: number[] = [];
       let failed = 0;
       const end = performance.now() + untilMs;
       for (let i = 0; i < n && performance.now() < end; i++) {
         const t = performance.now();
         try {
-          await bob.setSpeed(id, i % 2);
+          await command(i);
           times.push(performance.now() - t);
-        } catch {
+        } catch (err) {
+          firstFailure ||= String(err);
           failed++;
         }
       }
       return { times, failed };
     };
+    const query = () => bob.queryPage({ limit: 1 });
     await bystander(30, 10_000);
     const alone = await bystander(BYSTANDER_N, 60_000);
+    const queryAlone = await bystander(BYSTANDER_N, 60_000, query);
+    const disconnectsBefore = disconnects(join(workDir, 'service.log'));
 
     let stop = false;
     let attacks = 0;
@@ -125,7 +131,8 @@ async function main(): Promise<void> {
         }
       }
     });
-    const attacked = await bystander(100_000, ATTACK_MS);
+    const attacked = await bystander(100_000, ATTACK_MS / 2);
+    const queryAttacked = await bystander(100_000, ATTACK_MS / 2, query);
     stop = true;
     await Promise.all(attackers);
     const attackSeconds = (performance.now() - attackStart) / 1000;
@@ -140,15 +147,19 @@ async function main(): Promise<void> {
     ];
     out(
       table([
-        ['bystander job-set-speed', 'n', 'p50', 'p99', 'max', 'failed'],
-        ['alone', ...summary(alone)],
-        [`while ${IN_FLIGHT} of "${worst.name}" are in flight`, ...summary(attacked)],
+        ['bystander', 'n', 'p50', 'p99', 'max', 'failed'],
+        ['job-set-speed (saved before its reply), alone', ...summary(alone)],
+        [`job-set-speed while ${IN_FLIGHT} of "${worst.name}" are in flight`, ...summary(attacked)],
+        ['query-jobs {"limit":1}, alone', ...summary(queryAlone)],
+        [`query-jobs {"limit":1} while ${IN_FLIGHT} of "${worst.name}" are in flight`, ...summary(queryAttacked)],
       ]),
     );
     out(
       `\nunder attack: ${attacks} hostile requests answered (${attackErrors} not answered) in ${fmt(attackSeconds)} s; ` +
-        `service CPU ${fmt(serviceCpu / 1000)} s (${fmt(serviceCpu / 10 / attackSeconds, 0)} % of one core)\n`,
+        `service CPU ${fmt(serviceCpu / 1000)} s (${fmt(serviceCpu / 10 / attackSeconds, 0)} % of one core); ` +
+        `the service's connection dropped ${disconnects(join(workDir, 'service.log')) - disconnectsBefore} times\n`,
     );
+    if (firstFailure) out(`first bystander failure: ${firstFailure}\n`);
   } finally {
     for (const nc of conns) await nc.drain().catch(() => undefined);
     for (const c of children.reverse()) await c.stop();
@@ -156,6 +167,11 @@ async function main(): Promise<void> {
     closeSync(logFd);
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** How many times the service logged that its NATS connection dropped. */
+function disconnects(logFile: string): number {
+  return readFileSync(logFile, 'utf8').split('\n').filter((line) => line.includes('"nats":"disconnect"')).length;
 }
 
 await main();
