@@ -174,21 +174,15 @@ export function scanPayload(data: Uint8Array, bounds: PayloadBounds): void {
   let depth = 0;
   let keys = 0;
   let items = 0;
-  let inString = false;
   for (let i = 0; i < data.length; i++) {
     const b = data[i]!;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
-      continue;
-    }
     if (isSpace(b)) continue;
     // The first element of an array counts when anything but its end follows its `[`.
     if (depth > 0 && kinds[depth] === 1 && b !== CLOSE_ARRAY) {
       kinds[depth] = 2;
       if (++items > bounds.maxItems) throw tooMany('array elements', bounds.maxItems);
     }
-    if (b === QUOTE) inString = true;
+    if (b === QUOTE) i = stringEnd(data, i);
     else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
       if (++depth > MAX_DEPTH) throw new BadInputError(TOO_DEEP);
       kinds[depth] = b === OPEN_ARRAY ? 1 : 0;
@@ -199,6 +193,21 @@ export function scanPayload(data: Uint8Array, bounds: PayloadBounds): void {
     } else if (b === COMMA && depth > 0 && kinds[depth] !== 0) {
       if (++items > bounds.maxItems) throw tooMany('array elements', bounds.maxItems);
     }
+  }
+}
+
+/**
+ * Where the string opened at `open` ends: its closing quote, found natively (indexOf), the
+ * first not escaped by an odd run of backslashes. `data.length` if it never ends.
+ */
+function stringEnd(data: Uint8Array, open: number): number {
+  for (let from = open + 1; ; ) {
+    const quote = data.indexOf(QUOTE, from);
+    if (quote < 0) return data.length;
+    let backslashes = 0;
+    while (data[quote - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    from = quote + 1;
   }
 }
 
