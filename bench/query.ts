@@ -1,8 +1,8 @@
 /**
  * `npm run bench:query`: query-jobs with 100,000 live jobs. On a private nats-server (a random
  * loopback port, default max_payload 1 MB), with the service as a child process (jobs in
- * memory: JOBS_PERSIST=false, so that setting up 100,000 jobs is quick; a query never reads
- * the store) and bench/responder.js as the raw baseline, it measures p50/p99 of query-jobs
+ * memory: JOBS_PERSIST=false, so that setting up 100,000 jobs is quicker; a query never
+ * reads the store; JOBS_KEEP_CONCLUDED raised so that retention keeps them all) and bench/responder.js as the raw baseline, it measures p50/p99 of query-jobs
  * one request at a time: paged, counting, with and without filters (status, type, owner),
  * against a raw request/reply of an empty payload and of a payload as large as the page,
  * measured in the same run. Then the time to read all 100,000 jobs page by page (SDK).
@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       JOBS_PERSIST: 'false',
       JOBS_MAX_JOBS_PER_OWNER: String(JOBS + 1),
+      // Keep every concluded job: retention would otherwise dismiss all but the newest 10,000.
+      JOBS_KEEP_CONCLUDED: String(JOBS + 1),
     };
     children.push(await startNode(dist('../src/main.js'), { env, stdout: logFd }));
     children.push(await startNode(dist('./responder.js'), { env: { NATS_URL: server.url, RAW_PREFIX: rawPrefix }, stdout: 'ready' }));
