@@ -24,7 +24,7 @@ import { SERVICE_INSTANCE_KEY } from './job-records.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
 import type { WorkerSettings } from './remote/directory.js';
-import { resolveLimits } from './limits.js';
+import { payloadBounds, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 
 export interface JobServiceOptions {
@@ -157,7 +157,10 @@ export class JobService implements AsyncDisposable {
       metadata: { prefix },
     });
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
+    // The broker's max_payload bounds every reply; it is read at each reply, as a reconnect may reach another server.
+    const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
+    const bounds = payloadBounds(limits);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, ...(pipes && { pipes }) }, inFlight);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
     // The restored jobs get their work back while the service already answers (remote ones
