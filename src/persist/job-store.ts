@@ -186,6 +186,11 @@ export class JobStore {
     }
   }
 
+  /** The conflict that stopped writes to `key`, if another writer changed its record. */
+  conflict(key: string): StoreConflictError | undefined {
+    return this.#keys.get(key)?.conflict;
+  }
+
   /** A key read by {@link loadAll}: later writes are checked against its revision. */
   adopt(key: string, revision: number): void {
     this.#keys.set(key, { revision, version: 0, written: 0, source: () => undefined, inFlight: false, waiters: [] });

@@ -39,7 +39,6 @@ import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
-import { NotSavedError } from '../persist/job-store.js';
 import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
 import type { SavedRun } from '../runtime/runtime.js';
@@ -53,6 +52,7 @@ import type { PipeHub } from '../pipes/hub.js';
 import { planPipes } from '../pipes/plan.js';
 import type { PipePlan } from '../pipes/plan.js';
 import { jobInfo } from './job-info.js';
+import { UnsavableJobError, unsavedReply } from './unsaved.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 
@@ -159,8 +159,8 @@ export class JobManager implements JobsApi {
    * that a reply reports only what survives a restart. Without a store, at once.
    */
   async saved(owner: string, ids: readonly string[]): Promise<void> {
-    if (!this.#opts.store) return;
-    await this.#savedKeys(new Set(ids.flatMap((id) => this.#storeKeys(owner, id))), undefined);
+    if (!this.#opts.store || ids.length === 0) return;
+    await this.#savedKeys(ids[0]!, new Set(ids.flatMap((id) => this.#storeKeys(owner, id))), undefined);
   }
 
   /** The store keys of a job's state: its own and, while the job is kept, its grouped transaction's. */
@@ -169,14 +169,16 @@ export class JobManager implements JobsApi {
     return txn === undefined ? [jobKey(owner, id)] : [jobKey(owner, id), txnKey(owner, txn)];
   }
 
-  /** Resolves to `value` once the store keys `keys` are saved (see {@link saved}). */
-  #savedKeys<T>(keys: Iterable<string>, value: T): Promise<T> {
+  /**
+   * Resolves to `value` once the store keys `keys` of job `id` are saved (see {@link saved});
+   * rejects with a 503 saying that the change is not saved (yet), never an internal error.
+   */
+  #savedKeys<T>(id: string, keys: Iterable<string>, value: T): Promise<T> {
     const timeoutMs = this.#opts.saveTimeoutMs ?? 5000;
     return this.#opts.store!.saved(keys, timeoutMs).then(
       () => value,
       (err: unknown) => {
-        if (!(err instanceof NotSavedError)) throw err;
-        throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
+        throw unsavedReply(id, err);
       },
     );
   }
@@ -240,6 +242,8 @@ export class JobManager implements JobsApi {
    */
   verb(caller: string, verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs): VerbDone | Promise<VerbDone> {
     const entry = this.#find(caller, args.id, args.owner);
+    const store = this.#opts.store;
+    if (store && this.#storeKeys(entry.owner, entry.id).some((k) => store.conflict(k))) throw new UnsavableJobError(entry.id);
     const event = verbEvent(verb, args);
     entry.refusal = undefined;
     entry.job.send(event);
@@ -253,8 +257,8 @@ export class JobManager implements JobsApi {
     }
     this.#log(entry, 'debug', { verb }, 'verb applied');
     if (verb === JobVerb.finalize) return this.#finalized(entry);
-    if (!this.#opts.store) return VERB_DONE;
-    return this.#savedKeys(this.#storeKeys(entry.owner, entry.id), VERB_DONE);
+    if (!store) return VERB_DONE;
+    return this.#savedKeys(entry.id, this.#storeKeys(entry.owner, entry.id), VERB_DONE);
   }
 
   /** After a finalize: once the job (or its transaction) has moved on, and is saved. */

@@ -17,6 +17,7 @@ import type { JobTypes } from '../../src/runtime/registry.js';
 import type { Limits } from '../../src/service/limits.js';
 import type { PipeSettings } from '../../src/pipes/settings.js';
 import type { WorkerSettings } from '../../src/service/remote/directory.js';
+import type { PersistenceSettings } from '../../src/persist/settings.js';
 
 let stacks = 0;
 
@@ -44,8 +45,8 @@ export interface StackOptions {
   /** More options for the service's own connection (e.g. its credentials). */
   connection?: ConnectionOptions;
   limits?: Partial<Limits>;
-  /** Keep jobs in JetStream (the default) or not (`false`, e.g. on a server without JetStream). */
-  persistence?: false;
+  /** Keep jobs in JetStream (the default, with these settings) or not (`false`, e.g. on a server without JetStream). */
+  persistence?: false | Partial<PersistenceSettings>;
   /** Pipe settings (stall timeout, window, …). */
   pipes?: Partial<PipeSettings>;
   /** Remote worker settings (timeouts, heartbeat, re-attach window). */
@@ -80,7 +81,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     prefix,
     admins: opts.admins ?? ['admin'],
     ...(opts.limits && { limits: opts.limits }),
-    ...(opts.persistence === false && { persistence: false }),
+    ...(opts.persistence !== undefined && { persistence: opts.persistence }),
     ...(opts.pipes && { pipes: opts.pipes }),
     ...(opts.workers && { workers: opts.workers }),
   });
