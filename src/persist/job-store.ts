@@ -148,17 +148,17 @@ export class JobStore {
    * consumer of the bucket's stream (the last value of each key), pulled in large batches —
    * not a request per key.
    */
-  async loadAll(): Promise<Array<{ key: string; revision: number; value: unknown }>> {
+  async loadAll(): Promise<Array<{ key: string; revision: number; value?: unknown; bad?: string }>> {
     const status = await this.kv.status();
     if (status.values === 0) return [];
-    const out: Array<{ key: string; revision: number; value: unknown }> = [];
+    const out: Array<{ key: string; revision: number; value?: unknown; bad?: string }> = [];
     const head = `$KV.${this.bucket}.`;
     const consumer = await this.js.consumers.get(status.streamInfo.config.name, { deliver_policy: DeliverPolicy.LastPerSubject });
     const messages = await consumer.consume({ max_messages: 10_000 });
     try {
       for await (const m of messages) {
         const operation = m.headers?.get('KV-Operation');
-        if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, value: m.json() });
+        if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, ...parsed(m.data) });
         if (m.info.pending === 0) break;
       }
     } finally {
@@ -170,12 +170,20 @@ export class JobStore {
   /**
    * The value of `key` (JSON, as every value of the bucket), stored first as `make()` if the
    * store has none. Written once and never changed by the write-behind (the service's instance
-   * id); when two writers race, the first one's value is everyone's.
+   * id); when two writers race, the first one's value is everyone's. A value that is not JSON
+   * or not `valid` is set aside ({@link setAside}; `rejected` is told why) and replaced.
    */
-  async getOrCreate<T>(key: string, make: () => T): Promise<T> {
+  async getOrCreate<T>(key: string, make: () => T, valid: (value: unknown) => value is T, rejected: (revision: number, reason: string) => void): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const entry = await this.kv.get(key);
-      if (entry?.operation === 'PUT') return entry.json<T>();
+      if (entry?.operation === 'PUT') {
+        const read = parsed(entry.value);
+        if ('value' in read && valid(read.value)) return read.value;
+        if (attempt >= 3) throw new Error(`The job store's '${key}' keeps being replaced with what is not valid`);
+        rejected(entry.revision, 'bad' in read ? read.bad : `not valid: ${JSON.stringify(read.value).slice(0, 200)}`);
+        await this.setAside(key, entry.revision);
+        continue;
+      }
       const value = make();
       try {
         await this.kv.create(key, JSON.stringify(value));
@@ -184,6 +192,25 @@ export class JobStore {
         if (!isConflict(err) || attempt >= 3) throw err;
       }
     }
+  }
+
+  /** Forget a key {@link adopt}ed (its record was not restored after all): nothing of it is written. */
+  forget(key: string): void {
+    const state = this.#keys.get(key);
+    if (state && !state.inFlight) this.#keys.delete(key);
+    this.#dirty.delete(key);
+    this.#minor.delete(key);
+  }
+
+  /**
+   * Move the record of `key` at `revision` aside, byte for byte, to `aside.<key>` (where the
+   * service never reads jobs from), and remove it from its place (unless it changed since).
+   */
+  async setAside(key: string, revision: number): Promise<void> {
+    const entry = await this.kv.get(key, { revision });
+    if (!entry) return;
+    await this.kv.put(`aside.${key}`, entry.value);
+    await this.kv.delete(key, { previousSeq: revision });
   }
 
   /** The conflict that stopped writes to `key`, if another writer changed its record. */
@@ -475,6 +502,17 @@ export class JobStore {
 }
 
 const noop = () => undefined;
+
+const DEC = new TextDecoder('utf-8', { fatal: true });
+
+/** A record's bytes as JSON, or what is wrong with them (never an exception: one bad record must not stop a start). */
+function parsed(data: Uint8Array): { value: unknown } | { bad: string } {
+  try {
+    return { value: JSON.parse(DEC.decode(data)) as unknown };
+  } catch (err) {
+    return { bad: `not JSON: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}` };
+  }
+}
 
 /** JetStream's "wrong last sequence" (an update or create against a revision that moved). */
 function isConflict(err: unknown): boolean {

@@ -45,8 +45,8 @@ import type { SavedRun } from '../runtime/runtime.js';
 import { createActorHub, stopJobs } from './actor-hub.js';
 import type { ActorHub } from './actor-hub.js';
 import { FinishedJobs } from './finished.js';
-import { RECORD_VERSION, SERVICE_INSTANCE_KEY, jobKey, parseKey, txnKey } from './job-records.js';
-import type { JobRecord, PersistedSnapshot, TxnRecord } from './job-records.js';
+import { RECORD_VERSION, jobKey, sortRecords, txnKey } from './job-records.js';
+import type { JobRecord, PersistedSnapshot, Rejected, StoredRecord, TxnRecord } from './job-records.js';
 import { generateId } from './ids.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { planPipes } from '../pipes/plan.js';
@@ -316,62 +316,89 @@ export class JobManager implements JobsApi {
   /**
    * Bring back the jobs the store kept (at start, before any command): each in its status,
    * with its id; what happens to them from here is published as usual. Their work is given
-   * back afterwards, by {@link resumeRestored}. Returns how many jobs came back.
+   * back afterwards, by {@link resumeRestored}. Returns how many jobs came back, and the
+   * records that could not be restored, to be set aside (each logged with its key and why).
    */
-  restore(entries: ReadonlyArray<{ key: string; revision: number; value: unknown }>): number {
+  restore(entries: Iterable<StoredRecord>): { restored: number; rejected: Rejected[] } {
     const store = this.#opts.store;
-    if (!store) return 0;
-    const jobs = new Map<string, { revision: number; record: JobRecord }>();
-    const txns: Array<{ owner: string; id: string; key: string; revision: number; record: TxnRecord }> = [];
-    for (const { key: k, revision, value } of entries) {
-      if (k === SERVICE_INSTANCE_KEY) continue;
-      const parsed = parseKey(k);
-      const version = (value as { v?: unknown } | null)?.v;
-      if (!parsed || version !== RECORD_VERSION) {
-        this.#opts.logger.error({ key: k, version }, 'job store: a record this service cannot read; left as it is');
-        continue;
-      }
-      if (parsed.kind === 'job') jobs.set(k, { revision, record: value as JobRecord });
-      else txns.push({ ...parsed, key: k, revision, record: value as TxnRecord });
+    if (!store) return { restored: 0, rejected: [] };
+    const { jobs, txns, rejected, otherVersions } = sortRecords(entries);
+    for (const { key: k, version } of otherVersions) {
+      this.#opts.logger.error({ key: k, version }, 'job store: a record of another version of the service; left as it is');
     }
+    const reject = (k: string, revision: number, reason: string) => {
+      rejected.push({ key: k, revision, reason });
+    };
     let restored = 0;
     const byCreation = [...jobs].sort(([, a], [, b]) => a.record.seq - b.record.seq);
     for (const [k, { revision, record }] of byCreation) {
       const input = record.snapshot.context.job as JobInput;
       if (input.txn !== undefined) continue; // restored with its transaction
+      let job: JobActorRef | undefined;
+      try {
+        job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#hub });
+        this.#watchErrors(job, input);
+        job.start();
+        store.adopt(k, revision);
+        this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
+      } catch (err) {
+        job?.stop();
+        store.forget(k);
+        this.#forgetRestored(input);
+        reject(k, revision, `its job cannot be brought back: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
       this.#seq = Math.max(this.#seq, record.seq);
-      const job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#hub });
-      this.#watchErrors(job, input);
-      job.start();
-      store.adopt(k, revision);
-      this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
       restored++;
     }
     for (const t of txns) {
-      this.#seq = Math.max(this.#seq, t.record.seq);
       const members = t.record.members.map((id) => ({ id, ...jobs.get(jobKey(t.owner, id)) }));
       const missing = members.filter((m) => !m.record).map((m) => m.id);
       if (missing.length > 0) {
         this.#opts.logger.error({ owner: t.owner, txn: t.id, missing }, 'job store: a grouped transaction without all its members; not restored');
         continue;
       }
-      const children = Object.fromEntries(members.map((m) => [m.id, { snapshot: m.record!.snapshot, src: 'job' }]));
-      const txn = createActor(this.#txnLogic, { snapshot: { ...t.record.snapshot, children } as never, input: undefined as never });
       const inputs = members.map((m) => m.record!.snapshot.context.job as JobInput);
-      txn.subscribe({ error: (err) => this.#lost(t.id, inputs, err) });
-      txn.start();
-      store.adopt(t.key, t.revision);
-      this.#persistTxn(txn, t.owner, t.id, t.record.seq);
-      for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
-        const m = members[i]!;
-        store.adopt(jobKey(t.owner, m.id), m.revision!);
-        this.#seq = Math.max(this.#seq, m.record!.seq);
-        if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
-        this.#restored.push(this.#register(inputs[i]!, ref, txn, m.record!.seq, m.record!.run ?? null));
-        restored++;
+      let txn: TransactionActorRef | undefined;
+      const entries: Entry[] = [];
+      try {
+        const children = Object.fromEntries(members.map((m) => [m.id, { snapshot: m.record!.snapshot, src: 'job' }]));
+        txn = createActor(this.#txnLogic, { snapshot: { ...t.record.snapshot, children } as never, input: undefined as never });
+        txn.subscribe({ error: (err) => this.#lost(t.id, inputs, err) });
+        txn.start();
+        store.adopt(t.key, t.revision);
+        for (const m of members) store.adopt(jobKey(t.owner, m.id), m.revision!);
+        for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
+          if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
+          entries.push(this.#register(inputs[i]!, ref, txn, members[i]!.record!.seq, members[i]!.record!.run ?? null));
+        }
+      } catch (err) {
+        txn?.stop();
+        store.forget(t.key);
+        for (const m of members) store.forget(jobKey(t.owner, m.id));
+        for (const input of inputs) this.#forgetRestored(input);
+        reject(t.key, t.revision, `its transaction cannot be brought back: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
       }
+      this.#seq = Math.max(this.#seq, t.record.seq, ...members.map((m) => m.record!.seq));
+      this.#persistTxn(txn, t.owner, t.id, t.record.seq);
+      this.#restored.push(...entries);
+      restored += entries.length;
     }
-    return restored;
+    for (const r of rejected) {
+      this.#opts.logger.error({ key: r.key, revision: r.revision, reason: r.reason }, 'job store: a record that cannot be restored; set aside');
+    }
+    return { restored, rejected };
+  }
+
+  /** Undo what restoring a job registered before it failed. */
+  #forgetRestored(input: JobInput): void {
+    const k = key(input.owner, input.id);
+    const entry = this.#jobs.get(k);
+    if (!entry) return;
+    this.#jobs.delete(k);
+    this.#owners.remove(entry.owner);
+    this.#runtime.forget(entry.owner, entry.id);
   }
 
   /**

@@ -104,7 +104,7 @@ export class JobService implements AsyncDisposable {
     const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger));
     // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
     // across a restart (docs/workers.md, Service restarts).
-    const svc = store && (await instanceId(store));
+    const svc = store && (await instanceId(store, opts.logger));
     const workers =
       opts.workers === false
         ? undefined
@@ -137,9 +137,12 @@ export class JobService implements AsyncDisposable {
       const started = performance.now();
       const records = await store.loadAll();
       const read = performance.now();
-      const restored = jobs.restore(records);
+      const { restored, rejected } = jobs.restore(records);
+      for (const r of rejected) {
+        await store.setAside(r.key, r.revision).catch((err: unknown) => opts.logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
+      }
       const ms = Math.round(performance.now() - started);
-      opts.logger.info({ restored, records: records.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
+      opts.logger.info({ restored, records: records.length, setAside: rejected.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
     }
     const retention = { ...DEFAULT_RETENTION, ...opts.retention };
     jobs.sweep(retention);
@@ -203,12 +206,12 @@ export class JobService implements AsyncDisposable {
 }
 
 /** The service's instance id as its store keeps it, made at the first start. */
-async function instanceId(store: JobStore): Promise<string> {
-  const svc = await store.getOrCreate<unknown>(SERVICE_INSTANCE_KEY, newServiceId);
-  if (typeof svc !== 'string' || !NODE_ID_RE.test(svc)) {
-    throw new Error(`The job store's '${SERVICE_INSTANCE_KEY}' is not a service instance id: ${JSON.stringify(svc)}`);
-  }
-  return svc;
+async function instanceId(store: JobStore, logger: Logger): Promise<string> {
+  const valid = (v: unknown): v is string => typeof v === 'string' && NODE_ID_RE.test(v);
+  return store.getOrCreate(SERVICE_INSTANCE_KEY, newServiceId, valid, (revision, reason) => {
+    // Its workers' jobs cannot re-attach to a new instance id: they fail as after a restart without one.
+    logger.error({ key: SERVICE_INSTANCE_KEY, revision, reason }, 'job store: the service instance id is not one; set aside, a new one made');
+  });
 }
 
 /** The job store and the event stream of `prefix`, created if need be. */
