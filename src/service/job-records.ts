@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { SavedRun } from '../runtime/runtime.js';
+import type { ToldProgress } from '../persist/event-stream.js';
 
 export const jobKey = (owner: string, id: string): string => `job.${owner}.${id}`;
 /**
@@ -147,4 +148,21 @@ export function sortRecords(entries: Iterable<StoredRecord>): {
     else txns.push({ ...parsed, key, revision, record: value as TxnRecord });
   }
   return { jobs, txns, rejected, otherVersions };
+}
+
+/**
+ * Bring a job record's progress up to what clients were told (`told`, by `<owner>.<id>`):
+ * progress alone is saved once a second at most, so after a crash the record may be behind
+ * the last JOB_PROGRESS event. QEMU's current-progress never decreases, across a restart too.
+ * A resumable handler then sees that progress in `job.resumed`.
+ */
+export function raiseProgress(record: JobRecord, told: ReadonlyMap<string, ToldProgress>): void {
+  const { context } = record.snapshot;
+  const job = context.job as { owner: string; id: string };
+  const last = told.get(`${job.owner}.${job.id}`);
+  const saved = context.progress as { current: number } | undefined;
+  const startedAt = context.startedAt;
+  // Only what this job told: an earlier job of the same id (dismissed since) told its own.
+  if (typeof startedAt !== 'number' || !last || last.at < startedAt) return;
+  if (last.current > (saved?.current ?? 0)) context.progress = { current: last.current, total: Math.max(last.total, last.current) };
 }

@@ -45,7 +45,8 @@ import type { SavedRun } from '../runtime/runtime.js';
 import { createActorHub, stopJobs } from './actor-hub.js';
 import type { ActorHub } from './actor-hub.js';
 import { FinishedJobs } from './finished.js';
-import { RECORD_VERSION, jobKey, sortRecords, txnKey } from './job-records.js';
+import { RECORD_VERSION, jobKey, raiseProgress, sortRecords, txnKey } from './job-records.js';
+import type { ToldProgress } from '../persist/event-stream.js';
 import type { JobRecord, PersistedSnapshot, Rejected, StoredRecord, TxnRecord } from './job-records.js';
 import { generateId } from './ids.js';
 import type { PipeHub } from '../pipes/hub.js';
@@ -66,6 +67,8 @@ export interface JobManagerOptions {
   admins: ReadonlySet<string>;
   /** Called for every event of every job, in order, before any reply that follows from it. */
   publish: (event: JobEvent) => void;
+  /** A job's progress is about to be shown in a reply: its progress event, if held back, goes out first. */
+  shown?: (owner: string, id: string) => void;
   logger: Logger;
   /** How many dismissed jobs job-wait still remembers. @defaultValue 10000 */
   rememberFinished?: number;
@@ -319,10 +322,11 @@ export class JobManager implements JobsApi {
    * back afterwards, by {@link resumeRestored}. Returns how many jobs came back, and the
    * records that could not be restored, to be set aside (each logged with its key and why).
    */
-  restore(entries: Iterable<StoredRecord>): { restored: number; rejected: Rejected[] } {
+  restore(entries: Iterable<StoredRecord>, told: ReadonlyMap<string, ToldProgress> = new Map()): { restored: number; rejected: Rejected[] } {
     const store = this.#opts.store;
     if (!store) return { restored: 0, rejected: [] };
     const { jobs, txns, rejected, otherVersions } = sortRecords(entries);
+    for (const { record } of jobs.values()) raiseProgress(record, told);
     for (const { key: k, version } of otherVersions) {
       this.#opts.logger.error({ key: k, version }, 'job store: a record of another version of the service; left as it is');
     }
@@ -528,6 +532,7 @@ export class JobManager implements JobsApi {
 
   /** A job's JobInfo: its statechart's, plus its params (secrets masked) and log excerpt. */
   #info(entry: Entry): JobInfo {
+    this.#opts.shown?.(entry.owner, entry.id);
     return { ...jobInfo(entry.job.getSnapshot()), ...this.#runtime.info(entry.owner, entry.id) };
   }
 

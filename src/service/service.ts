@@ -17,7 +17,8 @@ import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
 import type { PersistenceSettings, Retention } from '../persist/settings.js';
-import { ensureEventStream } from '../persist/event-stream.js';
+import { ensureEventStream, lastProgress } from '../persist/event-stream.js';
+import type { ToldProgress } from '../persist/event-stream.js';
 import { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
 import { SERVICE_INSTANCE_KEY } from './job-records.js';
@@ -125,6 +126,7 @@ export class JobService implements AsyncDisposable {
       runtime,
       admins: new Set(opts.admins ?? ['admin']),
       publish: (event) => publisher.publish(event),
+      shown: (owner, id) => publisher.flushProgress(owner, id),
       logger: opts.logger,
       limits,
       ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
@@ -136,8 +138,14 @@ export class JobService implements AsyncDisposable {
     if (store) {
       const started = performance.now();
       const records = await store.loadAll();
+      // The progress clients were told (events, JobInfo) may be ahead of what was saved: a
+      // restored job comes back with at least that.
+      const told = await lastProgress(opts.nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
+        opts.logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
+        return new Map<string, ToldProgress>();
+      });
       const read = performance.now();
-      const { restored, rejected } = jobs.restore(records);
+      const { restored, rejected } = jobs.restore(records, told);
       for (const r of rejected) {
         await store.setAside(r.key, r.revision).catch((err: unknown) => opts.logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
       }
