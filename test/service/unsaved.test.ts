@@ -25,7 +25,7 @@ describe('commands whose change cannot be saved', () => {
   let kv: KV;
 
   before(async () => {
-    stack = await startStack({ persistence: { saveTimeoutMs: 300 } });
+    stack = await startStack({ persistence: { saveTimeoutMs: 2000 } });
     alice = await stack.client('alice');
     kv = await new Kvm(stack.nc).open(storeNames(stack.prefix).bucket);
   });
