@@ -137,13 +137,15 @@ export class JobService implements AsyncDisposable {
     await workers?.start();
     if (store) {
       const started = performance.now();
-      const records = await store.loadAll();
       // The progress clients were told (events, JobInfo) may be ahead of what was saved: a
-      // restored job comes back with at least that.
-      const told = await lastProgress(opts.nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
-        opts.logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
-        return new Map<string, ToldProgress>();
-      });
+      // restored job comes back with at least that. Read beside the store, at once.
+      const [records, told] = await Promise.all([
+        store.loadAll(),
+        lastProgress(opts.nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
+          opts.logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
+          return new Map<string, ToldProgress>();
+        }),
+      ]);
       const read = performance.now();
       const { restored, rejected } = jobs.restore(records, told);
       for (const r of rejected) {
