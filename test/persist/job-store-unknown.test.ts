@@ -85,6 +85,27 @@ describe('job store: writes whose outcome is unknown', () => {
     assert.deepEqual((await store.kv.get(key))?.json(), { n: 3 });
   });
 
+  test('nats-server restarts under a stream of writes: every key ends saved with its last value, none taken for another writer\'s', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `job.alice.r${i}`);
+    let n = 0;
+    const writing = setInterval(() => {
+      n++;
+      for (const key of keys) store.changed(key, () => ({ n }));
+    }, 20);
+    try {
+      for (let i = 0; i < 2; i++) {
+        await sleep(300);
+        await server.restart();
+      }
+      await sleep(300);
+    } finally {
+      clearInterval(writing);
+    }
+    await store.saved(keys, 20_000);
+    for (const key of keys) assert.deepEqual((await store.kv.get(key))?.json(), { n }, key);
+    assert.ok(!lines.some((l) => String(l.msg).includes('conflict')), 'no conflict was logged');
+  });
+
   test('a record another writer changed is a conflict, named as such; the key is no longer written', async () => {
     const key = 'job.alice.other';
     store.changed(key, () => ({ n: 1 }));
