@@ -26,6 +26,7 @@ import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
+import { ServiceMetrics } from './metrics.js';
 
 export interface JobServiceOptions {
   nc: NatsConnection;
@@ -54,6 +55,8 @@ export interface JobServiceOptions {
    * `false` turns them off. @defaultValue DEFAULT_PIPE_SETTINGS
    */
   pipes?: Partial<PipeSettings> | false;
+  /** Where the service counts for Prometheus (docs/http.md). @defaultValue a registry of its own */
+  metrics?: ServiceMetrics;
 }
 
 /** How often retention is applied, and delete markers of removed jobs are purged. */
@@ -65,6 +68,8 @@ export const SERVICE_VERSION = '0.1.0';
 
 export class JobService implements AsyncDisposable {
   readonly jobs: JobManager;
+  /** The service's numbers for Prometheus. */
+  readonly metrics: ServiceMetrics;
   /** The remote workers this service knows, unless turned off. */
   readonly workers: WorkerDirectory | undefined;
   readonly #service: Service;
@@ -84,8 +89,10 @@ export class JobService implements AsyncDisposable {
     store: JobStore | undefined;
     pipes: PipeHub | undefined;
     timers: NodeJS.Timeout[];
+    metrics: ServiceMetrics;
   }) {
     this.jobs = parts.jobs;
+    this.metrics = parts.metrics;
     this.workers = parts.workers;
     this.#service = parts.service;
     this.#inFlight = parts.inFlight;
@@ -167,7 +174,9 @@ export class JobService implements AsyncDisposable {
       .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
       .finally(() => workers?.restored());
     opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
-    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers });
+    const metrics = opts.metrics ?? new ServiceMetrics();
+    metrics.countJobsOf(jobs);
+    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics });
   }
 
   /** Resolves once the service has stopped. */

@@ -1,0 +1,36 @@
+/**
+ * The HTTP server in the service's process (`npm start`, `jobctl serve`): JOBS_HTTP says where
+ * (`off`: none); metrics are the service's registry, health the service's start and the
+ * broker's connection.
+ */
+import type { Beside } from '../service/run.js';
+import { parseHttpSetting } from './settings.js';
+import { startHttp } from './start.js';
+
+export const httpBeside: Beside = async (ctx) => {
+  const listen = parseHttpSetting(ctx.env.JOBS_HTTP);
+  if (listen === 'off') {
+    ctx.logger.info('HTTP server off (JOBS_HTTP=off)');
+    return undefined;
+  }
+  const running = await startHttp({
+    nc: ctx.nc,
+    servers: ctx.url,
+    prefix: ctx.prefix,
+    logger: ctx.logger,
+    listen,
+    cwd: process.cwd(),
+    health: async () => {
+      if (ctx.nc.isClosed() || ctx.nc.isDraining()) return { live: true, ready: false, reason: 'the broker connection is closed' };
+      if (!ctx.started()) return { live: true, ready: false, reason: 'jobs are being restored' };
+      try {
+        await ctx.nc.flush();
+      } catch (err) {
+        return { live: true, ready: false, reason: `the broker is not reachable: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      return { live: true, ready: true };
+    },
+    metrics: () => ctx.metrics.text(),
+  });
+  return running;
+};
