@@ -13,11 +13,14 @@ import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from './limits.js';
+import { downloadCommands } from './downloads.js';
+import type { DownloadTokens } from '../persist/download-tokens.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
-export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
+export function dispatchTable(jobs: JobManager, pipes: PipeHub | undefined, downloads: DownloadTokens): Dispatch {
+  const download = downloadCommands(jobs, pipes, downloads);
   return {
     // A start is answered once the new jobs are saved (with a store), and their pipes are ready:
     // the reply promises jobs that survive a restart, and what the caller uploads next is kept.
@@ -41,6 +44,8 @@ export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
     [Command.queryJobs]: (caller, args) => jobs.query(caller, args),
     [Command.jobWait]: (caller, args) => jobs.waitJob(caller, args),
     [Command.jobLog]: (caller, args) => jobs.log(caller, args),
+    [Command.jobDownload]: (caller, args) => download.jobDownload(caller, args),
+    [Command.jobDownloadLog]: (caller, args) => download.jobDownloadLog(caller, args),
   };
 }
 
@@ -52,6 +57,8 @@ export interface EndpointsOptions {
   maxPayload: number;
   /** The pipes, whose readiness job-start waits for. */
   pipes?: PipeHub;
+  /** Where job-download's URLs are kept. */
+  downloads: DownloadTokens;
 }
 
 /** Commands whose answer is awaited (not yet replied), so that shutdown can wait for them. */
@@ -87,7 +94,7 @@ const ENC = new TextEncoder();
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
-  const dispatch = dispatchTable(opts.jobs, opts.pipes);
+  const dispatch = dispatchTable(opts.jobs, opts.pipes, opts.downloads);
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
       subject: subjects.commandFilter(opts.prefix, command),

@@ -27,6 +27,7 @@ import type { WorkerSettings } from './remote/directory.js';
 import { resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { ServiceMetrics } from './metrics.js';
+import { DownloadTokens } from '../persist/download-tokens.js';
 
 export interface JobServiceOptions {
   nc: NatsConnection;
@@ -164,7 +165,8 @@ export class JobService implements AsyncDisposable {
       metadata: { prefix },
     });
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
+    const downloads = new DownloadTokens(opts.nc, prefix);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, downloads, ...(pipes && { pipes }) }, inFlight);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
     // The restored jobs get their work back while the service already answers (remote ones
