@@ -32,16 +32,18 @@ export function downloadRoutes(tokens: DownloadTokens): HttpPlugin {
         if (!(await tokens.use(request.params.token, revision))) throw new HttpError(404, GONE);
         const log = ctx.logger.child({ job: token.id, owner: token.owner });
         log.info({ pipe: token.pipe, filename: token.filename, buffered: token.buffered }, 'download: token used');
-        await serve(request, reply, client, token, log);
+        await serve(ctx, request, reply, client, token, log);
       });
       return reply;
     });
   };
 }
 
-async function serve(request: FastifyRequest, reply: FastifyReply, client: JobsClient, token: DownloadToken, log: Logger): Promise<void> {
+async function serve(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, client: JobsClient, token: DownloadToken, log: Logger): Promise<void> {
   const res = reply.raw;
   reply.hijack();
+  const t0 = performance.now();
+  res.once('close', () => ctx.requestDone(request, res.writableFinished ? res.statusCode : 0, performance.now() - t0));
   const abort = new AbortController();
   const gone = () => {
     if (!res.writableFinished) abort.abort(new Error('The HTTP client went away'));
