@@ -55,6 +55,8 @@ export interface HttpServerOptions {
 
 /** An HTTP error with a status: its message is the reply's text. */
 export class HttpError extends Error {
+  /** The job the failed request started, if any (in the reply as `job_id`). */
+  jobId: string | undefined;
   constructor(
     readonly status: number,
     message: string,
@@ -76,7 +78,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     keepAliveTimeout: 5_000,
     bodyLimit: limits.maxDataBytes,
     forceCloseConnections: true,
-    http: { maxHeaderSize: 16 * 1024, headersTimeout: limits.headersTimeoutMs },
+    http: {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 2))),
+    },
   });
   // The HTTP server's own numbers, served after the service's.
   const registry = new Registry();
@@ -125,7 +131,8 @@ export function sendError(logger: Logger, request: FastifyRequest, reply: Fastif
     return;
   }
   if (status === 401) void reply.header('www-authenticate', 'Basic realm="jobstate", charset="UTF-8"');
-  void reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+  const jobId = err instanceof HttpError ? err.jobId : undefined;
+  void reply.code(status).type('application/json; charset=utf-8').send({ error: message, ...(jobId !== undefined && { job_id: jobId }) });
 }
 
 function describe(err: unknown): { status: number; message: string } {

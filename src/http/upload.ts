@@ -45,7 +45,7 @@ export const uploadRoutes: HttpPlugin = async (app: FastifyInstance, ctx: HttpCo
 
 async function upload(ctx: HttpContext, request: FastifyRequest, client: JobsClient): Promise<string> {
   const parts = request.parts()[Symbol.asyncIterator]();
-  const first = await nextPart(parts);
+  const first = await nextPart(parts, ctx.limits);
   if (first === undefined) throw new HttpError(400, "The upload has no parts: the first part must be 'data', the job start's JSON");
   if (first.type !== 'field' || first.fieldname !== 'data') {
     if (first.type === 'file') first.file.resume();
@@ -58,7 +58,7 @@ async function upload(ctx: HttpContext, request: FastifyRequest, client: JobsCli
   let done = 0;
   try {
     for (;;) {
-      const part = await nextPart(parts);
+      const part = await nextPart(parts, ctx.limits);
       if (part === undefined) break;
       if (part.type !== 'file' || part.fieldname !== 'file') {
         if (part.type === 'file') part.file.resume();
@@ -69,7 +69,7 @@ async function upload(ctx: HttpContext, request: FastifyRequest, client: JobsCli
         throw new HttpError(400, `Too many files: job '${id}' reads ${inputs} input${inputs === 1 ? '' : 's'}`);
       }
       const name = safeName(part.filename);
-      const sent = await client.upload(id, done, limitedFile(part, name, ctx.limits.maxFileBytes));
+      const sent = await client.upload(id, done, limitedFile(part, name, ctx.limits));
       log.info({ input: done + 1, name, size: sent.size, digest: sent.digest }, 'upload: input stored');
       done++;
     }
@@ -78,6 +78,7 @@ async function upload(ctx: HttpContext, request: FastifyRequest, client: JobsCli
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     log.warn({ err: why, uploaded: done }, 'upload failed: the job fails with its error');
+    if (err instanceof HttpError) err.jobId = id;
     if (done >= inputs) {
       // Every input is stored (too many files): the job would go on with an upload that was refused.
       await client.cancel(id).catch(() => undefined);
@@ -91,10 +92,35 @@ async function upload(ctx: HttpContext, request: FastifyRequest, client: JobsCli
 }
 
 /** The next part; multipart errors (limits, a client gone) become HTTP errors. */
-async function nextPart(parts: AsyncIterator<Multipart>): Promise<Multipart | undefined> {
-  const { value, done } = await parts.next();
-  return done ? undefined : value;
+async function nextPart(parts: AsyncIterator<Multipart>, limits: HttpContext['limits']): Promise<Multipart | undefined> {
+  try {
+    const { value, done } = await parts.next();
+    return done ? undefined : value;
+  } catch (err) {
+    throw multipartError(err, limits);
+  }
 }
+
+/** What went wrong with the multipart body, said plainly. */
+function multipartError(err: unknown, limits: HttpContext['limits']): unknown {
+  switch ((err as { code?: string }).code) {
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return new HttpError(413, `Too many files: at most ${limits.maxFiles} in one upload`);
+    case 'FST_FIELDS_LIMIT':
+      return new HttpError(400, "Unexpected part: only one 'data' part, then 'file' parts");
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new HttpError(413, `A file is larger than allowed (at most ${limits.maxFileBytes} bytes)`);
+    case 'FST_MP_PREMATURE_CLOSE':
+      return new HttpError(400, CLIENT_GONE);
+    default:
+      if (err instanceof Error && (/^aborted$|terminated early|Unexpected end of (multipart|form)/i.test(err.message) || (err as NodeJS.ErrnoException).code === 'ECONNRESET')) return new HttpError(400, CLIENT_GONE);
+      if (err instanceof Error && !(err instanceof HttpError)) return new HttpError(400, `The multipart body is malformed: ${err.message}`);
+      return err;
+  }
+}
+
+const CLIENT_GONE = 'The HTTP client disconnected before the upload ended';
 
 function parseStart(part: MultipartValue): StartArgs {
   let value: unknown;
@@ -138,9 +164,13 @@ async function startJob(client: JobsClient, start: StartArgs): Promise<{ id: str
 }
 
 /** The file's bytes as they come, refused once past the size allowed. */
-async function* limitedFile(part: MultipartFile, name: string, maxBytes: number): AsyncGenerator<Uint8Array> {
-  for await (const chunk of part.file as AsyncIterable<Buffer>) yield chunk;
-  if (part.file.truncated) throw new HttpError(413, `File '${name}' is larger than allowed (at most ${maxBytes} bytes)`);
+async function* limitedFile(part: MultipartFile, name: string, limits: HttpContext['limits']): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of part.file as AsyncIterable<Buffer>) yield chunk;
+  } catch (err) {
+    throw multipartError(err, limits);
+  }
+  if (part.file.truncated) throw new HttpError(413, `File '${name}' is larger than allowed (at most ${limits.maxFileBytes} bytes)`);
 }
 
 /** A file name for logs and errors: its last path component, printable. */
