@@ -34,7 +34,9 @@ export function serviceHealth(nc: NatsConnection, started: () => boolean): () =>
     if (nc.isClosed() || nc.isDraining()) return { live: true, ready: false, reason: 'the broker connection is closed' };
     if (!started()) return { live: true, ready: false, reason: 'jobs are being restored' };
     try {
-      await nc.flush();
+      // A broker that does not answer a ping soon is not reachable (nats.js waits for a reconnect).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([nc.flush(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to a ping within 2 s')), 2000)))]).finally(() => clearTimeout(timer));
     } catch (err) {
       return { live: true, ready: false, reason: `the broker is not reachable: ${err instanceof Error ? err.message : String(err)}` };
     }
