@@ -29,7 +29,11 @@ const sh = (cmd: string, args: string[], cwd: string) =>
   new Promise<string>((resolve, reject) => execFile(cmd, args, { cwd, maxBuffer: 1 << 20 }, (err, out, errOut) => (err ? reject(new Error(`${cmd}: ${errOut || err.message}`)) : resolve(out))));
 
 function rss(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0; // the process is gone
+  }
 }
 
 async function main(): Promise<void> {
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: dir,
     env: { ...process.env, NATS_URL: server.url, JOBS_PREFIX: prefix, JOBS_DATA_DIR: files, JOBS_HTTP: '127.0.0.1:0', LOG_LEVEL: 'warn', JOBS_PIPE_MAX_BYTES: String(8 * Math.max(bytes, memMib * MiB) + 64 * MiB), JOBS_PIPE_RETENTION_MS: '1000' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
   // The HTTP server on its own too (npm run http), in a process of its own as the SDK's uploader is.
   const aloneDir = join(dir, 'alone');
@@ -109,21 +113,23 @@ async function main(): Promise<void> {
       process.stderr.write(`round ${round + 1}: ${Object.entries(times).map(([k, v]) => `${k} ${fmt(bytes / 1e6 / (v.at(-1)! / 1000))} MB/s`).join(', ')}\n`);
     }
     if (memMib > 0) {
-      rmSync(source);
-      rmSync(join(files, 'source.bin'));
+      rmSync(source, { force: true });
+      rmSync(join(files, 'source.bin'), { force: true });
+      // Warm up the paths first (as the rounds do), small: the growth measured is the transfer's.
+      bigFile(join(dir, 'warm.bin'), 16);
+      await httpUpload('warm.bin', 'warm.bin');
+      await httpDownload('warm.bin');
       bigFile(join(dir, 'big.bin'), memMib);
       const pid = child.pid!;
       const baseline = rss(pid);
       let peak = baseline;
       let timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 10);
-      await httpUpload('big.bin', 'big-copy.bin');
-      clearInterval(timer);
+      await httpUpload('big.bin', 'big-copy.bin').finally(() => clearInterval(timer));
       const upPeak = Math.max(peak, rss(pid));
       rmSync(join(dir, 'big.bin'));
       peak = rss(pid);
       timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 10);
-      await httpDownload('big-copy.bin');
-      clearInterval(timer);
+      await httpDownload('big-copy.bin').finally(() => clearInterval(timer));
       memory = { baseline, up: upPeak, down: Math.max(peak, rss(pid)) };
     }
   } finally {

@@ -53,7 +53,7 @@ const VERBS = [
   Command.jobSetSpeed,
 ] as const;
 /** Commands that address one job by `id` (and `owner`). */
-const BY_ID = [...VERBS, Command.jobWait, Command.jobLog] as const;
+const BY_ID = [...VERBS, Command.jobWait, Command.jobLog, Command.jobDownloadLog] as const;
 
 const NOT_JSON = /JSON/;
 const NOT_OBJECT = /object/;
@@ -439,7 +439,7 @@ function deepCases(command: Command): Case[] {
 /** Bad ids where an id is asked for, and bad owners where an owner is. */
 function idCases(command: Command): Case[] {
   const cases: Case[] = [];
-  if (command === Command.jobStart) {
+  if (command === Command.jobStart || command === Command.jobDownload) {
     for (const id of BAD_IDS) {
       cases.push({ label: `id ${J(id)}`, command, payload: J({ ...BASE[command], id }), code: 400, desc: `Invalid job ID '${echoedId(id)}'` });
     }
@@ -508,9 +508,9 @@ function bigCases(command: Command): Case[] {
     const name = fieldName(path);
     let code: Code = 400;
     let desc: string | RegExp = new RegExp(`^Parameter '${escapeRe(name)}' `);
-    if (path === 'id' && command === Command.jobStart) desc = `Invalid job ID '${echoedId(big)}'`;
+    if (path === 'id' && (command === Command.jobStart || command === Command.jobDownload)) desc = `Invalid job ID '${echoedId(big)}'`;
     if (path === 'actions.0.id') desc = `actions[0]: Invalid job ID '${echoedId(big)}'`;
-    if (path === 'id' && command !== Command.jobStart) [code, desc] = [404, 'Job not found'];
+    if (path === 'id' && command !== Command.jobStart && command !== Command.jobDownload) [code, desc] = [404, 'Job not found'];
     cases.push({ label: `a 900 KB ${path}`, command, payload: withValue(base, path, J(big)), code, desc });
   }
   return cases;
