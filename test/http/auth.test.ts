@@ -94,6 +94,9 @@ describe('HTTP under nats-auth.conf', () => {
     const r = await run('curl', ['-sS', '-f', `${http.url}/_upload`, '-u', u('bob'), '-F', 'data={"method": "backup", "id": "shared", "params": {"source": "pipe:input", "target": "shared-bob.img"}}', '-F', 'file=@b.bin'], dir);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { job_id: 'shared' });
+    // The reply comes once the file is stored; bob's job then writes it.
+    const bob = await stack.client('bob', auth.passwords.bob);
+    assert.equal((await bob.wait('shared')).error, undefined);
     await alice.upload(id, 0, [Buffer.from('alice data\n')]);
     assert.equal((await alice.wait(id)).error, undefined);
     assert.equal(readFileSync(join(stack.dataDir, 'shared-alice.img'), 'utf8'), 'alice data\n');
