@@ -84,6 +84,8 @@ export interface JobStoreOptions {
   retryMs?: number;
   /** How long JetStream may take to acknowledge a write before its outcome counts as unknown, ms. @defaultValue 2000 */
   writeTimeoutMs?: number;
+  /** Called with the time each write took, seconds (the service's metrics). */
+  onWrite?: (seconds: number) => void;
 }
 
 export class JobStore {
@@ -398,6 +400,7 @@ export class JobStore {
     const version = state.version;
     state.inFlight = true;
     let data: string | undefined;
+    const started = performance.now();
     try {
       const value = state.source();
       data = value === undefined ? undefined : JSON.stringify(value);
@@ -410,6 +413,7 @@ export class JobStore {
       }
       // Written against the revision last known: no earlier write whose outcome was unknown landed.
       state.unknown = undefined;
+      this.opts.onWrite?.((performance.now() - started) / 1000);
       this.#written(key, state, version, data === undefined);
     } catch (err) {
       state.inFlight = false;

@@ -304,6 +304,19 @@ export class JobManager implements JobsApi {
     };
   }
 
+  /** How many jobs there are of each status and type (the metrics' jobs gauge). */
+  counts(): Array<{ status: string; type: string; count: number }> {
+    const counts = new Map<string, { status: string; type: string; count: number }>();
+    for (const entry of this.#jobs.values()) {
+      const { status, type } = jobInfo(entry.job.getSnapshot());
+      const k = `${status}\u0000${type}`;
+      const c = counts.get(k);
+      if (c) c.count++;
+      else counts.set(k, { status, type, count: 1 });
+    }
+    return [...counts.values()];
+  }
+
   /** job-wait: the job's final JobInfo once it is concluded (also after an auto-dismiss). */
   async waitJob(caller: string, args: JobWaitArgs): Promise<JobInfo> {
     const owner = this.#ownerFor(caller, args.owner);

@@ -15,18 +15,39 @@ import { loadSettings } from '../settings.js';
 import { builtinTypes } from './builtin-types.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { JobService, StoreUnavailableError } from './service.js';
+import { ServiceMetrics } from './metrics.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { untilSignalled } from '../shutdown.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** What runs beside the service in its process (the HTTP server: src/http/beside.ts). */
+export interface Beside {
+  (ctx: BesideContext): Promise<{ close(): Promise<void> } | undefined>;
+}
+
+export interface BesideContext {
+  env: NodeJS.ProcessEnv;
+  /** The service's connection, and the broker's URL. */
+  nc: NatsConnection;
+  url: string;
+  prefix: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** True once the jobs are restored and the service answers. */
+  started(): boolean;
+}
+
 /**
  * Run the service until SIGINT or SIGTERM; resolves once it has shut down. A bad setting or a
- * failed start prints one line (`jobstate: …`) and exits the process with code 1.
+ * failed start prints one line (`jobstate: …`) and exits the process with code 1. `beside`
+ * starts once NATS is connected, before the jobs are restored, and stops after the service.
  */
-export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runService(env: NodeJS.ProcessEnv = process.env, beside?: Beside): Promise<void> {
   limitHeapGrowth();
   try {
-    await serve(env);
+    await serve(env, beside);
   } catch (err) {
     if (
       err instanceof NatsServerMissingError ||
@@ -41,7 +62,7 @@ export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<
   }
 }
 
-async function serve(env: NodeJS.ProcessEnv): Promise<void> {
+async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promise<void> {
   const settings = loadSettings(env);
   const logger = pino({ level: settings.logLevel, base: { service: 'jobstate' } });
   // JOBS_LOCAL_TYPES: the built-ins left out run only on remote workers (`npm run worker`).
@@ -85,8 +106,16 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   // The file jobs' directory (JOBS_DATA_DIR), relative to where the service runs.
   const dataDir = resolvePath(settings.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const metrics = new ServiceMetrics();
+  let started = false;
+  const besides = await beside?.({ env, nc, url, prefix: settings.prefix, logger, metrics, started: () => started }).catch(async (err: unknown) => {
+    await nc.close();
+    await embedded?.stop();
+    throw err;
+  });
   const service = await JobService.start({
     nc,
+    metrics,
     types,
     workers: { timeoutMs: settings.workerTimeoutMs, reattachMs: settings.workerReattachMs },
     logger,
@@ -97,9 +126,11 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     persistence: settings.persistence,
     retention: settings.retention,
   });
+  started = true;
   logger.info({ url, prefix: settings.prefix, admins: settings.admins }, 'ready');
 
   await untilSignalled(logger, async () => {
+    await besides?.close();
     await service.close();
     await nc.drain();
     await embedded?.stop();

@@ -53,7 +53,7 @@ const VERBS = [
   Command.jobSetSpeed,
 ] as const;
 /** Commands that address one job by `id` (and `owner`). */
-const BY_ID = [...VERBS, Command.jobWait, Command.jobLog] as const;
+const BY_ID = [...VERBS, Command.jobWait, Command.jobLog, Command.jobDownloadLog] as const;
 
 const NOT_JSON = /JSON/;
 const NOT_OBJECT = /object/;
@@ -76,6 +76,8 @@ const BASE: Record<Command, { [key: string]: Json }> = {
   [Command.queryJobs]: {},
   [Command.jobWait]: { id: LIVE, 'timeout-ms': 0 },
   [Command.jobLog]: { id: LIVE },
+  [Command.jobDownload]: { type: 'test', params: { steps: 0, 'step-ms': 0 }, filename: 'x.bin' },
+  [Command.jobDownloadLog]: { id: LIVE },
 };
 
 /** QEMU's type names for each field, as `Invalid parameter type for '<f>', expected: <type>` gives them. */
@@ -115,6 +117,8 @@ const FIELDS: Record<Command, Record<string, TypeName>> = {
   [Command.queryJobs]: { owner: 'string', status: 'string', type: 'string' },
   [Command.jobWait]: { ...REF_FIELDS, 'timeout-ms': 'integer' },
   [Command.jobLog]: REF_FIELDS,
+  [Command.jobDownload]: { ...JOB_START_FIELDS, filename: 'string', buffered: 'boolean' },
+  [Command.jobDownloadLog]: { ...REF_FIELDS, filename: 'string' },
 };
 const WRONG: Record<TypeName, Json[]> = {
   string: [1, -1.5, true, null, [], ['x'], {}],
@@ -435,7 +439,7 @@ function deepCases(command: Command): Case[] {
 /** Bad ids where an id is asked for, and bad owners where an owner is. */
 function idCases(command: Command): Case[] {
   const cases: Case[] = [];
-  if (command === Command.jobStart) {
+  if (command === Command.jobStart || command === Command.jobDownload) {
     for (const id of BAD_IDS) {
       cases.push({ label: `id ${J(id)}`, command, payload: J({ ...BASE[command], id }), code: 400, desc: `Invalid job ID '${echoedId(id)}'` });
     }
@@ -504,9 +508,9 @@ function bigCases(command: Command): Case[] {
     const name = fieldName(path);
     let code: Code = 400;
     let desc: string | RegExp = new RegExp(`^Parameter '${escapeRe(name)}' `);
-    if (path === 'id' && command === Command.jobStart) desc = `Invalid job ID '${echoedId(big)}'`;
+    if (path === 'id' && (command === Command.jobStart || command === Command.jobDownload)) desc = `Invalid job ID '${echoedId(big)}'`;
     if (path === 'actions.0.id') desc = `actions[0]: Invalid job ID '${echoedId(big)}'`;
-    if (path === 'id' && command !== Command.jobStart) [code, desc] = [404, 'Job not found'];
+    if (path === 'id' && command !== Command.jobStart && command !== Command.jobDownload) [code, desc] = [404, 'Job not found'];
     cases.push({ label: `a 900 KB ${path}`, command, payload: withValue(base, path, J(big)), code, desc });
   }
   return cases;

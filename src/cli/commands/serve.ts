@@ -16,7 +16,8 @@ export const serve: CliCommand = {
   examples: ['jobctl serve', 'jobctl serve --server nats://10.0.0.5:4222 --prefix acme.jobs'],
   async run(ctx) {
     const { runService } = await import('../../service/run.js');
-    await runService(serviceEnv(ctx));
+    const { httpBeside } = await import('../../http/beside.js');
+    await runService(serviceEnv(ctx), httpBeside);
     return ExitCode.ok;
   },
 };
