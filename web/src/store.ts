@@ -50,29 +50,36 @@ export class JobStore {
 
   constructor(private readonly api: Api) {}
 
-  /** Every job the user may see, page by page (or in one list, from a service without paging). */
-  async load(): Promise<void> {
-    let offset: number | undefined = 0;
-    while (offset !== undefined) {
-      let page: unknown;
-      try {
-        page = await this.api.command('query-jobs', { limit: PAGE, offset });
-      } catch (err) {
-        if (offset === 0 && err instanceof Error && /unexpected/.test(err.message)) {
-          this.#merge(await this.api.command<JobInfo[]>('query-jobs', {}));
-          break;
+  /**
+   * Every job the user may see, page by page (or in one list, from a service without paging).
+   * `first` resolves once the first page is in (the table can be drawn), `all` at the end.
+   */
+  load(): { first: Promise<void>; all: Promise<void> } {
+    let firstDone!: () => void;
+    const first = new Promise<void>((resolve) => (firstDone = resolve));
+    const all = (async () => {
+      let offset: number | undefined = 0;
+      while (offset !== undefined) {
+        let page: unknown;
+        try {
+          page = await this.api.command('query-jobs', { limit: PAGE, offset });
+        } catch (err) {
+          if (offset === 0 && err instanceof Error && /unexpected/.test(err.message)) page = await this.api.command<JobInfo[]>('query-jobs', {});
+          else throw err;
         }
-        throw err;
+        if (Array.isArray(page)) {
+          this.#merge(page as JobInfo[]);
+          offset = undefined;
+        } else {
+          const p = page as { jobs: JobInfo[]; 'next-offset'?: number };
+          this.#merge(p.jobs);
+          offset = p['next-offset'];
+        }
+        this.#notify();
+        firstDone();
       }
-      if (Array.isArray(page)) {
-        this.#merge(page as JobInfo[]);
-        break;
-      }
-      const p = page as { jobs: JobInfo[]; 'next-offset'?: number };
-      this.#merge(p.jobs);
-      offset = p['next-offset'];
-    }
-    this.#notify();
+    })();
+    return { first: Promise.race([first, all]), all };
   }
 
   /** Apply one event: the job's row changes as the event says. */
