@@ -59,11 +59,11 @@ export function statechartSvg(machine: AnyStateMachine): string {
   const columns = new Map<number, string[]>();
   for (const s of states) columns.set(layer.get(s) ?? 0, [...(columns.get(layer.get(s) ?? 0) ?? []), s]);
   const tallest = Math.max(...[...columns.values()].map((c) => c.length));
-  const height = PAD * 2 + tallest * ROW;
+  const height = PAD * 2 + (tallest + 2) * ROW;
   const width = PAD * 2 + (columns.size - 1) * COL + BOX_W;
   const pos = new Map<string, { x: number; y: number }>();
   for (const [col, members] of columns) {
-    const top = PAD + ((tallest - members.length) * ROW) / 2;
+    const top = PAD + ROW + ((tallest - members.length) * ROW) / 2;
     members.forEach((s, i) => pos.set(s, { x: PAD + col * COL, y: top + i * ROW + (ROW - BOX_H) / 2 }));
   }
   const parts: string[] = [
@@ -74,15 +74,20 @@ export function statechartSvg(machine: AnyStateMachine): string {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
     if (!a || !b) continue;
-    const forward = (layer.get(e.to) ?? 0) > (layer.get(e.from) ?? 0);
+    const span = (layer.get(e.to) ?? 0) - (layer.get(e.from) ?? 0);
     let d: string;
-    if (forward) {
+    if (span === 1) {
       const [x1, y1, x2, y2] = [a.x + BOX_W, a.y + BOX_H / 2, b.x, b.y + BOX_H / 2];
       const mid = (x1 + x2) / 2;
       d = `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`;
+    } else if (span > 1) {
+      // Over several columns: leave and enter through the bottom, bowing below the boxes between.
+      const [x1, y1, x2, y2] = [a.x + BOX_W / 2, a.y + BOX_H, b.x + BOX_W / 2 - 8, b.y + BOX_H];
+      const low = Math.max(y1, y2) + ROW * (0.5 + span * 0.12);
+      d = `M${x1},${y1} C${x1},${low} ${x2},${low} ${x2},${y2}`;
     } else {
       // Back (or same column): leave and enter through the top, bowing upwards.
-      const [x1, y1, x2, y2] = [a.x + BOX_W / 2, a.y, b.x + BOX_W / 2, b.y];
+      const [x1, y1, x2, y2] = [a.x + BOX_W / 2, a.y, b.x + BOX_W / 2 + 8, b.y];
       const lift = Math.min(y1, y2) - ROW * 0.6;
       d = `M${x1},${y1} C${x1},${lift} ${x2},${lift} ${x2},${y2}`;
     }

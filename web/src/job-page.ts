@@ -28,7 +28,7 @@ export function jobView(root: HTMLElement, api: Api, store: JobStore, model: Mac
     h('p', {}, h('a', { href: '#/' }, '← all jobs')),
     title,
     h('div', { class: 'card' }, chart, verbs, message),
-    h('div', { class: 'cols' }, h('div', { class: 'card' }, h('h3', {}, 'JobInfo'), info), h('div', { class: 'card' }, h('h3', {}, 'Events'), timeline)),
+    h('div', { class: 'cols' }, h('div', { class: 'card' }, h('h3', {}, 'JobInfo'), info), h('div', { class: 'card' }, h('h3', {}, 'Events ', h('span', { class: 'muted' }, 'since this page connected')), timeline)),
     h('div', { class: 'card' }, h('h3', {}, 'Log'), log, links),
   );
 

@@ -129,9 +129,8 @@ function fill(el: HTMLElement, line: Line): void {
     el.className = 'row txnhead';
     el.dataset.key = '';
     el.dataset.id = '';
-    cells[0]!.textContent = `transaction ${line.txn}`;
-    cells[1]!.textContent = `${line.count} jobs`;
-    for (let i = 2; i < 8; i++) if (i !== 4) cells[i]!.textContent = '';
+    cells[0]!.textContent = `transaction ${line.txn} (grouped, ${line.count} jobs)`;
+    for (let i = 1; i < 8; i++) if (i !== 4) cells[i]!.textContent = '';
     (cells[4]!.firstChild as HTMLElement).style.visibility = 'hidden';
     return;
   }
