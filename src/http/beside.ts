@@ -3,7 +3,9 @@
  * (`off`: none); metrics are the service's registry, health the service's start and the
  * broker's connection.
  */
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Beside } from '../service/run.js';
+import type { Health } from './server.js';
 import { parseHttpSetting } from './settings.js';
 import { startHttp } from './start.js';
 
@@ -20,17 +22,24 @@ export const httpBeside: Beside = async (ctx) => {
     logger: ctx.logger,
     listen,
     cwd: process.cwd(),
-    health: async () => {
-      if (ctx.nc.isClosed() || ctx.nc.isDraining()) return { live: true, ready: false, reason: 'the broker connection is closed' };
-      if (!ctx.started()) return { live: true, ready: false, reason: 'jobs are being restored' };
-      try {
-        await ctx.nc.flush();
-      } catch (err) {
-        return { live: true, ready: false, reason: `the broker is not reachable: ${err instanceof Error ? err.message : String(err)}` };
-      }
-      return { live: true, ready: true };
-    },
+    health: serviceHealth(ctx.nc, ctx.started),
     metrics: () => ctx.metrics.text(),
   });
   return running;
 };
+
+/** Health next to the service: ready once it has started (jobs restored) and the broker answers a ping. */
+export function serviceHealth(nc: NatsConnection, started: () => boolean): () => Promise<Health> {
+  return async () => {
+    if (nc.isClosed() || nc.isDraining()) return { live: true, ready: false, reason: 'the broker connection is closed' };
+    if (!started()) return { live: true, ready: false, reason: 'jobs are being restored' };
+    try {
+      // A broker that does not answer a ping soon is not reachable (nats.js waits for a reconnect).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([nc.flush(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer to a ping within 2 s')), 2000)))]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      return { live: true, ready: false, reason: `the broker is not reachable: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    return { live: true, ready: true };
+  };
+}

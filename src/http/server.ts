@@ -9,6 +9,7 @@
 import Fastify from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Counter, Registry } from 'prom-client';
 import type { JobsClient } from '../sdk/client.js';
 import { BrokerUnavailableError, UnauthorizedError, basicCredentials } from './callers.js';
 import type { Callers } from './callers.js';
@@ -33,6 +34,8 @@ export interface HttpContext {
   health(): Promise<Health>;
   /** The service's metrics in Prometheus text format. */
   metrics(): Promise<{ contentType: string; text: string }>;
+  /** Count and log a request answered outside fastify's reply (a hijacked one); status 0: aborted. */
+  requestDone(request: FastifyRequest, status: number, ms: number): void;
 }
 
 /** Extra routes: called once with a fastify scope of their own. */
@@ -52,6 +55,8 @@ export interface HttpServerOptions {
 
 /** An HTTP error with a status: its message is the reply's text. */
 export class HttpError extends Error {
+  /** The job the failed request started, if any (in the reply as `job_id`). */
+  jobId: string | undefined;
   constructor(
     readonly status: number,
     message: string,
@@ -73,9 +78,23 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     keepAliveTimeout: 5_000,
     bodyLimit: limits.maxDataBytes,
     forceCloseConnections: true,
-    http: { maxHeaderSize: 16 * 1024, headersTimeout: limits.headersTimeoutMs },
+    http: {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 2))),
+    },
   });
+  // The HTTP server's own numbers, served after the service's.
+  const registry = new Registry();
+  const requests = new Counter({ name: 'jobstate_http_requests_total', help: 'HTTP requests answered, by method, route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const count = (method: string, route: string, status: number) => requests.inc({ method, route, status: String(status) });
+  const requestDone = (request: FastifyRequest, status: number, ms: number) => {
+    count(request.method, request.routeOptions.url ?? 'unknown', status);
+    opts.logger.info({ http: { method: request.method, url: request.url.replace(/\/_download\/[^/?]+/, '/_download/…'), status, ms: Math.round(ms) } }, 'http request');
+  };
+  app.addHook('onResponse', async (request, reply) => requestDone(request, reply.statusCode, reply.elapsedTime));
   const ctx: HttpContext = {
+    requestDone,
     logger: opts.logger,
     callers: opts.callers,
     limits,
@@ -84,9 +103,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     metrics: opts.metrics,
   };
 
-  app.addHook('onResponse', async (request, reply) => {
-    opts.logger.info({ http: { method: request.method, url: request.url.replace(/\/_download\/[^/?]+/, '/_download/…'), status: reply.statusCode, ms: Math.round(reply.elapsedTime) } }, 'http request');
-  });
   app.setErrorHandler((err, request, reply) => sendError(opts.logger, request, reply, err));
   app.setNotFoundHandler((request, reply) => void reply.code(404).type('text/plain; charset=utf-8').send(`Not found: ${request.method} ${request.url.split('?')[0]}\n`));
 
@@ -96,7 +112,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
   app.get('/metrics', async (_request, reply) => {
     const { contentType, text } = await opts.metrics();
-    return reply.type(contentType).send(text);
+    return reply.type(contentType).send(`${text.trimEnd()}\n\n${await registry.metrics()}`);
   });
 
   for (const plugin of [...(opts.routes ?? []), ...(opts.plugins ?? [])]) {
@@ -115,7 +131,8 @@ export function sendError(logger: Logger, request: FastifyRequest, reply: Fastif
     return;
   }
   if (status === 401) void reply.header('www-authenticate', 'Basic realm="jobstate", charset="UTF-8"');
-  void reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+  const jobId = err instanceof HttpError ? err.jobId : undefined;
+  void reply.code(status).type('application/json; charset=utf-8').send({ error: message, ...(jobId !== undefined && { job_id: jobId }) });
 }
 
 function describe(err: unknown): { status: number; message: string } {

@@ -9,6 +9,9 @@ import { Callers } from './callers.js';
 import { listenHttp, writeHttpUrl } from './listen.js';
 import { plugins as defaultPlugins } from './plugins.js';
 import { createHttpServer } from './server.js';
+import { uploadRoutes } from './upload.js';
+import { downloadRoutes } from './download.js';
+import { DownloadTokens } from '../persist/download-tokens.js';
 import type { Health, HttpPlugin } from './server.js';
 import type { HttpLimits, HttpListen } from './settings.js';
 
@@ -43,7 +46,7 @@ export async function startHttp(opts: StartHttpOptions): Promise<RunningHttp> {
     health: opts.health,
     metrics: opts.metrics,
     ...(opts.limits && { limits: opts.limits }),
-    routes: [],
+    routes: [uploadRoutes, downloadRoutes(new DownloadTokens(opts.nc, opts.prefix))],
     plugins: opts.plugins ?? defaultPlugins,
   });
   const url = await listenHttp(app, opts.listen, opts.logger);

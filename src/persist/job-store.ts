@@ -67,6 +67,8 @@ export interface JobStoreOptions {
   logger: Logger;
   /** The first retry after a failed write, ms (doubling up to 5 s). @defaultValue 100 */
   retryMs?: number;
+  /** Called with the time each write took, seconds (the service's metrics). */
+  onWrite?: (seconds: number) => void;
 }
 
 export class JobStore {
@@ -348,6 +350,7 @@ export class JobStore {
   async #writeKey(key: string, state: KeyState, attempt: number): Promise<void> {
     const version = state.version;
     state.inFlight = true;
+    const started = performance.now();
     try {
       const value = state.source();
       if (value === undefined) {
@@ -360,6 +363,7 @@ export class JobStore {
       }
       state.written = version;
       state.inFlight = false;
+      this.opts.onWrite?.((performance.now() - started) / 1000);
       this.#settle(state);
       if (state.version > version) {
         // Changed again while this write was in flight (also: an id used again after a

@@ -23,12 +23,15 @@ export interface PipeHubOptions {
   prefix: string;
   logger: Logger;
   settings?: Partial<PipeSettings>;
+  /** Counts the bytes through jobs' pipes (the service's metrics). */
+  onBytes?: (direction: 'in' | 'out', bytes: number) => void;
 }
 
 const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 
 export class PipeHub {
   readonly settings: PipeSettings;
+  readonly #onBytes: PipeHubOptions['onBytes'];
   readonly #nc: NatsConnection;
   readonly #prefix: string;
   readonly #logger: Logger;
@@ -48,6 +51,7 @@ export class PipeHub {
     this.#logger = opts.logger;
     this.settings = resolvePipeSettings(opts.settings);
     this.#js = jetstream(opts.nc);
+    this.#onBytes = opts.onBytes;
   }
 
   /**
@@ -68,6 +72,7 @@ export class PipeHub {
         logger,
         ready,
         purge: (pipe) => this.#purge(owner, pipeSubjects.data(this.#prefix, owner, id, pipe)),
+        ...(this.#onBytes && { onBytes: this.#onBytes }),
       },
       owner,
       id,
@@ -109,6 +114,7 @@ export class PipeHub {
             readSubject: pipeSubjects.read(this.#prefix, owner, id, PipeName.log),
             label: 'Log',
             chunkBytes: Math.min(this.settings.chunkBytes, (this.#nc.info?.max_payload ?? this.settings.chunkBytes) - 1024),
+            ...(this.#onBytes && { onBytes: this.#onBytes.bind(null, 'out') }),
           });
         }, logger);
         this.#logs.set(k, pipe);

@@ -28,6 +28,8 @@ export interface PipeContext {
   ready: Promise<void>;
   /** Remove what pipe `pipe` of this job holds. */
   purge(pipe: string): Promise<void>;
+  /** Counts the bytes jobs read from their inputs (`in`) and write to their outputs and logs (`out`). */
+  onBytes?: (direction: 'in' | 'out', bytes: number) => void;
 }
 
 /** `Input 2 ('b.img')`: how errors name an input. */
@@ -87,6 +89,7 @@ export class JobPipeSet implements PipeSource {
       stallTimeoutMs: settings.stallTimeoutMs,
       ...(signal && { signal }),
       ...(expectSize !== undefined && { expectSize }),
+      ...(this.#ctx.onBytes && { onBytes: this.#ctx.onBytes.bind(null, 'in') }),
     });
   }
 
@@ -103,6 +106,7 @@ export class JobPipeSet implements PipeSource {
       chunkBytes: Math.min(settings.chunkBytes, maxPayload - 1024),
       ...(stream && { windowBytes: settings.windowBytes, stallTimeoutMs: settings.stallTimeoutMs }),
       ...(signal && { signal }),
+      ...(this.#ctx.onBytes && { onBytes: this.#ctx.onBytes.bind(null, 'out') }),
     });
   }
 

@@ -37,6 +37,8 @@ export interface PipeReaderOptions {
   expectSize?: number;
   /** Stop, without an end, once everything stored so far has been read (a log so far). */
   untilCaughtUp?: boolean;
+  /** Called with the size of every chunk read (the service's metrics). */
+  onBytes?: (bytes: number) => void;
 }
 
 type Step = IteratorResult<JsMsg, unknown> | 'timer' | 'abort';
@@ -96,6 +98,7 @@ export class PipeReader implements AsyncIterable<Uint8Array> {
         }
         if (msg.data.length > 0) {
           this.#digest.update(msg.data);
+          this.#opts.onBytes?.(msg.data.length);
           yield msg.data;
           // Report every so often, and whenever everything stored is read (the writer may be
           // waiting for exactly that, whatever its window).

@@ -34,6 +34,8 @@ export interface PipeWriterOptions {
   signal?: AbortSignal;
   /** How long JetStream may take to acknowledge one chunk. @defaultValue 30000 */
   ackTimeoutMs?: number;
+  /** Called with the size of every chunk written (the service's metrics). */
+  onBytes?: (bytes: number) => void;
 }
 
 export class PipeWriter {
@@ -123,6 +125,7 @@ export class PipeWriter {
 
   #publish(part: Uint8Array): void {
     this.#digest.update(part);
+    this.#opts.onBytes?.(part.length);
     const ack = this.#opts.js.publish(this.#opts.subject, part, { timeout: this.#ackTimeout }).then(
       () => undefined,
       (err: unknown) => {

@@ -90,6 +90,31 @@ export const JobWaitArgs = z.strictObject({
 });
 export type JobWaitArgs = z.infer<typeof JobWaitArgs>;
 
+/** A file name a download is saved under: one path component, printable, no quotes. */
+const filename = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((f) => !/[/\\"\u0000-\u001f\u007f]/.test(f) && f !== '.' && f !== '..', {
+    error: (iss) => `Parameter 'filename' is invalid: '${clip(String(iss.input))}' is not a plain file name (no '/', '\\', quotes or control characters)`,
+  });
+
+/** job-download: job-start's arguments, the name the output is saved under, and whether to serve it only once the job succeeded. */
+export const JobDownloadArgs = JobStartArgs.extend({
+  pipes: PipesArg.omit({ output: true }).optional().describe("The job's inputs, if any; its output is read through the URL"),
+  filename: filename.describe('The name the download is saved under (Content-Disposition)'),
+  buffered: z.boolean().optional().describe('false (default): the bytes stream while the job runs; true: served once the job succeeded'),
+});
+export type JobDownloadArgs = z.infer<typeof JobDownloadArgs>;
+
+/** job-download-log: a URL for the job's log. */
+export const JobDownloadLogArgs = z.strictObject({
+  id: z.string(),
+  owner: owner.optional(),
+  filename: filename.optional().describe("@defaultValue '<id>.log'"),
+});
+export type JobDownloadLogArgs = z.infer<typeof JobDownloadLogArgs>;
+
 /** The arguments schema of every command. */
 export const commandArgs = {
   [Command.jobStart]: JobStartArgs,
@@ -104,6 +129,8 @@ export const commandArgs = {
   [Command.queryJobs]: QueryJobsArgs,
   [Command.jobWait]: JobWaitArgs,
   [Command.jobLog]: JobRef,
+  [Command.jobDownload]: JobDownloadArgs,
+  [Command.jobDownloadLog]: JobDownloadLogArgs,
 } as const satisfies Record<Command, z.ZodType>;
 
 /** A job as query-jobs and job-wait report it: QEMU's JobInfo, then the extensions. */
@@ -146,6 +173,11 @@ export const commandReturns = {
     lines: z.array(z.string()).describe('The lines kept in memory: all of them unless the log grew very long'),
     count: z.number().int().describe('How many lines the job wrote'),
   }),
+  [Command.jobDownload]: z.object({
+    id: z.string(),
+    url: z.string().describe('/_download/<token>?filename=<filename>: single-use, on the HTTP server (docs/http.md)'),
+  }),
+  [Command.jobDownloadLog]: z.object({ url: z.string() }),
 } as const satisfies Record<Command, z.ZodType>;
 
 export const ErrorReply = z.object({

@@ -21,6 +21,9 @@ export const Command = {
   jobWait: 'job-wait',
   /** An extension of the contract: the job's own log. */
   jobLog: 'job-log',
+  /** Extensions for HTTP (TrueNAS's core.download and core.job_download_logs): download URLs. */
+  jobDownload: 'job-download',
+  jobDownloadLog: 'job-download-log',
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 export const COMMANDS = Object.values(Command) as readonly Command[];

@@ -83,17 +83,46 @@ export async function uploadInput(
     },
     ...(opts.signal && { signal: opts.signal }),
   });
+  let writing = false;
   try {
     for await (const chunk of source) {
+      writing = true;
       await writer.write(chunk);
+      writing = false;
       opts.onProgress?.(writer.size);
     }
+    writing = true;
     const { size, digest } = await writer.end();
     return { size, digest };
   } catch (err) {
-    writer.abandon();
+    if (writing) writer.abandon();
+    else {
+      // The source failed (a file that could not be read, an HTTP client gone): the pipe ends
+      // with its error, so the job fails with it at once instead of waiting for more.
+      const why = err instanceof Error ? err.message : String(err);
+      await writer.end(`${label.split(' of ')[0]} was not uploaded completely: ${why}`).catch(() => writer.abandon());
+    }
     throw err;
   }
+}
+
+/**
+ * End input `index` of job `id` with an error, without data: the job fails with `error` when it
+ * comes to read it (e.g. an upload of several files that stopped before this one).
+ */
+export async function failInput(client: JobsClient, id: string, index: number, error: string): Promise<void> {
+  const { nc, prefix, user } = client;
+  const pipe = inputPipe(index);
+  const writer = new PipeWriter({
+    nc,
+    js: jetstream(nc),
+    subject: pipeSubjects.data(prefix, user, id, pipe),
+    readSubject: pipeSubjects.read(prefix, user, id, pipe),
+    label: `Input ${index + 1} of job '${id}'`,
+    chunkBytes: 1024,
+    windowBytes: 1024,
+  });
+  await writer.end(error);
 }
 
 /**

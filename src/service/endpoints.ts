@@ -13,11 +13,15 @@ import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from './limits.js';
+import { downloadCommands } from './downloads.js';
+import type { DownloadTokens } from '../persist/download-tokens.js';
+import type { ServiceMetrics } from './metrics.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
-export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
+export function dispatchTable(jobs: JobManager, pipes: PipeHub | undefined, downloads: DownloadTokens): Dispatch {
+  const download = downloadCommands(jobs, pipes, downloads);
   return {
     // A start is answered once the new jobs are saved (with a store), and their pipes are ready:
     // the reply promises jobs that survive a restart, and what the caller uploads next is kept.
@@ -41,6 +45,8 @@ export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
     [Command.queryJobs]: (caller, args) => jobs.query(caller, args),
     [Command.jobWait]: (caller, args) => jobs.waitJob(caller, args),
     [Command.jobLog]: (caller, args) => jobs.log(caller, args),
+    [Command.jobDownload]: (caller, args) => download.jobDownload(caller, args),
+    [Command.jobDownloadLog]: (caller, args) => download.jobDownloadLog(caller, args),
   };
 }
 
@@ -52,6 +58,10 @@ export interface EndpointsOptions {
   maxPayload: number;
   /** The pipes, whose readiness job-start waits for. */
   pipes?: PipeHub;
+  /** Where job-download's URLs are kept. */
+  downloads: DownloadTokens;
+  /** Counts commands by name and result, and their latency. */
+  metrics?: ServiceMetrics;
 }
 
 /** Commands whose answer is awaited (not yet replied), so that shutdown can wait for them. */
@@ -87,7 +97,7 @@ const ENC = new TextEncoder();
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
-  const dispatch = dispatchTable(opts.jobs, opts.pipes);
+  const dispatch = dispatchTable(opts.jobs, opts.pipes, opts.downloads);
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
       subject: subjects.commandFilter(opts.prefix, command),
@@ -107,6 +117,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
    * it must not become an uncaught error, which would take the whole service down.
    */
   function answer(command: Command, msg: ServiceMsg): void {
+    const started = performance.now();
     const caller = subjects.callerOf(opts.prefix, msg.subject);
     let result: unknown;
     try {
@@ -116,18 +127,29 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       const args = validate(commandArgs[command], decodePayload(msg.data));
       result = (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
     } catch (err) {
-      refuse(command, caller, msg, err);
+      count(command, started, refuse(command, caller, msg, err));
       return;
     }
     if (!(result instanceof Promise)) {
       reply(command, msg, result);
+      count(command, started, 'ok');
       return;
     }
     inFlight.begin();
     result.then(
-      (value) => reply(command, msg, value),
-      (err) => refuse(command, caller, msg, err),
+      (value) => {
+        reply(command, msg, value);
+        count(command, started, 'ok');
+      },
+      (err) => count(command, started, refuse(command, caller, msg, err)),
     ).finally(() => inFlight.end());
+  }
+
+  /** The command's result (`ok` or its error code) and latency, for /metrics. */
+  function count(command: Command, started: number, result: string): void {
+    if (!opts.metrics) return;
+    opts.metrics.commands.inc({ command, result });
+    opts.metrics.commandSeconds.observe({ command }, (performance.now() - started) / 1000);
   }
 
   function reply(command: Command, msg: ServiceMsg, result: unknown): void {
@@ -138,7 +160,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     }
   }
 
-  function refuse(command: Command, caller: string | undefined, msg: ServiceMsg, err: unknown): void {
+  function refuse(command: Command, caller: string | undefined, msg: ServiceMsg, err: unknown): string {
     const { code, reply, unexpected } = toErrorReply(err);
     if (unexpected) opts.logger.error({ err, command, caller }, 'command failed');
     else opts.logger.debug({ command, caller, error: reply.error.desc }, 'command refused');
@@ -148,6 +170,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       opts.logger.error({ err: sendErr, command }, 'reply failed');
     }
     countError(service, command, reply.error.desc);
+    return String(code);
   }
 }
 

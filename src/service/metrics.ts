@@ -4,6 +4,8 @@
  * The HTTP server serves them at `/metrics` (in-process next to the service; a standalone one
  * asks the service over NATS, `<prefix>.metrics`: docs/http.md).
  */
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface JobCounts {
@@ -60,4 +62,21 @@ export class ServiceMetrics {
   async text(): Promise<{ contentType: string; text: string }> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
+}
+
+/** The subject a standalone HTTP server asks a service's metrics on (docs/http.md). */
+export const metricsSubject = (prefix: string) => `${prefix}.svc.metrics`;
+
+/** Answer `<prefix>.svc.metrics` with the Prometheus text (once the service answers commands). */
+export function serveMetrics(nc: NatsConnection, prefix: string, metrics: ServiceMetrics, logger: Logger): Subscription {
+  return nc.subscribe(metricsSubject(prefix), {
+    queue: 'jobstate',
+    callback: (err, msg) => {
+      if (err) return;
+      metrics
+        .text()
+        .then(({ text }) => msg.respond(text))
+        .catch((e: unknown) => logger.warn({ err: e }, 'metrics request failed'));
+    },
+  });
 }

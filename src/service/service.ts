@@ -2,7 +2,7 @@
  * The jobstate service: a NATS micro service (`$SRV.PING/INFO/STATS`) with one endpoint per
  * command, publishing every job event.
  */
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Svcm } from '@nats-io/services';
 import type { Service } from '@nats-io/services';
 import type { Logger } from 'pino';
@@ -26,7 +26,8 @@ import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
-import { ServiceMetrics } from './metrics.js';
+import { ServiceMetrics, serveMetrics } from './metrics.js';
+import { DownloadTokens } from '../persist/download-tokens.js';
 
 export interface JobServiceOptions {
   nc: NatsConnection;
@@ -79,6 +80,7 @@ export class JobService implements AsyncDisposable {
   readonly #timers: NodeJS.Timeout[];
   #closing: Promise<void> | undefined;
   readonly #pipes: PipeHub | undefined;
+  readonly #metricsSub: Subscription;
 
   private constructor(parts: {
     jobs: JobManager;
@@ -90,7 +92,9 @@ export class JobService implements AsyncDisposable {
     pipes: PipeHub | undefined;
     timers: NodeJS.Timeout[];
     metrics: ServiceMetrics;
+    metricsSub: Subscription;
   }) {
+    this.#metricsSub = parts.metricsSub;
     this.jobs = parts.jobs;
     this.metrics = parts.metrics;
     this.workers = parts.workers;
@@ -105,10 +109,11 @@ export class JobService implements AsyncDisposable {
   /** Start serving on `nc`. */
   static async start(opts: JobServiceOptions): Promise<JobService> {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
+    const metrics = opts.metrics ?? new ServiceMetrics();
     const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
-    const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger));
+    const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger, metrics));
     // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
     // across a restart (docs/workers.md, Service restarts).
     const svc = store && (await instanceId(store));
@@ -127,11 +132,14 @@ export class JobService implements AsyncDisposable {
           });
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
     runtime.remote = workers;
-    const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {} });
+    const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {}, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
     const jobs = new JobManager({
       runtime,
       admins: new Set(opts.admins ?? ['admin']),
-      publish: (event) => publisher.publish(event),
+      publish: (event) => {
+        publisher.publish(event);
+        metrics.events.inc({ event: event.type });
+      },
       logger: opts.logger,
       limits,
       ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
@@ -164,7 +172,9 @@ export class JobService implements AsyncDisposable {
       metadata: { prefix },
     });
     const inFlight = new InFlight();
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, ...(pipes && { pipes }) }, inFlight);
+    const downloads = new DownloadTokens(opts.nc, prefix);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, downloads, metrics, ...(pipes && { pipes }) }, inFlight);
+    const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
     // The restored jobs get their work back while the service already answers (remote ones
@@ -174,9 +184,8 @@ export class JobService implements AsyncDisposable {
       .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
       .finally(() => workers?.restored());
     opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
-    const metrics = opts.metrics ?? new ServiceMetrics();
     metrics.countJobsOf(jobs);
-    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics });
+    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
   }
 
   /** Resolves once the service has stopped. */
@@ -191,6 +200,7 @@ export class JobService implements AsyncDisposable {
       this.jobs.rejectWaiters(new ShuttingDownError());
       await draining;
       await this.#service.stop();
+      this.#metricsSub.unsubscribe();
       for (const timer of this.#timers) clearInterval(timer);
       // No more reports from workers: what is saved next is what a restart brings back (and
       // re-attaches on the workers, which go on meanwhile).
@@ -221,11 +231,11 @@ async function instanceId(store: JobStore): Promise<string> {
 }
 
 /** The job store and the event stream of `prefix`, created if need be. */
-async function openStore(nc: NatsConnection, prefix: string, settings: PersistenceSettings, logger: Logger): Promise<JobStore> {
+async function openStore(nc: NatsConnection, prefix: string, settings: PersistenceSettings, logger: Logger, metrics: ServiceMetrics): Promise<JobStore> {
   const names = storeNames(prefix);
   try {
     await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes });
-    return await JobStore.open(nc, names.bucket, { logger });
+    return await JobStore.open(nc, names.bucket, { logger, onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds) });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new StoreUnavailableError(why, err);

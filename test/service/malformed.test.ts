@@ -76,6 +76,8 @@ const BASE: Record<Command, { [key: string]: Json }> = {
   [Command.queryJobs]: {},
   [Command.jobWait]: { id: LIVE, 'timeout-ms': 0 },
   [Command.jobLog]: { id: LIVE },
+  [Command.jobDownload]: { type: 'test', params: { steps: 0, 'step-ms': 0 }, filename: 'x.bin' },
+  [Command.jobDownloadLog]: { id: LIVE },
 };
 
 /** QEMU's type names for each field, as `Invalid parameter type for '<f>', expected: <type>` gives them. */
@@ -115,6 +117,8 @@ const FIELDS: Record<Command, Record<string, TypeName>> = {
   [Command.queryJobs]: { owner: 'string', status: 'string', type: 'string' },
   [Command.jobWait]: { ...REF_FIELDS, 'timeout-ms': 'integer' },
   [Command.jobLog]: REF_FIELDS,
+  [Command.jobDownload]: { ...JOB_START_FIELDS, filename: 'string', buffered: 'boolean' },
+  [Command.jobDownloadLog]: { ...REF_FIELDS, filename: 'string' },
 };
 const WRONG: Record<TypeName, Json[]> = {
   string: [1, -1.5, true, null, [], ['x'], {}],
