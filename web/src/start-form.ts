@@ -95,7 +95,11 @@ export async function startView(root: HTMLElement, api: Api): Promise<void> {
       if (output.checked) {
         const { id: got, url } = await api.command<{ id: string; url: string }>('job-download', { ...args, filename: `${args.id ?? args.type}.out` });
         jobId = got;
-        window.open(url, '_blank');
+        // The output streams as the job writes it: the browser saves it as a download.
+        const a = h('a', { href: url, download: `${args.id ?? got}.out`, style: 'display:none' });
+        document.body.append(a);
+        a.click();
+        a.remove();
       } else if (files.files && files.files.length > 0) {
         const body = new FormData();
         body.append('data', JSON.stringify(args));
