@@ -71,6 +71,13 @@ try {
     }),
   );
   console.error(`${JOBS} jobs started in ${fmt((performance.now() - started) / 1000)} s`);
+  // The same list as the page's first query-jobs, asked from Node: the service's and the wire's share.
+  const fromNode: number[] = [];
+  for (let i = 0; i < LOADS; i++) {
+    const t = performance.now();
+    await client.request('query-jobs', {});
+    fromNode.push(performance.now() - t);
+  }
   const full: Render[] = [];
   for (let i = 0; i < LOADS; i++) full.push(await firstRender());
 
@@ -124,6 +131,7 @@ try {
     fmt(Math.max(...r.map((x) => x.ready))),
   ];
   console.log(table([['page', 'loads', 'connected', 'jobs loaded', 'drawn', 'drawn, max'], renders('no jobs (baseline)', empty), renders(`${JOBS} jobs`, full)]));
+  console.log(`query-jobs of all ${JOBS} jobs from Node (the service's part): median ${fmt(median(fromNode))} ms, max ${fmt(Math.max(...fromNode))} ms`);
   console.log('\nevent → shown, ms (from the event\'s timestamp)');
   console.log(
     table([

@@ -31,6 +31,9 @@ export interface JobRow {
   events: JobEvent[];
   /** The newest event's timestamp, in ms since the epoch (for the benchmark). */
   lastEventMs?: number;
+  /** `time-started` and its value in ms, as the table last parsed it. */
+  startedIso?: unknown;
+  startedMs?: number;
 }
 
 const TIMELINE = 200;
