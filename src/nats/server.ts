@@ -85,6 +85,8 @@ export class NatsServer implements AsyncDisposable {
     if (opts.websocket !== undefined || opts.config !== undefined) {
       const wanted = opts.websocket?.port;
       wsPort = wanted !== undefined && wanted !== port && (await portIsFree(wanted)) ? wanted : await freePort();
+      // Two probes in a row may be handed the same ephemeral port.
+      while (wsPort === port) wsPort = await freePort();
     }
     const server = new NatsServer(binary, port, wsPort, opts);
     await server.#spawn();
