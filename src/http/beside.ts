@@ -6,11 +6,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Beside } from '../service/run.js';
 import type { Health } from './server.js';
-import { parseHttpSetting } from './settings.js';
+import { httpSettingsFromEnv } from './settings.js';
 import { startHttp } from './start.js';
 
 export const httpBeside: Beside = async (ctx) => {
-  const listen = parseHttpSetting(ctx.env.JOBS_HTTP);
+  const { listen, limits } = httpSettingsFromEnv(ctx.env);
   if (listen === 'off') {
     ctx.logger.info('HTTP server off (JOBS_HTTP=off)');
     return undefined;
@@ -24,6 +24,7 @@ export const httpBeside: Beside = async (ctx) => {
     cwd: process.cwd(),
     health: serviceHealth(ctx.nc, ctx.started),
     metrics: () => ctx.metrics.text(),
+    limits,
   });
   return running;
 };

@@ -6,6 +6,7 @@
  * the caller, whatever the password, on one shared connection.
  */
 import { createHash } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { ACCOUNT_RE } from '../protocol/subjects.js';
@@ -57,6 +58,7 @@ export class Callers implements AsyncDisposable {
   readonly #opts: CallersOptions;
   readonly #cache = new Map<string, Cached>();
   readonly #idleMs: number;
+  #shared: Promise<NatsConnection> | undefined;
 
   constructor(opts: CallersOptions) {
     this.#opts = opts;
@@ -76,7 +78,13 @@ export class Callers implements AsyncDisposable {
     if (creds === undefined || creds.user === '') throw new UnauthorizedError('HTTP Basic credentials are required (curl -u user:password)');
     if (!ACCOUNT_RE.test(creds.user)) throw new UnauthorizedError(`User name '${creds.user}' is not an account name`);
     if (!this.authenticated) {
-      return fn(new JobsClient(this.#opts.nc, { user: creds.user, prefix: this.#opts.prefix }));
+      // One connection of the HTTP server's own for every caller (not the service's: the
+      // bytes of uploads and downloads would share its socket with the jobs' own pipe traffic).
+      this.#shared ??= connect({ servers: this.#opts.servers, name: 'jobstate-http', maxReconnectAttempts: -1, reconnectTimeWait: 250 }).catch((err: unknown) => {
+        this.#shared = undefined;
+        throw new BrokerUnavailableError(`The broker could not be reached: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      return fn(new JobsClient(await this.#shared, { user: creds.user, prefix: this.#opts.prefix }));
     }
     const key = `${creds.user}\0${createHash('sha256').update(creds.pass).digest('base64')}`;
     let cached = this.#cache.get(key);
@@ -116,6 +124,9 @@ export class Callers implements AsyncDisposable {
   }
 
   async close(): Promise<void> {
+    const shared = await this.#shared?.catch(() => undefined);
+    this.#shared = undefined;
+    await shared?.close().catch(() => undefined);
     const all = [...this.#cache.values()];
     this.#cache.clear();
     await Promise.all(

@@ -16,7 +16,7 @@ import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { metricsSubject } from '../service/metrics.js';
 import { parseEnv } from '../settings.js';
 import { untilSignalled } from '../shutdown.js';
-import { parseHttpSetting } from './settings.js';
+import { httpSettingsFromEnv } from './settings.js';
 import { startHttp } from './start.js';
 
 const Env = z.object({
@@ -34,7 +34,7 @@ const ASK_TIMEOUT_MS = 3000;
 export async function runHttp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const e = parseEnv(Env, env);
-    const listen = parseHttpSetting(e.JOBS_HTTP);
+    const { listen, limits } = httpSettingsFromEnv(env);
     if (listen === 'off') throw new Error('Invalid setting JOBS_HTTP: off, but this process is only the HTTP server');
     const logger = pino({ level: e.LOG_LEVEL, base: { service: 'jobstate-http' } });
     const url = e.NATS_URL ?? readEmbeddedUrl(process.cwd()) ?? EMBEDDED_URL;
@@ -57,6 +57,7 @@ export async function runHttp(env: NodeJS.ProcessEnv = process.env): Promise<voi
           return { live: true, ready: false, reason: `the service does not answer: ${err instanceof Error ? err.message : String(err)}` };
         }
       },
+      limits,
       metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: await ask() }),
     });
     await untilSignalled(logger, async () => {

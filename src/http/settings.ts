@@ -48,3 +48,23 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 30_000,
   idleTimeoutMs: 60_000,
 };
+
+/**
+ * The HTTP settings from the environment: JOBS_HTTP, JOBS_HTTP_MAX_FILE_BYTES,
+ * JOBS_HTTP_IDLE_TIMEOUT_MS. Throws an Error naming the bad variable.
+ */
+export function httpSettingsFromEnv(env: NodeJS.ProcessEnv): { listen: HttpListen | 'off'; limits: Partial<HttpLimits> } {
+  const listen = parseHttpSetting(env.JOBS_HTTP);
+  const limits: Partial<HttpLimits> = {};
+  const count = (name: string): number | undefined => {
+    const v = env[name]?.trim();
+    if (v === undefined || v === '') return undefined;
+    if (!/^[1-9][0-9]{0,14}$/.test(v)) throw new Error(`Invalid setting ${name}: a positive whole number`);
+    return Number(v);
+  };
+  const maxFileBytes = count('JOBS_HTTP_MAX_FILE_BYTES');
+  if (maxFileBytes !== undefined) limits.maxFileBytes = maxFileBytes;
+  const idle = count('JOBS_HTTP_IDLE_TIMEOUT_MS');
+  if (idle !== undefined) limits.idleTimeoutMs = idle;
+  return { listen, limits };
+}
