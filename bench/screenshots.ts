@@ -1,14 +1,15 @@
 /**
  * `npm run screenshots`: the dashboard's pages in headless Chromium, saved under
  * docs/screenshots/ (the README and docs/dashboard.md show them). A private nats-server and
- * service with a few jobs in various statuses, a grouped transaction among them.
+ * service with a few jobs in various statuses, a grouped transaction among them. Not under
+ * test/: `node --test dist/test/` runs every file below a `test` directory.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser } from './browser.js';
-import { startDashboard } from './stack.js';
+import { launchBrowser } from '../test/dashboard/browser.js';
+import { startDashboard } from '../test/dashboard/stack.js';
 
-const OUT = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
+const OUT = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 mkdirSync(OUT, { recursive: true });
 
 const dash = await startDashboard();
