@@ -63,13 +63,15 @@ export function dashboard(opts: DashboardOptions): HttpPlugin {
 
 /**
  * The dashboard as `npm start` mounts it: the prefix and admins of the service's settings, and
- * the WebSocket URL of JOBS_NATS_WS_URL, else the one the embedded server wrote to
- * data/nats-ws.url.
+ * the WebSocket URL of JOBS_NATS_WS_URL, else (without NATS_URL) the one the embedded server
+ * wrote to data/nats-ws.url.
  */
 export function dashboardFromEnv(env: NodeJS.ProcessEnv = process.env): HttpPlugin {
   return (app, ctx) => {
     const settings = loadSettings(env);
     const cwd = process.cwd();
-    return dashboard({ wsUrl: () => env.JOBS_NATS_WS_URL || readEmbeddedWsUrl(cwd), prefix: settings.prefix, admins: settings.admins })(app, ctx);
+    // data/nats-ws.url is the embedded server's: with NATS_URL set it may be left from an earlier run.
+    const wsUrl = () => env.JOBS_NATS_WS_URL || (settings.natsUrl === undefined ? readEmbeddedWsUrl(cwd) : undefined);
+    return dashboard({ wsUrl, prefix: settings.prefix, admins: settings.admins })(app, ctx);
   };
 }
