@@ -89,7 +89,11 @@ export class NatsServer implements AsyncDisposable {
       while (wsPort === port) wsPort = await freePort();
     }
     const server = new NatsServer(binary, port, wsPort, opts);
-    await server.#spawn();
+    // A server that fails to start leaves nothing behind (its config of our own included).
+    await server.#spawn().catch(async (err: unknown) => {
+      await server.stop();
+      throw err;
+    });
     return server;
   }
 
