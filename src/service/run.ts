@@ -8,7 +8,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { connectNats } from '../nats/connect.js';
-import { EMBEDDED_PORT, writeEmbeddedUrl } from '../nats/embedded.js';
+import { EMBEDDED_PORT, EMBEDDED_WS_PORT, writeEmbeddedUrl, writeEmbeddedWsUrl } from '../nats/embedded.js';
 import { NatsServer, NatsServerMissingError } from '../nats/server.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { loadSettings } from '../settings.js';
@@ -81,10 +81,12 @@ async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promis
           ? join(cwd, 'nats.conf')
           : join(PACKAGE_ROOT, 'nats.conf');
     mkdirSync(join(cwd, 'data'), { recursive: true });
-    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd });
+    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, websocket: { port: EMBEDDED_WS_PORT }, cwd });
     url = embedded.url;
     writeEmbeddedUrl(cwd, url);
-    logger.info({ url, config }, 'embedded nats-server started');
+    // The dashboard's browsers connect to the WebSocket listener (docs/dashboard.md).
+    if (embedded.wsUrl !== undefined) writeEmbeddedWsUrl(cwd, embedded.wsUrl);
+    logger.info({ url, wsUrl: embedded.wsUrl, config }, 'embedded nats-server started');
   }
 
   const credentials = settings.natsUser === undefined ? {} : { user: settings.natsUser, pass: settings.natsPassword };
