@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,13 @@ describe('nats-auth.conf in operation', () => {
         const id = await carol.start('test', { params: { steps: 1, 'step-ms': 1 } });
         assert.equal((await carol.wait(id, { timeoutMs: 5000 })).owner, 'carol');
         assert.deepEqual(await carol.query({ owner: 'alice' }), []);
+        // Her pipes work through the imports of her block (her own stream, her own folder).
+        mkdirSync(join(stack.dataDir, 'carol'), { recursive: true });
+        writeFileSync(join(stack.dataDir, 'carol', 'c.txt'), 'carol only\n');
+        const dl = await carol.start('backup', { params: { source: 'c.txt', target: 'pipe:output' } });
+        const chunks: Uint8Array[] = [];
+        await carol.download(dl, (c) => void chunks.push(c));
+        assert.equal(Buffer.concat(chunks).toString(), 'carol only\n');
         const spy = carol.nc.subscribe(`${auth.prefix}.evt.alice.>`);
         await carol.nc.flush();
         assert.ok((await spy.closed) instanceof PermissionViolationError);
