@@ -66,6 +66,10 @@ const Env = z.object({
   JOBS_MAX_DESCRIPTION: count(DEFAULT_LIMITS.maxDescription),
   /** @defaultValue 65536 */
   JOBS_MAX_PARAMS_BYTES: count(DEFAULT_LIMITS.maxParamsBytes),
+  /** @defaultValue 10000 */
+  JOBS_MAX_PAYLOAD_KEYS: count(DEFAULT_LIMITS.maxPayloadKeys),
+  /** @defaultValue 10000 */
+  JOBS_MAX_PAYLOAD_ITEMS: count(DEFAULT_LIMITS.maxPayloadItems),
   /** The built-in types run in the service's process: `all`, `none`, or names. @defaultValue 'all' */
   JOBS_LOCAL_TYPES: typeList,
   /** A remote worker silent this long is gone and its jobs fail (docs/workers.md). @defaultValue 3000 */
@@ -163,6 +167,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       maxJobsPerOwner: e.JOBS_MAX_JOBS_PER_OWNER,
       maxDescription: e.JOBS_MAX_DESCRIPTION,
       maxParamsBytes: e.JOBS_MAX_PARAMS_BYTES,
+      maxPayloadKeys: e.JOBS_MAX_PAYLOAD_KEYS,
+      maxPayloadItems: e.JOBS_MAX_PAYLOAD_ITEMS,
     },
     localTypes: e.JOBS_LOCAL_TYPES,
     workerTimeoutMs: e.JOBS_WORKER_TIMEOUT_MS,

@@ -50,7 +50,7 @@ export interface Where {
   timeoutMs: number;
 }
 
-const CODE_EXIT: Record<number, ExitCode> = { 400: ExitCode.usage, 404: ExitCode.failed, 408: ExitCode.failed, 409: ExitCode.failed, 503: ExitCode.unreachable };
+const CODE_EXIT: Record<number, ExitCode> = { 400: ExitCode.usage, 404: ExitCode.failed, 408: ExitCode.failed, 409: ExitCode.failed, 413: ExitCode.failed, 503: ExitCode.unreachable };
 
 /** Any error as a {@link CliError}. */
 export function toCliError(err: unknown, where: Where): CliError {

@@ -97,6 +97,7 @@ export class NatsServer implements AsyncDisposable {
   async #stopProcess(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT'); // a frozen server would not see the SIGTERM
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await this.#exited;
@@ -109,6 +110,19 @@ export class NatsServer implements AsyncDisposable {
    */
   reload(): void {
     this.#child?.kill('SIGHUP');
+  }
+
+  /**
+   * Freeze the server (SIGSTOP) until {@link thaw}: its clients stay connected and what they
+   * send waits in its socket, as under a stall (tests use it to make acknowledgements late).
+   */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Let a frozen server go on (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** Stop and start again on the same port with the same store. */

@@ -11,7 +11,7 @@ import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats
 import type { z } from 'zod';
 import type { JobEventName } from '../../machines/index.js';
 import type { ErrorCode } from '../protocol/errors.js';
-import type { EventEnvelope, JobInfo, JobStartArgs, commandArgs, commandReturns } from '../protocol/schemas.js';
+import type { EventEnvelope, JobInfo, JobStartArgs, QueryPage, commandArgs, commandReturns } from '../protocol/schemas.js';
 import { EMBEDDED_URL } from '../nats/embedded.js';
 import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
 import { downloadLog, downloadOutput, uploadInput } from './pipes.js';
@@ -51,6 +51,13 @@ export interface ConnectOptions extends JobsClientOptions {
 }
 
 export type StartOptions = Omit<JobStartArgs, 'type'>;
+/** query-jobs' filters and order (`owner`, `status`, `type`, `order-by`). */
+export type QueryFilters = Omit<CommandArgs<typeof Command.queryJobs>, 'limit' | 'offset'>;
+/** A page's bounds: `limit` (0: only the count) and `offset`. */
+export interface PageArgs {
+  limit?: number;
+  offset?: number;
+}
 export interface JobAddress {
   /** An admin addresses another owner's job. */
   owner?: string;
@@ -127,9 +134,48 @@ export class JobsClient implements AsyncDisposable {
     return this.request(Command.jobSetSpeed, { id, speed, ...at });
   }
 
-  /** The jobs you may see, newest first. */
-  query(filters: CommandArgs<typeof Command.queryJobs> = {}): Promise<JobInfo[]> {
-    return this.request(Command.queryJobs, filters);
+  /**
+   * Every job you may see that matches `filters`, newest first (or as `order-by` says),
+   * however many: read page by page (see {@link jobs}).
+   */
+  async query(filters: QueryFilters = {}): Promise<JobInfo[]> {
+    const all: JobInfo[] = [];
+    for await (const job of this.jobs(filters)) all.push(job);
+    return all;
+  }
+
+  /**
+   * One page of query-jobs: at most `limit` jobs from `offset` (fewer if more would not fit
+   * in the server's max_payload), the total `count`, and `next-offset` unless it is the last.
+   *
+   * @example
+   * const { count } = await client.queryPage({ status: 'running', limit: 0 }); // just count
+   */
+  async queryPage(args: QueryFilters & PageArgs = {}): Promise<QueryPage> {
+    const paged = args.limit === undefined && args.offset === undefined ? { ...args, offset: 0 } : args;
+    return (await this.request(Command.queryJobs, paged)) as QueryPage;
+  }
+
+  /**
+   * The jobs you may see that match `filters`, page after page (`pageSize` jobs a request;
+   * default: as many as fit in a reply). Offsets count from the newest job, so jobs started
+   * meanwhile shift the pages: a job seen already is not yielded again, and one dismissed
+   * meanwhile may make a job be missed (order-by `oldest` avoids the first).
+   */
+  async *jobs(filters: QueryFilters = {}, opts: { pageSize?: number } = {}): AsyncGenerator<JobInfo> {
+    if (opts.pageSize !== undefined && !(opts.pageSize >= 1)) throw new RangeError('pageSize must be at least 1');
+    const seen = new Set<string>();
+    let offset: number | undefined = 0;
+    while (offset !== undefined) {
+      const page: QueryPage = await this.queryPage({ ...filters, offset, ...(opts.pageSize !== undefined && { limit: opts.pageSize }) });
+      for (const job of page.jobs) {
+        const key = `${job.owner}\u0000${job.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        yield job;
+      }
+      offset = page['next-offset'];
+    }
   }
 
   /** Wait until the job concludes; resolves to its final JobInfo. */

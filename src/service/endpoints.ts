@@ -5,19 +5,25 @@
 import type { Service, ServiceMsg } from '@nats-io/services';
 import type { Logger } from 'pino';
 import { JobVerb } from '../../machines/index.js';
-import { BadInputError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
+import { BadInputError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, COMMANDS, Command, isInboxReply, subjects } from '../protocol/subjects.js';
-import { decodePayload, validate } from '../protocol/validate.js';
+import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
+import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from './limits.js';
+import { EncodedReturn, PAGING_HINT, queryReply } from './query.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
 
-export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
+/** nats-server's default max_payload, for a connection that has not said its own. */
+const DEFAULT_MAX_REPLY = 1024 * 1024;
+
+/** `maxReply`: the largest reply the connection may send, in bytes (its server's max_payload). */
+export function dispatchTable(jobs: JobManager, pipes?: PipeHub, maxReply: () => number = () => DEFAULT_MAX_REPLY): Dispatch {
   return {
     // A start is answered once the new jobs are saved (with a store), and their pipes are ready:
     // the reply promises jobs that survive a restart, and what the caller uploads next is kept.
@@ -38,7 +44,7 @@ export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
     [Command.jobFinalize]: (caller, args) => jobs.verb(caller, JobVerb.finalize, args),
     [Command.jobDismiss]: (caller, args) => jobs.verb(caller, JobVerb.dismiss, args),
     [Command.jobSetSpeed]: (caller, args) => jobs.verb(caller, JobVerb.setSpeed, args),
-    [Command.queryJobs]: (caller, args) => jobs.query(caller, args),
+    [Command.queryJobs]: (caller, args) => queryReply(jobs.query(caller, args), args, maxReply()),
     [Command.jobWait]: (caller, args) => jobs.waitJob(caller, args),
     [Command.jobLog]: (caller, args) => jobs.log(caller, args),
   };
@@ -50,8 +56,12 @@ export interface EndpointsOptions {
   logger: Logger;
   /** The largest payload taken, in bytes (JOBS_MAX_PAYLOAD). */
   maxPayload: number;
+  /** How many keys and array elements a payload may hold. @defaultValue DEFAULT_BOUNDS */
+  bounds?: PayloadBounds;
   /** The pipes, whose readiness job-start waits for. */
   pipes?: PipeHub;
+  /** The largest reply the connection may send, in bytes: its server's max_payload. @defaultValue 1048576 */
+  maxReply?: () => number;
 }
 
 /** Commands whose answer is awaited (not yet replied), so that shutdown can wait for them. */
@@ -87,7 +97,8 @@ const ENC = new TextEncoder();
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
-  const dispatch = dispatchTable(opts.jobs, opts.pipes);
+  const maxReply = opts.maxReply ?? (() => DEFAULT_MAX_REPLY);
+  const dispatch = dispatchTable(opts.jobs, opts.pipes, maxReply);
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
       subject: subjects.commandFilter(opts.prefix, command),
@@ -103,8 +114,10 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
 
   /**
    * Reply at once when the command's result is there (a verb without a store), or when its
-   * promise settles. A reply that cannot be sent (over max_payload, connection gone) is logged:
-   * it must not become an uncaught error, which would take the whole service down.
+   * promise settles. Every command gets a reply: one that would exceed the connection's
+   * max_payload becomes a 413 error reply (see {@link reply}). A reply that still cannot be
+   * sent (connection gone) is logged: it must not become an uncaught error, which would take
+   * the whole service down.
    */
   function answer(command: Command, msg: ServiceMsg): void {
     const caller = subjects.callerOf(opts.prefix, msg.subject);
@@ -119,7 +132,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       if (inFlight.closing) throw new ShuttingDownError();
       if (caller === undefined || !ACCOUNT_RE.test(caller)) throw new BadInputError('Invalid caller in the command subject');
       checkPayload(msg.data, opts.maxPayload);
-      const args = validate(commandArgs[command], decodePayload(msg.data));
+      const args = validate(commandArgs[command], decodePayload(msg.data, opts.bounds ?? DEFAULT_BOUNDS));
       result = (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
     } catch (err) {
       refuse(command, caller, msg, err);
@@ -136,11 +149,29 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     ).finally(() => inFlight.end());
   }
 
+  /**
+   * The one place every success reply goes through: encoded once, and refused with a 413
+   * error reply (how to ask for less) instead of being sent if it is over max_payload,
+   * which the broker would not carry.
+   */
   function reply(command: Command, msg: ServiceMsg, result: unknown): void {
+    const caller = subjects.callerOf(opts.prefix, msg.subject);
+    let body: Uint8Array;
     try {
-      msg.respond(result === VERB_DONE ? VERB_REPLY : JSON.stringify({ return: result }));
+      body =
+        result === VERB_DONE
+          ? VERB_REPLY
+          : ENC.encode(result instanceof EncodedReturn ? `{"return":${result.json}}` : JSON.stringify({ return: result }));
+      const max = maxReply();
+      if (body.length > max) throw new ReplyTooLargeError(command, body.length, max, tooLargeHint(command));
     } catch (err) {
-      opts.logger.error({ err, command }, 'reply failed');
+      refuse(command, caller, msg, err);
+      return;
+    }
+    try {
+      msg.respond(body);
+    } catch (err) {
+      opts.logger.error({ err, command, caller }, 'reply failed');
     }
   }
 
@@ -166,6 +197,14 @@ function countError(service: Service, endpoint: string, desc: string): void {
   type Handler = { name?: string; stats?: { countError?: (err: Error) => void } };
   const handlers = (service as unknown as { handlers?: Handler[] }).handlers;
   handlers?.find((h) => h.name === endpoint)?.stats?.countError?.(new Error(desc));
+}
+
+/** How to ask for a smaller reply to `command`. */
+function tooLargeHint(command: Command): string {
+  if (command === Command.queryJobs) return PAGING_HINT;
+  if (command === Command.jobLog) return "read the whole log through its pipe instead (job-download-log, the SDK's downloadLog, 'jobctl logs')";
+  if (command === Command.jobWait) return "the job's JobInfo (its result or params) is too large for one reply";
+  return 'ask for less in one command';
 }
 
 /** A header value: one line, bounded. */

@@ -278,7 +278,7 @@ describe('jobctl commands', () => {
     const overview = await jobctl(['--help']);
     assert.equal(overview.code, 0);
     const names = [...overview.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!).filter((n) => !/^\d/.test(n));
-    const all = ['start', 'call', 'query', 'pause', 'resume', 'cancel', 'complete', 'finalize', 'dismiss', 'set-speed', 'wait', 'logs', 'download', 'watch', 'transaction', 'serve', 'worker', 'completion'];
+    const all = ['start', 'call', 'query', 'pause', 'resume', 'cancel', 'complete', 'finalize', 'dismiss', 'set-speed', 'wait', 'logs', 'download', 'watch', 'transaction', 'selftest', 'serve', 'worker', 'completion'];
     assert.deepEqual(COMMAND_LIST.map((c) => c.name), all);
     for (const command of COMMAND_LIST) {
       assert.ok(names.includes(command.name), `${command.name} listed`);

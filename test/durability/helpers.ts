@@ -15,7 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobStatus } from '../../machines/index.js';
 import { storeNames } from '../../src/persist/names.js';
 import type { JobInfo, JobsClient } from '../../src/sdk/index.js';
-import { TRANSITIONS } from '../support/qemu-tables.js';
+import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/src/main.js');

@@ -4,6 +4,7 @@ import { call } from './call.js';
 import { completion } from './completion.js';
 import { download } from './download.js';
 import { query } from './query.js';
+import { selftest } from './selftest.js';
 import { serve, worker } from './serve.js';
 import { start } from './start.js';
 import { transaction } from './transaction.js';
@@ -21,6 +22,7 @@ export const COMMAND_LIST: readonly CliCommand[] = [
   download,
   watch,
   transaction,
+  selftest,
   serve,
   worker,
   completion(() => COMMAND_LIST),
