@@ -58,3 +58,16 @@ export const subjects = {
     return dot > 0 ? rest.slice(0, dot) : undefined;
   },
 };
+
+/**
+ * The reply subjects the service answers into: a client's inbox (`_INBOX.<…>`, or
+ * `_INBOX_<name>.<…>` as the SDK sets it per user) or the `_R_.<…>` subject nats-server
+ * makes for a request that crossed accounts (nats-auth.conf). Tokens are plain (no wildcards,
+ * no empty tokens). Anything else — the job store's `$KV.…`, an event subject — is not a
+ * reply subject the service will publish into (docs/protocol.md, Replies).
+ */
+const INBOX_REPLY_RE = /^(?:_INBOX|_INBOX_[A-Za-z0-9_-]+|_R_)(?:\.[^.*>\s]+)+$/;
+
+export function isInboxReply(reply: string): boolean {
+  return INBOX_REPLY_RE.test(reply);
+}

@@ -32,6 +32,10 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function decodePayload(data: Uint8Array, bounds: PayloadBounds = DEFAULT_BOUNDS): Record<string, unknown> {
   if (data.length === 0) return {};
+  // The decoder would drop a byte-order mark silently; JSON on the wire has none (RFC 8259).
+  if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
+    throw new BadInputError('Invalid JSON payload: it starts with a byte-order mark (U+FEFF); send UTF-8 without one');
+  }
   try {
     scanPayload(data, bounds);
   } catch (err) {

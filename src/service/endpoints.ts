@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { JobVerb } from '../../machines/index.js';
 import { BadInputError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
-import { ACCOUNT_RE, COMMANDS, Command, subjects } from '../protocol/subjects.js';
+import { ACCOUNT_RE, COMMANDS, Command, isInboxReply, subjects } from '../protocol/subjects.js';
 import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
 import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
@@ -137,6 +137,12 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
   function answer(command: Command, msg: ServiceMsg): void {
     const started = performance.now();
     const caller = subjects.callerOf(opts.prefix, msg.subject);
+    // Only into an inbox: a reply subject elsewhere (the job store, someone's events) would
+    // make the service publish there for the caller. Such a command is not run at all.
+    if (msg.reply && !isInboxReply(msg.reply)) {
+      opts.logger.warn({ command, caller, reply: msg.reply.slice(0, 128) }, 'command ignored: its reply subject is not an inbox');
+      return;
+    }
     let result: unknown;
     try {
       if (inFlight.closing) throw new ShuttingDownError();

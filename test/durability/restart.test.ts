@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { JobStatus } from '../../machines/index.js';
 import { Kvm } from '@nats-io/kv';
@@ -124,7 +125,7 @@ describe('jobs across restarts', () => {
     }
     assert.deepEqual(after1.get('failed-0')?.error, 'boom');
     // The interrupted backups' abort removed what they had written aside.
-    assert.deepEqual(readdirSync(service.dataDir).filter((f) => f.endsWith('.part')), []);
+    assert.deepEqual(readdirSync(join(service.dataDir, 'alice')).filter((f) => f.endsWith('.part')), []);
     assert.deepEqual(after1.get('done-3')?.result, { n: 3 });
 
     // The resumable jobs go on from where they were.
