@@ -2,8 +2,8 @@
  * Listening on JOBS_HTTP: its port, or a free one when that is taken (as the embedded
  * nats-server does); the URL is logged and written to `data/http.url`.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HttpListen } from './settings.js';
@@ -26,7 +26,8 @@ export async function listenHttp(app: FastifyInstance, at: HttpListen, logger: L
   return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 }
 
-/** Record the URL under `cwd` (its `data/` must exist). */
+/** Record the URL under `cwd` (`data/` is made if need be). */
 export function writeHttpUrl(cwd: string, url: string): void {
+  mkdirSync(dirname(httpUrlFile(cwd)), { recursive: true });
   writeFileSync(httpUrlFile(cwd), `${url}\n`);
 }

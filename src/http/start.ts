@@ -50,7 +50,13 @@ export async function startHttp(opts: StartHttpOptions): Promise<RunningHttp> {
     plugins: opts.plugins ?? defaultPlugins,
   });
   const url = await listenHttp(app, opts.listen, opts.logger);
-  if (opts.cwd !== undefined) writeHttpUrl(opts.cwd, url);
+  if (opts.cwd !== undefined) {
+    try {
+      writeHttpUrl(opts.cwd, url);
+    } catch (err) {
+      opts.logger.warn({ err, url }, 'could not write data/http.url');
+    }
+  }
   if (callers.authenticated) {
     opts.logger.info({ url }, 'HTTP server listening: callers authenticate with HTTP Basic, checked by nats-server');
   } else {
