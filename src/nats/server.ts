@@ -38,6 +38,12 @@ export interface NatsServerOptions {
   cwd?: string;
   /** Extra command-line arguments. */
   args?: string[];
+  /**
+   * Run it in its own process group, so that a terminal's Ctrl-C (SIGINT to the foreground
+   * group) does not stop it under its owner, who stops it after its last save. It is still
+   * stopped when this process exits (not when it is SIGKILLed).
+   */
+  detached?: boolean;
 }
 
 export class NatsServer implements AsyncDisposable {
@@ -70,7 +76,7 @@ export class NatsServer implements AsyncDisposable {
   }
 
   async #spawn(): Promise<void> {
-    const { config, jetstreamDir, cwd, args = [] } = this.opts;
+    const { config, jetstreamDir, cwd, args = [], detached = false } = this.opts;
     const argv = [
       ...(config ? ['-c', config] : []),
       '-a', '127.0.0.1',
@@ -78,8 +84,14 @@ export class NatsServer implements AsyncDisposable {
       ...(jetstreamDir ? ['-js', '-sd', jetstreamDir] : []),
       ...args,
     ];
-    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached });
     this.#child = child;
+    if (detached) {
+      // Out of the terminal's process group: stop it on any exit of this process, also process.exit().
+      const onExit = () => child.kill('SIGTERM');
+      process.once('exit', onExit);
+      child.once('exit', () => process.removeListener('exit', onExit));
+    }
     const append = (chunk: Buffer) => {
       this.#log = (this.#log + chunk.toString()).slice(-16_384);
     };

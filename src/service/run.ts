@@ -60,7 +60,9 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
           ? join(cwd, 'nats.conf')
           : join(PACKAGE_ROOT, 'nats.conf');
     mkdirSync(join(cwd, 'data'), { recursive: true });
-    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd });
+    // Its own process group: a terminal's Ctrl-C reaches the service only, which stops the
+    // server after its last save (below).
+    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd, detached: true });
     url = embedded.url;
     writeEmbeddedUrl(cwd, url);
     logger.info({ url, config }, 'embedded nats-server started');
@@ -96,12 +98,17 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     pipes: settings.pipes,
     persistence: settings.persistence,
     retention: settings.retention,
+  }).catch(async (err: unknown) => {
+    await nc.close().catch(() => undefined);
+    await embedded?.stop();
+    throw err;
   });
   logger.info({ url, prefix: settings.prefix, admins: settings.admins }, 'ready');
 
   await untilSignalled(logger, async () => {
     await service.close();
-    await nc.drain();
+    // Everything is saved: now the connection and, last, the embedded server.
+    await nc.drain().catch(() => nc.close());
     await embedded?.stop();
   });
 }
