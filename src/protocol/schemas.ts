@@ -104,6 +104,7 @@ export const commandArgs = {
   [Command.queryJobs]: QueryJobsArgs,
   [Command.jobWait]: JobWaitArgs,
   [Command.jobLog]: JobRef,
+  [Command.queryJobTypes]: z.strictObject({}),
 } as const satisfies Record<Command, z.ZodType>;
 
 /** A job as query-jobs and job-wait report it: QEMU's JobInfo, then the extensions. */
@@ -146,6 +147,13 @@ export const commandReturns = {
     lines: z.array(z.string()).describe('The lines kept in memory: all of them unless the log grew very long'),
     count: z.number().int().describe('How many lines the job wrote'),
   }),
+  [Command.queryJobTypes]: z.array(
+    z.object({
+      type: z.string(),
+      runs: z.enum(['local', 'remote']).describe("'local': in the service's process; 'remote': on remote workers only"),
+      params: z.record(z.string(), z.unknown()).describe("The JSON Schema of the type's params (a remote type's: as its workers announce it)"),
+    }),
+  ),
 } as const satisfies Record<Command, z.ZodType>;
 
 export const ErrorReply = z.object({

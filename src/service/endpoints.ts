@@ -41,6 +41,7 @@ export function dispatchTable(jobs: JobManager, pipes?: PipeHub): Dispatch {
     [Command.queryJobs]: (caller, args) => jobs.query(caller, args),
     [Command.jobWait]: (caller, args) => jobs.waitJob(caller, args),
     [Command.jobLog]: (caller, args) => jobs.log(caller, args),
+    [Command.queryJobTypes]: () => jobs.jobTypes(),
   };
 }
 

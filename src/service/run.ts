@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { makeLogger } from '../logger.js';
 import { connectNats } from '../nats/connect.js';
 import { EMBEDDED_PORT, writeEmbeddedUrl } from '../nats/embedded.js';
 import { NatsServer, NatsServerMissingError } from '../nats/server.js';
@@ -43,7 +43,7 @@ export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<
 
 async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   const settings = loadSettings(env);
-  const logger = pino({ level: settings.logLevel, base: { service: 'jobstate' } });
+  const logger = makeLogger(settings.logLevel, settings.logFormat, { service: 'jobstate' });
   // JOBS_LOCAL_TYPES: the built-ins left out run only on remote workers (`npm run worker`).
   const types = selectTypes(builtinTypes(resolvePath(settings.dataDir)), settings.localTypes, 'JOBS_LOCAL_TYPES');
 

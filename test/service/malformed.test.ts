@@ -76,6 +76,7 @@ const BASE: Record<Command, { [key: string]: Json }> = {
   [Command.queryJobs]: {},
   [Command.jobWait]: { id: LIVE, 'timeout-ms': 0 },
   [Command.jobLog]: { id: LIVE },
+  [Command.queryJobTypes]: {},
 };
 
 /** QEMU's type names for each field, as `Invalid parameter type for '<f>', expected: <type>` gives them. */
@@ -115,6 +116,7 @@ const FIELDS: Record<Command, Record<string, TypeName>> = {
   [Command.queryJobs]: { owner: 'string', status: 'string', type: 'string' },
   [Command.jobWait]: { ...REF_FIELDS, 'timeout-ms': 'integer' },
   [Command.jobLog]: REF_FIELDS,
+  [Command.queryJobTypes]: {},
 };
 const WRONG: Record<TypeName, Json[]> = {
   string: [1, -1.5, true, null, [], ['x'], {}],

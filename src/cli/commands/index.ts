@@ -7,6 +7,7 @@ import { query } from './query.js';
 import { serve, worker } from './serve.js';
 import { start } from './start.js';
 import { transaction } from './transaction.js';
+import { types } from './types.js';
 import { verbs } from './verbs.js';
 import { logs, wait } from './wait.js';
 import { watch } from './watch.js';
@@ -15,6 +16,7 @@ export const COMMAND_LIST: readonly CliCommand[] = [
   start,
   call,
   query,
+  types,
   ...verbs,
   wait,
   logs,
