@@ -11,24 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import type { EventEnvelope } from '../../src/sdk/index.js';
 import { JobsError } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';
+import { codeBlocks } from './blocks.js';
 import type { Stack } from '../support/stack.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** The fenced blocks of a markdown file with their info string (```js, ```sh not-run …). */
-export function codeBlocks(markdown: string): Array<{ info: string; code: string; line: number }> {
-  const out: Array<{ info: string; code: string; line: number }> = [];
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\S.*)?$/.exec(lines[i]!);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    while (++i < lines.length && lines[i] !== '```') body.push(lines[i]!);
-    out.push({ info: (open[1] ?? '').trim(), code: body.join('\n'), line: start + 1 });
-  }
-  return out;
-}
 
 const statuses = (events: EventEnvelope[]) =>
   events.filter((e) => e.event === 'JOB_STATUS_CHANGE').map((e) => String((e.data as Record<string, unknown>).status));
