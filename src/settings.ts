@@ -58,6 +58,8 @@ const Env = z.object({
   JOBS_DATA_DIR: z.string().min(1).default('./data/files'),
   /** @defaultValue 'info' */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` lines, or `pretty` (readable, for a terminal). @defaultValue 'json' */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** @defaultValue 1048576 */
   JOBS_MAX_PAYLOAD: count(DEFAULT_LIMITS.maxPayload),
   /** @defaultValue 1000 */
@@ -117,6 +119,7 @@ export interface Settings {
   admins: string[];
   dataDir: string;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  logFormat: z.infer<typeof Env>['LOG_FORMAT'];
   limits: Limits;
   /** The built-in types the service runs itself; the others only on remote workers. */
   localTypes: 'all' | string[];
@@ -162,6 +165,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     admins: e.JOBS_ADMINS,
     dataDir: e.JOBS_DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     limits: {
       maxPayload: e.JOBS_MAX_PAYLOAD,
       maxJobsPerOwner: e.JOBS_MAX_JOBS_PER_OWNER,

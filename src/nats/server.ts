@@ -46,6 +46,12 @@ export interface NatsServerOptions {
    * config's own `websocket` block is overridden, so that two servers never fight over its port).
    */
   websocket?: { port?: number };
+  /**
+   * Run it in its own process group, so that a terminal's Ctrl-C (SIGINT to the foreground
+   * group) does not stop it under its owner, who stops it after its last save. It is still
+   * stopped when this process exits (not when it is SIGKILLed).
+   */
+  detached?: boolean;
 }
 
 export class NatsServer implements AsyncDisposable {
@@ -98,7 +104,7 @@ export class NatsServer implements AsyncDisposable {
   }
 
   async #spawn(): Promise<void> {
-    const { jetstreamDir, cwd, args = [] } = this.opts;
+    const { jetstreamDir, cwd, args = [], detached = false } = this.opts;
     const config = this.#config();
     const argv = [
       ...(config ? ['-c', config] : []),
@@ -107,8 +113,14 @@ export class NatsServer implements AsyncDisposable {
       ...(jetstreamDir ? ['-js', '-sd', jetstreamDir] : []),
       ...args,
     ];
-    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached });
     this.#child = child;
+    if (detached) {
+      // Out of the terminal's process group: stop it on any exit of this process, also process.exit().
+      const onExit = () => child.kill('SIGTERM');
+      process.once('exit', onExit);
+      child.once('exit', () => process.removeListener('exit', onExit));
+    }
     const append = (chunk: Buffer) => {
       this.#log = (this.#log + chunk.toString()).slice(-16_384);
     };

@@ -146,6 +146,7 @@ export const commandArgs = {
   [Command.jobLog]: JobRef,
   [Command.jobDownload]: JobDownloadArgs,
   [Command.jobDownloadLog]: JobDownloadLogArgs,
+  [Command.queryJobTypes]: z.strictObject({}),
 } as const satisfies Record<Command, z.ZodType>;
 
 /** A job as query-jobs and job-wait report it: QEMU's JobInfo, then the extensions. */
@@ -201,6 +202,13 @@ export const commandReturns = {
     url: z.string().describe('/_download/<token>?filename=<filename>: single-use, on the HTTP server (docs/http.md)'),
   }),
   [Command.jobDownloadLog]: z.object({ url: z.string() }),
+  [Command.queryJobTypes]: z.array(
+    z.object({
+      type: z.string(),
+      runs: z.enum(['local', 'remote']).describe("'local': in the service's process; 'remote': on remote workers only"),
+      params: z.record(z.string(), z.unknown()).describe("The JSON Schema of the type's params (a remote type's: as its workers announce it)"),
+    }),
+  ),
 } as const satisfies Record<Command, z.ZodType>;
 
 export const ErrorReply = z.object({

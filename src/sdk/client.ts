@@ -2,9 +2,10 @@
  * The jobstate client SDK: typed commands, errors and events over NATS.
  *
  * @example
- * await using client = await JobsClient.connect({ servers: 'nats://127.0.0.1:4322', user: 'alice' });
- * const id = await client.start('test', { params: { steps: 5 } });
- * for await (const event of client.events({ id })) console.log(event.event, event.data);
+ * const client = await JobsClient.connect({ servers: 'nats://127.0.0.1:4322', user: 'alice' });
+ * const { events } = await client.startAndFollow('test', { params: { steps: 5 } });
+ * for await (const event of events) console.log(event.event, event.data);
+ * await client.close();
  */
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -14,6 +15,7 @@ import type { ErrorCode } from '../protocol/errors.js';
 import type { EventEnvelope, JobInfo, JobStartArgs, QueryPage, commandArgs, commandReturns } from '../protocol/schemas.js';
 import { EMBEDDED_URL } from '../nats/embedded.js';
 import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
+import { generateId } from '../service/ids.js';
 import { downloadLog, downloadOutput, uploadInput } from './pipes.js';
 import type { DownloadOptions, Sink, Transferred, UploadOptions } from './pipes.js';
 
@@ -26,6 +28,8 @@ export class JobsError extends Error {
     message: string,
     readonly code: ErrorCode | number,
     readonly command: Command,
+    /** The job the command addressed, if it named one. */
+    readonly id?: string,
   ) {
     super(message);
     this.name = 'JobsError';
@@ -98,12 +102,48 @@ export class JobsClient implements AsyncDisposable {
     const msg = await this.nc.request(subjects.command(this.prefix, this.user, command), JSON.stringify(args), {
       timeout: timeoutMs,
     });
-    return decodeReply(command, msg) as CommandReturn<C>;
+    const id = (args as { id?: unknown }).id;
+    return decodeReply(command, msg, typeof id === 'string' ? id : undefined) as CommandReturn<C>;
   }
 
   /** Start a job; resolves to its id once it is running. */
   async start(type: string, opts: StartOptions = {}): Promise<string> {
     return (await this.request(Command.jobStart, { type, ...opts })).id;
+  }
+
+  /**
+   * Start a job and follow its events from its very first (`created`): the subscription is
+   * made before the start, so none can be missed, whatever the job's speed. The id is
+   * `opts.id`, or a fresh one of the service's form (`job-` and 16 base-36 characters). The
+   * events end after the job's last one: status `null` (dismissed), or `concluded` when it was
+   * started with `auto-dismiss: false`. If the start fails, this rejects (with a JobsError).
+   * @example const { id, events } = await jobs.startAndFollow('test', { params: { steps: 0 } });
+   */
+  async startAndFollow(type: string, opts: StartOptions = {}): Promise<{ id: string; events: AsyncIterable<EventEnvelope> & { close(): void } }> {
+    const id = opts.id ?? generateId('job');
+    const stream = this.events({ id });
+    try {
+      await stream.ready;
+      await this.start(type, { ...opts, id });
+    } catch (err) {
+      stream.close();
+      throw err;
+    }
+    const last = opts['auto-dismiss'] === false ? 'concluded' : 'null';
+    const events = {
+      close: () => stream.close(),
+      async *[Symbol.asyncIterator](): AsyncIterator<EventEnvelope> {
+        try {
+          for await (const e of stream) {
+            yield e;
+            if (e.event === 'JOB_STATUS_CHANGE' && (e.data as { status?: string }).status === last) return;
+          }
+        } finally {
+          stream.close();
+        }
+      },
+    };
+    return { id, events };
   }
 
   /** Start several jobs at once; `grouped` makes them succeed or fail together. */
@@ -271,7 +311,7 @@ export class EventStream implements AsyncIterable<EventEnvelope> {
   }
 }
 
-function decodeReply(command: Command, msg: Msg): unknown {
+function decodeReply(command: Command, msg: Msg, id: string | undefined): unknown {
   let body: { return?: unknown; error?: { desc?: string } };
   try {
     body = msg.json();
@@ -280,7 +320,7 @@ function decodeReply(command: Command, msg: Msg): unknown {
   }
   if (body.error) {
     const code = Number(msg.headers?.get('Nats-Service-Error-Code') ?? 500);
-    throw new JobsError(body.error.desc ?? 'Unknown error', code, command);
+    throw new JobsError(body.error.desc ?? 'Unknown error', code, command, id);
   }
   return body.return;
 }

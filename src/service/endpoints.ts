@@ -58,6 +58,7 @@ export function dispatchTable(
     [Command.jobLog]: (caller, args) => jobs.log(caller, args),
     [Command.jobDownload]: (caller, args) => download.jobDownload(caller, args),
     [Command.jobDownloadLog]: (caller, args) => download.jobDownloadLog(caller, args),
+    [Command.queryJobTypes]: () => jobs.jobTypes(),
   };
 }
 

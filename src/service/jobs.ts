@@ -37,6 +37,7 @@ import type {
 } from '../protocol/schemas.js';
 import { JobStartArgs as JobStartSchema, QueryOrder } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
+import type { JobTypeInfo } from '../runtime/registry.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
 import type { JobStore } from '../persist/job-store.js';
@@ -210,6 +211,11 @@ export class JobManager implements JobsApi {
     const entry = this.#jobs.get(key(owner, id));
     if (entry) (entry.progress ??= new Set()).add(listener);
     return () => entry?.progress?.delete(listener);
+  }
+
+  /** query-job-types: the types this deployment runs, in-process and on live workers. */
+  jobTypes(): JobTypeInfo[] {
+    return this.#runtime.types.describe();
   }
 
   /** job-log: the job's own log, as kept in memory (the file under the log directory has it all). */

@@ -33,7 +33,8 @@ describe('jobctl call --job with pipes', () => {
 
     const down = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"a.img","target":"pipe:output"}', '--output', './out.img']);
     assert.equal(down.code, 0, down.stderr);
-    assert.match(down.stderr, /jobctl: wrote \.\/out\.img: 3\.0 MiB, SHA-256=[A-Za-z0-9_-]+=* checked\n/);
+    // The digest in hex, as sha256sum prints it.
+    assert.match(down.stderr, new RegExp(`jobctl: wrote \\./out\\.img: 3\\.0 MiB, sha256 ${await fileSha256(join(CWD, 'a.img'))} checked\n`));
     assert.equal(await fileSha256(join(CWD, 'out.img')), await fileSha256(join(CWD, 'a.img')));
   });
 
@@ -88,6 +89,14 @@ describe('jobctl call --job with pipes', () => {
     assert.equal(logs.stderr, '');
 
     const none = await jobctl([...alice, 'logs', 'never-was']);
-    assert.deepEqual(none, { code: 1, stdout: '', stderr: 'jobctl: Job not found\n' });
+    assert.deepEqual(none, { code: 1, stdout: '', stderr: "jobctl: Job not found: no job 'never-was' (see 'jobctl query')\n" });
+
+    // A job that wrote nothing: said so; also once it is dismissed (docs/cli.md: logs also after the dismissal).
+    await jobctl([...alice, 'start', 'test', '{"steps": 0}', '--id', 'quiet', '--no-auto-dismiss']).catch(() => undefined);
+    await jobctl([...alice, 'wait', 'quiet']);
+    const quiet = await jobctl([...alice, 'logs', 'quiet']);
+    assert.deepEqual(quiet, { code: 0, stdout: '', stderr: "jobctl: job 'quiet' has not written any log lines\n" });
+    assert.equal((await jobctl([...alice, 'dismiss', 'quiet'])).code, 0);
+    assert.deepEqual(await jobctl([...alice, 'logs', 'quiet']), quiet);
   });
 });

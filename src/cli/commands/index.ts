@@ -8,6 +8,7 @@ import { selftest } from './selftest.js';
 import { serve, worker } from './serve.js';
 import { start } from './start.js';
 import { transaction } from './transaction.js';
+import { types } from './types.js';
 import { verbs } from './verbs.js';
 import { logs, wait } from './wait.js';
 import { watch } from './watch.js';
@@ -16,6 +17,7 @@ export const COMMAND_LIST: readonly CliCommand[] = [
   start,
   call,
   query,
+  types,
   ...verbs,
   wait,
   logs,
