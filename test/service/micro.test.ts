@@ -25,6 +25,8 @@ const ALL_COMMANDS = [
   'query-jobs',
   'job-wait',
   'job-log', // an extension: the job's own log
+  'job-download', // extensions for HTTP (docs/http.md): download URLs
+  'job-download-log',
 ];
 
 async function all<T>(responses: Promise<AsyncIterable<T>>): Promise<T[]> {
@@ -56,7 +58,7 @@ describe('the NATS micro service', () => {
     return e;
   };
 
-  test('the contract has eleven commands plus job-log, and the service knows exactly those', () => {
+  test('the contract has eleven commands plus job-log and the two download commands, and the service knows exactly those', () => {
     assert.deepEqual([...COMMANDS].sort(), [...ALL_COMMANDS].sort());
   });
 
