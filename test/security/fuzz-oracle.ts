@@ -80,6 +80,7 @@ const BY_ID: readonly Command[] = [
   Command.jobDismiss,
   Command.jobSetSpeed,
   Command.jobLog,
+  Command.jobDownloadLog,
 ];
 
 /**

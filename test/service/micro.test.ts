@@ -27,6 +27,8 @@ const ALL_COMMANDS = [
   'job-wait',
   'job-log', // an extension: the job's own log
   'query-job-types', // an extension: the job types the deployment runs
+  'job-download', // extensions for HTTP (docs/http.md): download URLs
+  'job-download-log',
 ];
 
 async function all<T>(responses: Promise<AsyncIterable<T>>): Promise<T[]> {
@@ -58,7 +60,7 @@ describe('the NATS micro service', () => {
     return e;
   };
 
-  test('the contract has eleven commands plus job-log and query-job-types, and the service knows exactly those', () => {
+  test('the contract has eleven commands plus job-log, query-job-types and the two download commands, and the service knows exactly those', () => {
     assert.deepEqual([...COMMANDS].sort(), [...ALL_COMMANDS].sort());
   });
 
