@@ -87,7 +87,7 @@ if (!existsSync(tsc)) {
 /** The service, CLI, SDK and tests; then the dashboard's page code (into `web/` of the same build). */
 const compile = (project, outDir) => spawnSync(process.execPath, [tsc, '-p', join(ROOT, project), '--outDir', outDir], { stdio: 'inherit', cwd: ROOT });
 let result = compile('tsconfig.json', tmp);
-if (result.status === 0) result = compile('tsconfig.web.json', join(tmp, 'web'));
+if (result.status === 0 && existsSync(join(ROOT, 'tsconfig.web.json'))) result = compile('tsconfig.web.json', join(tmp, 'web'));
 if (result.status !== 0) {
   rmSync(tmp, { recursive: true, force: true });
   process.exit(result.status ?? 1);

@@ -16,8 +16,11 @@ import { codeBlocks } from './blocks.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** The blocks the tests run, by file and language: README's js (readme.test.ts), workers.md's ts (here). */
-const RUN: Record<string, string[]> = { 'README.md': ['js'], 'docs/workers.md': ['ts'] };
+/**
+ * The blocks the tests run, by file and language: README's js (readme.test.ts), workers.md's ts
+ * (here), model-testing.md's js (model-testing.test.ts).
+ */
+const RUN: Record<string, string[]> = { 'README.md': ['js'], 'docs/workers.md': ['ts'], 'docs/model-testing.md': ['js'] };
 
 function run(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   const child = spawn(process.execPath, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env } });
