@@ -8,7 +8,7 @@
  * its copy (coreutils' fdatasync of one file), timed from cp's start.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,10 @@ export interface CopyRate {
 
 /** Copy a `mib`-MiB file `rounds` times with cp and with a backup job; medians in MB/s. */
 export async function measureCopyRate(mib = 256, rounds = 3): Promise<CopyRate> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-copy-'));
+  const root = mkdtempSync(join(tmpdir(), 'jobstate-copy-'));
+  // The files of the user 'bench' (file jobs see their owner's folder only).
+  const dataDir = join(root, 'bench');
+  mkdirSync(dataDir);
   const storeDir = mkdtempSync(join(tmpdir(), 'jobstate-copy-nats-'));
   const bytes = mib * 1024 * 1024;
   writeRandomFile(join(dataDir, 'source.img'), bytes);
@@ -44,7 +47,7 @@ export async function measureCopyRate(mib = 256, rounds = 3): Promise<CopyRate> 
   const server = await NatsServer.start({ jetstreamDir: storeDir });
   const nc = await connectNats(server.url, logger);
   const prefix = 'copybench';
-  const service = await JobService.start({ nc, types: builtinTypes(dataDir), logger, prefix });
+  const service = await JobService.start({ nc, types: builtinTypes(root), logger, prefix });
   const client = await JobsClient.connect({ servers: server.url, user: 'bench', prefix, timeoutMs: 120_000 });
   const cp: number[] = [];
   const cpSync: number[] = [];
@@ -70,7 +73,7 @@ export async function measureCopyRate(mib = 256, rounds = 3): Promise<CopyRate> 
     await service.close();
     await nc.drain();
     await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
     rmSync(storeDir, { recursive: true, force: true });
   }
   const rate = (ms: number) => bytes / 1e6 / (ms / 1000);

@@ -58,6 +58,8 @@ const Env = z.object({
   JOBS_DATA_DIR: z.string().min(1).default('./data/files'),
   /** @defaultValue 'info' */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` lines, or `pretty` (readable, for a terminal). @defaultValue 'json' */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   /** @defaultValue 1048576 */
   JOBS_MAX_PAYLOAD: count(DEFAULT_LIMITS.maxPayload),
   /** @defaultValue 1000 */
@@ -66,6 +68,10 @@ const Env = z.object({
   JOBS_MAX_DESCRIPTION: count(DEFAULT_LIMITS.maxDescription),
   /** @defaultValue 65536 */
   JOBS_MAX_PARAMS_BYTES: count(DEFAULT_LIMITS.maxParamsBytes),
+  /** @defaultValue 10000 */
+  JOBS_MAX_PAYLOAD_KEYS: count(DEFAULT_LIMITS.maxPayloadKeys),
+  /** @defaultValue 10000 */
+  JOBS_MAX_PAYLOAD_ITEMS: count(DEFAULT_LIMITS.maxPayloadItems),
   /** The built-in types run in the service's process: `all`, `none`, or names. @defaultValue 'all' */
   JOBS_LOCAL_TYPES: typeList,
   /** A remote worker silent this long is gone and its jobs fail (docs/workers.md). @defaultValue 3000 */
@@ -113,6 +119,7 @@ export interface Settings {
   admins: string[];
   dataDir: string;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  logFormat: z.infer<typeof Env>['LOG_FORMAT'];
   limits: Limits;
   /** The built-in types the service runs itself; the others only on remote workers. */
   localTypes: 'all' | string[];
@@ -158,11 +165,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     admins: e.JOBS_ADMINS,
     dataDir: e.JOBS_DATA_DIR,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     limits: {
       maxPayload: e.JOBS_MAX_PAYLOAD,
       maxJobsPerOwner: e.JOBS_MAX_JOBS_PER_OWNER,
       maxDescription: e.JOBS_MAX_DESCRIPTION,
       maxParamsBytes: e.JOBS_MAX_PARAMS_BYTES,
+      maxPayloadKeys: e.JOBS_MAX_PAYLOAD_KEYS,
+      maxPayloadItems: e.JOBS_MAX_PAYLOAD_ITEMS,
     },
     localTypes: e.JOBS_LOCAL_TYPES,
     workerTimeoutMs: e.JOBS_WORKER_TIMEOUT_MS,

@@ -3,6 +3,7 @@
  * connection, permission and request errors) into one line that says what to do.
  */
 import { errors } from '@nats-io/transport-node';
+import { JOB_ID_RULE } from '../protocol/subjects.js';
 import { JobsError, PipeError } from '../sdk/index.js';
 
 export const ExitCode = {
@@ -50,12 +51,12 @@ export interface Where {
   timeoutMs: number;
 }
 
-const CODE_EXIT: Record<number, ExitCode> = { 400: ExitCode.usage, 404: ExitCode.failed, 408: ExitCode.failed, 409: ExitCode.failed, 503: ExitCode.unreachable };
+const CODE_EXIT: Record<number, ExitCode> = { 400: ExitCode.usage, 404: ExitCode.failed, 408: ExitCode.failed, 409: ExitCode.failed, 413: ExitCode.failed, 503: ExitCode.unreachable };
 
 /** Any error as a {@link CliError}. */
 export function toCliError(err: unknown, where: Where): CliError {
   if (err instanceof CliError) return err;
-  if (err instanceof JobsError) return new CliError(err.message, CODE_EXIT[err.code] ?? ExitCode.internal);
+  if (err instanceof JobsError) return new CliError(explain(err), CODE_EXIT[err.code] ?? ExitCode.internal);
   const chain = causes(err);
   const denied = chain.find((e): e is InstanceType<typeof errors.PermissionViolationError> => e instanceof errors.PermissionViolationError);
   if (denied) {
@@ -82,6 +83,16 @@ export function toCliError(err: unknown, where: Where): CliError {
   if (chain.some((e) => e instanceof errors.ConnectionError || isSocketError(e))) return unreachable(where);
   const e = err instanceof Error ? err : new Error(String(err));
   return new CliError(`internal error: ${e.message}`, ExitCode.internal);
+}
+
+/**
+ * The service's text (QEMU's, kept as the start of the line) with what jobctl knows besides:
+ * the id of a job that is not there, the rule an invalid id broke.
+ */
+function explain(err: JobsError): string {
+  if (err.message === 'Job not found' && err.id !== undefined) return `Job not found: no job '${err.id}' (see 'jobctl query')`;
+  if (err.message.startsWith("Invalid job ID '")) return `${err.message}: ${JOB_ID_RULE}`;
+  return err.message;
 }
 
 /** The message for a NATS server that cannot be reached. */

@@ -98,3 +98,12 @@ export function eventLine(e: EventEnvelope): string {
   }
   return `${clock(e.timestamp)} ${d.owner as string}/${d.id as string} ${e.event} ${detail}`;
 }
+
+/**
+ * A pipe digest (`SHA-256=<base64url>`, as the wire has it) the way `sha256sum` prints it:
+ * `sha256 <hex>`. Anything else as it is.
+ */
+export function hexDigest(digest: string): string {
+  const m = /^SHA-256=([A-Za-z0-9_-]+=*)$/.exec(digest);
+  return m ? `sha256 ${Buffer.from(m[1]!, 'base64url').toString('hex')}` : digest;
+}

@@ -4,11 +4,12 @@
  * speed limit and pause points, masks its secret param, and handles a full disk with the
  * caller's on-error policy. Explained in docs/jobs.md.
  *
- * Run it (nats-server must be installed; it starts a private one on a free port):
+ * Run it (nats-server must be installed; it starts a private one on a free port, with JetStream
+ * in a scratch directory; JOBS_PERSIST=false keeps the jobs in memory only):
  *
- *     npx tsc -p . && node dist/src/examples/custom-job.js
+ *     npm run build && node dist/src/examples/custom-job.js
  */
-import { appendFileSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { JobTypes } from '../runtime/registry.js';
 import { JobsClient } from '../sdk/index.js';
 import type { EventEnvelope } from '../sdk/index.js';
 import { JobService } from '../service/service.js';
+import { loadSettings } from '../settings.js';
 
 const ArchiveParams = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]{1,64}$/),
@@ -100,13 +102,14 @@ async function first(stream: AsyncIterable<EventEnvelope>, pred: (e: EventEnvelo
 
 async function main(): Promise<void> {
   // 1. A private nats-server, and the service in this process with our one job type.
-  const server = await NatsServer.start();
   const dir = mkdtempSync(join(tmpdir(), 'jobstate-archive-'));
+  const server = await NatsServer.start({ jetstreamDir: join(dir, '.nats') });
   const nc = await connect({ servers: server.url });
   const service = await JobService.start({
     nc,
     types: new JobTypes().register(archiveJob(dir)),
     logger: pino({ level: 'silent' }),
+    persistence: loadSettings().persistence, // JOBS_PERSIST
   });
   const alice = await JobsClient.connect({ servers: server.url, user: 'alice' });
   try {
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
     const notes = await alice.start('archive', { params: { name: 'notes', files: 3, password: 'x', 'disk-full-at': 2 } });
     const failed = await alice.wait(notes);
     say(`notes: error ${JSON.stringify(failed.error)}`);
-    say(`files in the archive directory: ${readdirSync(dir).join(', ')}`);
+    say(`files in the archive directory: ${readdirSync(dir).filter((f) => f !== '.nats').join(', ')}`);
     events.close();
   } finally {
     await alice.close();
@@ -159,5 +162,5 @@ async function main(): Promise<void> {
   }
 }
 
-// Run when executed (not when imported for its job type).
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+// Run when executed (not when imported for its job type); dist may be a symlink (scripts/build.mjs).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();

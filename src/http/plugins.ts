@@ -3,6 +3,7 @@
  * plugin here to serve more (e.g. the web dashboard at `/`). A plugin gets a fastify scope of
  * its own and the {@link HttpContext} (the caller of a request, health, metrics).
  */
+import { dashboardFromEnv } from '../dashboard/plugin.js';
 import type { HttpPlugin } from './server.js';
 
-export const plugins: HttpPlugin[] = [];
+export const plugins: HttpPlugin[] = [dashboardFromEnv()];

@@ -24,3 +24,21 @@ export function readEmbeddedUrl(cwd: string): string | undefined {
 export function writeEmbeddedUrl(cwd: string, url: string): void {
   writeFileSync(embeddedUrlFile(cwd), `${url}\n`);
 }
+
+/** The port the embedded server's WebSocket listener (browsers: the dashboard) tries first. */
+export const EMBEDDED_WS_PORT = 4323;
+
+/** The file the embedded server's WebSocket URL is written to, under `cwd`. */
+export const embeddedWsUrlFile = (cwd: string) => join(cwd, 'data', 'nats-ws.url');
+
+/** The WebSocket URL the embedded server of `npm start` wrote under `cwd`, if any. */
+export function readEmbeddedWsUrl(cwd: string): string | undefined {
+  const file = embeddedWsUrlFile(cwd);
+  const url = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return url || undefined;
+}
+
+/** Record the embedded server's WebSocket URL under `cwd` (its `data/` must exist). */
+export function writeEmbeddedWsUrl(cwd: string, url: string): void {
+  writeFileSync(embeddedWsUrlFile(cwd), `${url}\n`);
+}

@@ -5,8 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 
 /** Where Debian and most installs put nats-server, after the PATH. */
 const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
@@ -38,6 +40,18 @@ export interface NatsServerOptions {
   cwd?: string;
   /** Extra command-line arguments. */
   args?: string[];
+  /**
+   * A WebSocket listener (browsers connect there: the dashboard), on loopback without TLS: on
+   * `port` if free, else on a free one. A server started with a `config` always gets one (its
+   * config's own `websocket` block is overridden, so that two servers never fight over its port).
+   */
+  websocket?: { port?: number };
+  /**
+   * Run it in its own process group, so that a terminal's Ctrl-C (SIGINT to the foreground
+   * group) does not stop it under its owner, who stops it after its last save. It is still
+   * stopped when this process exits (not when it is SIGKILLed).
+   */
+  detached?: boolean;
 }
 
 export class NatsServer implements AsyncDisposable {
@@ -45,14 +59,23 @@ export class NatsServer implements AsyncDisposable {
   #exited: Promise<void> = Promise.resolve();
   #log = '';
 
+  #wrapperDir: string | undefined;
+
   private constructor(
     readonly binary: string,
     readonly port: number,
+    /** The WebSocket listener's port, if there is one. */
+    readonly wsPort: number | undefined,
     private readonly opts: NatsServerOptions,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** The WebSocket listener's URL (for browsers), if there is one. */
+  get wsUrl(): string | undefined {
+    return this.wsPort === undefined ? undefined : `ws://127.0.0.1:${this.wsPort}`;
   }
 
   /** What the server printed, for diagnostics. */
@@ -64,13 +87,25 @@ export class NatsServer implements AsyncDisposable {
     const binary = findNatsServer();
     if (!binary) throw new NatsServerMissingError();
     const port = opts.port !== undefined && (await portIsFree(opts.port)) ? opts.port : await freePort();
-    const server = new NatsServer(binary, port, opts);
-    await server.#spawn();
+    let wsPort: number | undefined;
+    if (opts.websocket !== undefined || opts.config !== undefined) {
+      const wanted = opts.websocket?.port;
+      wsPort = wanted !== undefined && wanted !== port && (await portIsFree(wanted)) ? wanted : await freePort();
+      // Two probes in a row may be handed the same ephemeral port.
+      while (wsPort === port) wsPort = await freePort();
+    }
+    const server = new NatsServer(binary, port, wsPort, opts);
+    // A server that fails to start leaves nothing behind (its config of our own included).
+    await server.#spawn().catch(async (err: unknown) => {
+      await server.stop();
+      throw err;
+    });
     return server;
   }
 
   async #spawn(): Promise<void> {
-    const { config, jetstreamDir, cwd, args = [] } = this.opts;
+    const { jetstreamDir, cwd, args = [], detached = false } = this.opts;
+    const config = this.#config();
     const argv = [
       ...(config ? ['-c', config] : []),
       '-a', '127.0.0.1',
@@ -78,8 +113,14 @@ export class NatsServer implements AsyncDisposable {
       ...(jetstreamDir ? ['-js', '-sd', jetstreamDir] : []),
       ...args,
     ];
-    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.binary, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached });
     this.#child = child;
+    if (detached) {
+      // Out of the terminal's process group: stop it on any exit of this process, also process.exit().
+      const onExit = () => child.kill('SIGTERM');
+      process.once('exit', onExit);
+      child.once('exit', () => process.removeListener('exit', onExit));
+    }
     const append = (chunk: Buffer) => {
       this.#log = (this.#log + chunk.toString()).slice(-16_384);
     };
@@ -89,14 +130,35 @@ export class NatsServer implements AsyncDisposable {
     await waitForPort(this.port, child, () => this.#log);
   }
 
+  /**
+   * The config file to run: the given one as it is without a WebSocket listener; with one, a
+   * file of ours that includes it (nats-server resolves an include against the including
+   * file's directory, so by a relative path) and then sets the listener, which overrides a
+   * `websocket` block of the config (the last value of a key wins).
+   */
+  #config(): string | undefined {
+    const { config, cwd } = this.opts;
+    if (this.wsPort === undefined) return config;
+    this.#wrapperDir ??= mkdtempSync(join(tmpdir(), 'jobstate-nats-conf-'));
+    const wrapper = join(this.#wrapperDir, 'nats.conf');
+    const lines = [];
+    if (config !== undefined) lines.push(`include ${JSON.stringify(relative(this.#wrapperDir, resolve(cwd ?? '.', config)))}`);
+    lines.push(`websocket { listen: "127.0.0.1:${this.wsPort}", no_tls: true }`);
+    writeFileSync(wrapper, lines.join('\n') + '\n');
+    return wrapper;
+  }
+
   /** Stop the server (SIGTERM, then SIGKILL after 5 s). Safe to call twice. */
-  stop(): Promise<void> {
-    return this.#stopProcess();
+  async stop(): Promise<void> {
+    await this.#stopProcess();
+    if (this.#wrapperDir !== undefined) rmSync(this.#wrapperDir, { recursive: true, force: true });
+    this.#wrapperDir = undefined;
   }
 
   async #stopProcess(): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT'); // a frozen server would not see the SIGTERM
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await this.#exited;
@@ -109,6 +171,19 @@ export class NatsServer implements AsyncDisposable {
    */
   reload(): void {
     this.#child?.kill('SIGHUP');
+  }
+
+  /**
+   * Freeze the server (SIGSTOP) until {@link thaw}: its clients stay connected and what they
+   * send waits in its socket, as under a stall (tests use it to make acknowledgements late).
+   */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Let a frozen server go on (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
   }
 
   /** Stop and start again on the same port with the same store. */

@@ -4,7 +4,7 @@
  * consumers. Events are published once, on their plain subjects; the stream captures them.
  * It is bounded by age and size, dropping the oldest first.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { StreamConfig } from '@nats-io/jetstream';
@@ -43,4 +43,43 @@ export async function ensureEventStream(nc: NatsConnection, name: string, prefix
 
 function isStreamNotFound(err: unknown): boolean {
   return err instanceof Error && /stream not found/i.test(err.message);
+}
+
+/** A job's progress as its last JOB_PROGRESS event told it. */
+export interface ToldProgress {
+  current: number;
+  total: number;
+  /** When it was told, ms since the epoch (a job of the same id before may have told it). */
+  at: number;
+}
+
+/**
+ * The last JOB_PROGRESS event of every job the event stream holds, by `<owner>.<id>`, read at
+ * once (an ordered consumer of the last message per subject): the progress clients were
+ * told, which a job restored after a crash must not fall below.
+ */
+export async function lastProgress(nc: NatsConnection, stream: string, prefix: string): Promise<Map<string, ToldProgress>> {
+  const out = new Map<string, ToldProgress>();
+  const filter = `${prefix}.evt.*.*.JOB_PROGRESS`;
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
+  if ((await consumer.info()).num_pending === 0) return out;
+  const messages = await consumer.consume({ max_messages: 10_000 });
+  try {
+    for await (const m of messages) {
+      const tokens = m.subject.split('.');
+      try {
+        const { data, timestamp } = m.json<{ data?: { 'current-progress'?: unknown; 'total-progress'?: unknown }; timestamp?: { seconds?: unknown; microseconds?: unknown } }>();
+        const current = data?.['current-progress'];
+        const total = data?.['total-progress'];
+        const at = Number(timestamp?.seconds) * 1000 + Number(timestamp?.microseconds) / 1000;
+        if (typeof current === 'number' && typeof total === 'number' && Number.isFinite(at)) out.set(`${tokens.at(-3)}.${tokens.at(-2)}`, { current, total, at });
+      } catch {
+        // Not an event of the service's (anyone allowed to publish there may): not progress anyone was told by it.
+      }
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    await messages.close();
+  }
+  return out;
 }

@@ -11,8 +11,12 @@
  * wait until what it reports is durable.
  *
  * A failed write (JetStream unreachable, a timeout) is retried with backoff, and at once when
- * the connection comes back after a nats-server restart; a revision
- * conflict (another writer changed the key) stops writes to that key and fails its waiters.
+ * the connection comes back after a nats-server restart. A write whose outcome is unknown (its
+ * acknowledgement late or lost) may have landed: when a later write is refused because the
+ * key's revision moved, the record is read back, and if it holds one of the values this store
+ * wrote, saving goes on from its revision. Only a record holding something else is a conflict
+ * (another writer changed the key): writes to that key stop and its waiters fail with a
+ * {@link StoreConflictError}.
  */
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -60,13 +64,26 @@ interface KeyState {
   /** Waits for a version to be written. */
   waiters: Array<{ version: number; wait: Wait }>;
   /** Set once another writer changed the key: nothing more is written. */
-  conflict?: Error;
+  conflict?: StoreConflictError;
+  /**
+   * Writes since the last one known to have landed whose outcome is unknown (no
+   * acknowledgement in time, a reconnect): `data` undefined for a delete.
+   */
+  unknown?: Unknown[];
+}
+
+/** A write that may or may not have landed. */
+interface Unknown {
+  data: string | undefined;
+  version: number;
 }
 
 export interface JobStoreOptions {
   logger: Logger;
-  /** The first retry after a failed write, ms (doubling up to 5 s). @defaultValue 100 */
+  /** The first retry after a failed write, ms (doubling up to 2 s). @defaultValue 100 */
   retryMs?: number;
+  /** How long JetStream may take to acknowledge a write before its outcome counts as unknown, ms. @defaultValue 2000 */
+  writeTimeoutMs?: number;
   /** Called with the time each write took, seconds (the service's metrics). */
   onWrite?: (seconds: number) => void;
 }
@@ -95,13 +112,13 @@ export class JobStore {
     readonly bucket: string,
     private readonly opts: JobStoreOptions,
   ) {
-    this.#updates = new KvUpdates(nc, bucket, WRITE_TIMEOUT_MS);
+    this.#updates = new KvUpdates(nc, bucket, opts.writeTimeoutMs ?? WRITE_TIMEOUT_MS);
   }
 
   /** Open (creating if need be) the bucket: one value per key, file storage. */
   static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
     // A write whose ack a nats-server restart swallowed is given up (and tried again) after 2 s, not JetStream's default 5 s.
-    const js = jetstream(nc, { timeout: WRITE_TIMEOUT_MS });
+    const js = jetstream(nc, { timeout: opts.writeTimeoutMs ?? WRITE_TIMEOUT_MS });
     const kv = await new Kvm(js).create(bucket, {
       history: 1,
       storage: 'file',
@@ -133,17 +150,17 @@ export class JobStore {
    * consumer of the bucket's stream (the last value of each key), pulled in large batches —
    * not a request per key.
    */
-  async loadAll(): Promise<Array<{ key: string; revision: number; value: unknown }>> {
+  async loadAll(): Promise<Array<{ key: string; revision: number; value?: unknown; bad?: string }>> {
     const status = await this.kv.status();
     if (status.values === 0) return [];
-    const out: Array<{ key: string; revision: number; value: unknown }> = [];
+    const out: Array<{ key: string; revision: number; value?: unknown; bad?: string }> = [];
     const head = `$KV.${this.bucket}.`;
     const consumer = await this.js.consumers.get(status.streamInfo.config.name, { deliver_policy: DeliverPolicy.LastPerSubject });
     const messages = await consumer.consume({ max_messages: 10_000 });
     try {
       for await (const m of messages) {
         const operation = m.headers?.get('KV-Operation');
-        if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, value: m.json() });
+        if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, ...parsed(m.data) });
         if (m.info.pending === 0) break;
       }
     } finally {
@@ -155,12 +172,20 @@ export class JobStore {
   /**
    * The value of `key` (JSON, as every value of the bucket), stored first as `make()` if the
    * store has none. Written once and never changed by the write-behind (the service's instance
-   * id); when two writers race, the first one's value is everyone's.
+   * id); when two writers race, the first one's value is everyone's. A value that is not JSON
+   * or not `valid` is set aside ({@link setAside}; `rejected` is told why) and replaced.
    */
-  async getOrCreate<T>(key: string, make: () => T): Promise<T> {
+  async getOrCreate<T>(key: string, make: () => T, valid: (value: unknown) => value is T, rejected: (revision: number, reason: string) => void): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const entry = await this.kv.get(key);
-      if (entry?.operation === 'PUT') return entry.json<T>();
+      if (entry?.operation === 'PUT') {
+        const read = parsed(entry.value);
+        if ('value' in read && valid(read.value)) return read.value;
+        if (attempt >= 3) throw new Error(`The job store's '${key}' keeps being replaced with what is not valid`);
+        rejected(entry.revision, 'bad' in read ? read.bad : `not valid: ${JSON.stringify(read.value).slice(0, 200)}`);
+        await this.setAside(key, entry.revision);
+        continue;
+      }
       const value = make();
       try {
         await this.kv.create(key, JSON.stringify(value));
@@ -169,6 +194,30 @@ export class JobStore {
         if (!isConflict(err) || attempt >= 3) throw err;
       }
     }
+  }
+
+  /** Forget a key {@link adopt}ed (its record was not restored after all): nothing of it is written. */
+  forget(key: string): void {
+    const state = this.#keys.get(key);
+    if (state && !state.inFlight) this.#keys.delete(key);
+    this.#dirty.delete(key);
+    this.#minor.delete(key);
+  }
+
+  /**
+   * Move the record of `key` at `revision` aside, byte for byte, to `aside.<key>` (where the
+   * service never reads jobs from), and remove it from its place (unless it changed since).
+   */
+  async setAside(key: string, revision: number): Promise<void> {
+    const entry = await this.kv.get(key, { revision });
+    if (!entry) return;
+    await this.kv.put(`aside.${key}`, entry.value);
+    await this.kv.delete(key, { previousSeq: revision });
+  }
+
+  /** The conflict that stopped writes to `key`, if another writer changed its record. */
+  conflict(key: string): StoreConflictError | undefined {
+    return this.#keys.get(key)?.conflict;
   }
 
   /** A key read by {@link loadAll}: later writes are checked against its revision. */
@@ -350,48 +399,97 @@ export class JobStore {
   async #writeKey(key: string, state: KeyState, attempt: number): Promise<void> {
     const version = state.version;
     state.inFlight = true;
+    let data: string | undefined;
     const started = performance.now();
     try {
       const value = state.source();
-      if (value === undefined) {
+      data = value === undefined ? undefined : JSON.stringify(value);
+      if (data === undefined) {
         if (state.revision !== undefined) await this.kv.delete(key, { previousSeq: state.revision });
         state.revision = undefined;
       } else {
-        const data = JSON.stringify(value);
         state.revision =
           state.revision === undefined ? await this.kv.create(key, data) : await this.#updates.update(key, data, state.revision);
       }
-      state.written = version;
-      state.inFlight = false;
+      // Written against the revision last known: no earlier write whose outcome was unknown landed.
+      state.unknown = undefined;
       this.opts.onWrite?.((performance.now() - started) / 1000);
-      this.#settle(state);
-      if (state.version > version) {
-        // Changed again while this write was in flight (also: an id used again after a
-        // removal, then written as a new key): write the newer state.
-        this.#dirty.add(key);
-        this.#schedule();
-      } else if (value === undefined) {
-        this.#keys.delete(key);
-      }
+      this.#written(key, state, version, data === undefined);
     } catch (err) {
       state.inFlight = false;
       if (isConflict(err)) {
-        state.conflict = new Error(`The stored state of '${key}' was changed by another writer; not overwritten`);
-        this.opts.logger.error({ err, key }, 'job store conflict: another writer changed this job; its state is no longer saved');
-        this.#settle(state);
+        await this.#reconcile(key, state, { data, version }, err, attempt);
         return;
       }
-      if (this.#closed) return; // stopped with this write in flight: what was written last stays
-      const delay = Math.min(2000, (this.opts.retryMs ?? 100) * 2 ** attempt);
-      this.opts.logger.warn({ err, key, retryInMs: delay }, 'job store write failed; retrying');
-      const timer = setTimeout(() => {
-        this.#retrying.delete(key);
-        if (this.#closed || this.nc.isClosed()) return;
-        if (this.#keys.get(key) === state && !state.inFlight) void this.#writeKey(key, state, attempt + 1);
-      }, delay);
-      timer.unref();
-      this.#retrying.set(key, timer);
+      // Refused, timed out or cut off by a reconnect: it may still have landed (or land later).
+      // Its value is remembered, so that the record read back can be recognised as ours.
+      const unknown = (state.unknown ??= []);
+      if (unknown.at(-1)?.version !== version) unknown.push({ data, version });
+      this.#retry(key, state, attempt, err);
     }
+  }
+
+  /** A write of `version` landed: settle its waiters, and write again what changed meanwhile. */
+  #written(key: string, state: KeyState, version: number, deleted: boolean): void {
+    state.written = Math.max(state.written, version);
+    state.inFlight = false;
+    this.#settle(state);
+    if (state.version > state.written) {
+      // Changed again while this write was in flight (also: an id used again after a
+      // removal, then written as a new key): write the newer state.
+      this.#dirty.add(key);
+      this.#schedule();
+    } else if (deleted) {
+      this.#keys.delete(key);
+    }
+  }
+
+  /**
+   * A write was refused because the key's revision moved. That is our own write when one whose
+   * outcome was unknown (its acknowledgement late or lost) landed after all: the record read
+   * back is then one of the values we wrote, and saving goes on from its revision. Anything
+   * else is another writer's, and the key is no longer written.
+   */
+  async #reconcile(key: string, state: KeyState, attempt: Unknown, err: unknown, tries: number): Promise<void> {
+    state.inFlight = true;
+    let entry: Awaited<ReturnType<KV['get']>>;
+    try {
+      entry = await this.kv.get(key);
+    } catch (readErr) {
+      // Cannot tell yet: the same write is tried again (and refused again, and read back again).
+      state.inFlight = false;
+      (state.unknown ??= []).push(attempt);
+      this.#retry(key, state, tries, readErr);
+      return;
+    }
+    state.inFlight = false;
+    const stored = entry?.operation === 'PUT' ? entry.string() : undefined;
+    const mine = [...(state.unknown ?? []), attempt].filter((w) => w.data === stored);
+    if (mine.length > 0) {
+      const version = Math.max(...mine.map((w) => w.version));
+      state.unknown = undefined;
+      state.revision = stored === undefined ? undefined : entry!.revision;
+      this.opts.logger.info({ key, revision: entry?.revision ?? null }, 'job store: a write whose acknowledgement was lost had landed; saving goes on');
+      this.#written(key, state, version, stored === undefined);
+      return;
+    }
+    state.conflict = new StoreConflictError(key);
+    this.opts.logger.error({ err, key, revision: entry?.revision ?? null }, 'job store conflict: another writer changed this job; its state is no longer saved');
+    this.#settle(state);
+  }
+
+  /** Try the key's write again after a backoff (at once after a reconnect). */
+  #retry(key: string, state: KeyState, attempt: number, err: unknown): void {
+    if (this.#closed) return; // stopped with this write in flight: what was written last stays
+    const delay = Math.min(2000, (this.opts.retryMs ?? 100) * 2 ** attempt);
+    this.opts.logger.warn({ err, key, retryInMs: delay }, 'job store write failed; retrying');
+    const timer = setTimeout(() => {
+      this.#retrying.delete(key);
+      if (this.#closed || this.nc.isClosed()) return;
+      if (this.#keys.get(key) === state && !state.inFlight) void this.#writeKey(key, state, attempt + 1);
+    }, delay);
+    timer.unref();
+    this.#retrying.set(key, timer);
   }
 
   #settle(state: KeyState): void {
@@ -409,6 +507,17 @@ export class JobStore {
 
 const noop = () => undefined;
 
+const DEC = new TextDecoder('utf-8', { fatal: true });
+
+/** A record's bytes as JSON, or what is wrong with them (never an exception: one bad record must not stop a start). */
+function parsed(data: Uint8Array): { value: unknown } | { bad: string } {
+  try {
+    return { value: JSON.parse(DEC.decode(data)) as unknown };
+  } catch (err) {
+    return { bad: `not JSON: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}` };
+  }
+}
+
 /** JetStream's "wrong last sequence" (an update or create against a revision that moved). */
 function isConflict(err: unknown): boolean {
   return err instanceof Error && /wrong last sequence|key exists/i.test(err.message);
@@ -419,5 +528,13 @@ export class NotSavedError extends Error {
   constructor(readonly timeoutMs: number) {
     super(`JetStream did not answer in ${timeoutMs} ms`);
     this.name = 'NotSavedError';
+  }
+}
+
+/** Another writer changed a key's record: the store no longer writes it (it does not overwrite theirs). */
+export class StoreConflictError extends Error {
+  constructor(readonly key: string) {
+    super(`The stored state of '${key}' was changed by another writer; not overwritten`);
+    this.name = 'StoreConflictError';
   }
 }

@@ -57,4 +57,9 @@ export const NO_PIPES: JobPipes = Object.freeze({ inputs: Object.freeze([]), inp
 /** A job's pipes once the runtime binds them to the job's cancellation. */
 export interface PipeSource {
   forJob(signal: AbortSignal): JobPipes;
+  /**
+   * Resolves once everything the job wrote to its output is stored (at once without an
+   * output); throws the pipe's error if some of it could not be — the job then fails with it.
+   */
+  outputStored(): Promise<void>;
 }

@@ -63,6 +63,10 @@ export class JobPipeSet implements PipeSource {
     return { inputs: this.#inputs, input: this.#inputs[0], output: this.#output };
   }
 
+  async outputStored(): Promise<void> {
+    await this.#output?.stored();
+  }
+
   /** The job concluded (`error` if it failed or was cancelled): end the output, release uploaders. */
   async conclude(error: string | undefined): Promise<void> {
     const { logger } = this.#ctx;
@@ -190,6 +194,12 @@ class JobOutput implements PipeOutput {
     });
     this.#chain = done.catch(() => undefined);
     return done;
+  }
+
+  /** Resolves once every write so far is stored; throws the pipe's error if one could not be. */
+  async stored(): Promise<void> {
+    await this.#chain;
+    await this.#writer?.stored();
   }
 
   /** End the output with the job's outcome. If the data cannot be stored, the end still says why. */

@@ -89,6 +89,12 @@ export class PipeWriter {
     }
   }
 
+  /** Resolves once JetStream acknowledged every chunk written so far; throws if one could not be stored. */
+  async stored(): Promise<void> {
+    await this.#settle();
+    if (this.#failure) throw this.#failure;
+  }
+
   /**
    * End the pipe: wait for every chunk's acknowledgement, then publish the end (with `error`
    * if given). Throws if a chunk could not be stored and no error was given.

@@ -5,9 +5,10 @@
 
 /**
  * The codes of the `Nats-Service-Error-Code` header: the contract's 400, 404, 409 and 500,
- * plus HTTP's 408 for a wait that ran out of time and 503 for a service shutting down.
+ * plus HTTP's 408 for a wait that ran out of time, 413 for a reply larger than the broker's
+ * max_payload, and 503 for a service shutting down.
  */
-export const ErrorCode = { badInput: 400, notFound: 404, timeout: 408, refused: 409, internal: 500, unavailable: 503 } as const;
+export const ErrorCode = { badInput: 400, notFound: 404, timeout: 408, refused: 409, tooLarge: 413, internal: 500, unavailable: 503 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class ProtocolError extends Error {
@@ -59,6 +60,17 @@ export class TooManyJobsError extends ProtocolError {
 export class WaitTimeoutError extends ProtocolError {
   constructor(id: string) {
     super(`Timed out waiting for job '${id}'`, ErrorCode.timeout);
+  }
+}
+
+/**
+ * A reply that would be larger than the connection's max_payload, which the broker would not
+ * carry: the caller gets this instead of silence. `hint` says how to ask for less.
+ */
+export class ReplyTooLargeError extends ProtocolError {
+  constructor(what: string, bytes: number | undefined, max: number, hint: string) {
+    const size = bytes === undefined ? '' : ` (${bytes} bytes)`;
+    super(`The reply to ${what} would be larger${size} than the server's max_payload (${max} bytes): ${hint}`, ErrorCode.tooLarge);
   }
 }
 

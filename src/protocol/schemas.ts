@@ -76,10 +76,25 @@ export const JobSetSpeedArgs = z.strictObject({
 });
 export type JobSetSpeedArgs = z.infer<typeof JobSetSpeedArgs>;
 
+/** How query-jobs orders its list: by creation, newest first (the default) or oldest first. */
+export const QueryOrder = { newest: 'newest', oldest: 'oldest' } as const;
+export type QueryOrder = (typeof QueryOrder)[keyof typeof QueryOrder];
+
+/** A page's bounds: whole numbers up to 2^31 - 1. */
+const pageBound = z.number().int().nonnegative().max(2_147_483_647);
+
+/**
+ * query-jobs' arguments: the filters, the order, and paging (TrueNAS's `order_by`, `limit`,
+ * `offset`, `count`). With `limit` or `offset` the reply is a page ({@link QueryPage}); without
+ * them it is the whole list, as in v1.
+ */
 export const QueryJobsArgs = z.strictObject({
   owner: owner.optional(),
   status: status.optional(),
   type: z.string().max(64).optional(),
+  'order-by': z.enum([QueryOrder.newest, QueryOrder.oldest]).optional().describe("By creation: 'newest' first (default) or 'oldest' first"),
+  limit: pageBound.optional().describe('At most this many jobs in the page (fewer if more would not fit in max_payload); 0: only the count'),
+  offset: pageBound.optional().describe('Skip this many matching jobs (default 0)'),
 });
 export type QueryJobsArgs = z.infer<typeof QueryJobsArgs>;
 
@@ -131,6 +146,7 @@ export const commandArgs = {
   [Command.jobLog]: JobRef,
   [Command.jobDownload]: JobDownloadArgs,
   [Command.jobDownloadLog]: JobDownloadLogArgs,
+  [Command.queryJobTypes]: z.strictObject({}),
 } as const satisfies Record<Command, z.ZodType>;
 
 /** A job as query-jobs and job-wait report it: QEMU's JobInfo, then the extensions. */
@@ -155,6 +171,14 @@ export const JobInfo = z.object({
 });
 export type JobInfo = z.infer<typeof JobInfo>;
 
+/** A page of query-jobs (asked with `limit` or `offset`). */
+export const QueryPage = z.object({
+  jobs: z.array(JobInfo),
+  count: z.number().int().describe('How many jobs match the filters in all'),
+  'next-offset': z.number().int().optional().describe("The next page's offset; absent on the last page"),
+});
+export type QueryPage = z.infer<typeof QueryPage>;
+
 const Empty = z.strictObject({});
 /** The `return` value of every command. */
 export const commandReturns = {
@@ -167,7 +191,7 @@ export const commandReturns = {
   [Command.jobFinalize]: Empty,
   [Command.jobDismiss]: Empty,
   [Command.jobSetSpeed]: Empty,
-  [Command.queryJobs]: z.array(JobInfo),
+  [Command.queryJobs]: z.union([z.array(JobInfo), QueryPage]).describe('The list without limit and offset; a page with either'),
   [Command.jobWait]: JobInfo,
   [Command.jobLog]: z.object({
     lines: z.array(z.string()).describe('The lines kept in memory: all of them unless the log grew very long'),
@@ -178,6 +202,13 @@ export const commandReturns = {
     url: z.string().describe('/_download/<token>?filename=<filename>: single-use, on the HTTP server (docs/http.md)'),
   }),
   [Command.jobDownloadLog]: z.object({ url: z.string() }),
+  [Command.queryJobTypes]: z.array(
+    z.object({
+      type: z.string(),
+      runs: z.enum(['local', 'remote']).describe("'local': in the service's process; 'remote': on remote workers only"),
+      params: z.record(z.string(), z.unknown()).describe("The JSON Schema of the type's params (a remote type's: as its workers announce it)"),
+    }),
+  ),
 } as const satisfies Record<Command, z.ZodType>;
 
 export const ErrorReply = z.object({

@@ -24,6 +24,8 @@ export const Command = {
   /** Extensions for HTTP (TrueNAS's core.download and core.job_download_logs): download URLs. */
   jobDownload: 'job-download',
   jobDownloadLog: 'job-download-log',
+  /** An extension of the contract: the job types the deployment runs, with their params' JSON Schema. */
+  queryJobTypes: 'query-job-types',
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 export const COMMANDS = Object.values(Command) as readonly Command[];
@@ -32,6 +34,8 @@ export const COMMANDS = Object.values(Command) as readonly Command[];
 export const ACCOUNT_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Job ids. */
 export const JOB_ID_RE = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
+/** {@link JOB_ID_RE} in words. */
+export const JOB_ID_RULE = 'a job ID starts with a letter and has up to 128 letters, digits, _ and -';
 
 /** @defaultValue 'jobs' */
 export const DEFAULT_PREFIX = 'jobs';
@@ -58,3 +62,16 @@ export const subjects = {
     return dot > 0 ? rest.slice(0, dot) : undefined;
   },
 };
+
+/**
+ * The reply subjects the service answers into: a client's inbox (`_INBOX.<…>`, or
+ * `_INBOX_<name>.<…>` as the SDK sets it per user) or the `_R_.<…>` subject nats-server
+ * makes for a request that crossed accounts (nats-auth.conf). Tokens are plain (no wildcards,
+ * no empty tokens). Anything else — the job store's `$KV.…`, an event subject — is not a
+ * reply subject the service will publish into (docs/protocol.md, Replies).
+ */
+const INBOX_REPLY_RE = /^(?:_INBOX|_INBOX_[A-Za-z0-9_-]+|_R_)(?:\.[^.*>\s]+)+$/;
+
+export function isInboxReply(reply: string): boolean {
+  return INBOX_REPLY_RE.test(reply);
+}

@@ -131,3 +131,17 @@ function safeJson(value: unknown): string {
     return '[unserializable]';
   }
 }
+
+/**
+ * The lines and count an {@link JobLog.excerpt} stands for: what `jobctl logs` shows of a job
+ * dismissed a moment ago (only its final JobInfo is left, in job-wait). No excerpt: no lines.
+ */
+export function logFromExcerpt(excerpt: string | undefined): { lines: string[]; count: number } {
+  if (excerpt === undefined) return { lines: [], count: 0 };
+  const all = excerpt.split('\n');
+  const gap = all.findIndex((l) => /^… \d+ more lines …$/.test(l));
+  if (gap < 0) return { lines: all, count: all.length };
+  const skipped = Number(/\d+/.exec(all[gap]!)![0]);
+  const lines = [...all.slice(0, gap), ...all.slice(gap + 1)];
+  return { lines, count: lines.length + skipped };
+}

@@ -86,6 +86,8 @@ export class WorkControl {
       await this.#lock();
       await this.pausePoint();
       const result = await this.job.type.handler(new HandlerContext(this, this.job, this.resumed));
+      // Work whose output was not stored did not succeed: the job fails with the pipe's error.
+      await this.job.pipes?.outputStored();
       this.#settled = true;
       this.#flushProgress();
       this.#send({ type: 'work.done', result });

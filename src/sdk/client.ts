@@ -2,18 +2,20 @@
  * The jobstate client SDK: typed commands, errors and events over NATS.
  *
  * @example
- * await using client = await JobsClient.connect({ servers: 'nats://127.0.0.1:4322', user: 'alice' });
- * const id = await client.start('test', { params: { steps: 5 } });
- * for await (const event of client.events({ id })) console.log(event.event, event.data);
+ * const client = await JobsClient.connect({ servers: 'nats://127.0.0.1:4322', user: 'alice' });
+ * const { events } = await client.startAndFollow('test', { params: { steps: 5 } });
+ * for await (const event of events) console.log(event.event, event.data);
+ * await client.close();
  */
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import type { JobEventName } from '../../machines/index.js';
 import type { ErrorCode } from '../protocol/errors.js';
-import type { EventEnvelope, JobInfo, JobStartArgs, commandArgs, commandReturns } from '../protocol/schemas.js';
+import type { EventEnvelope, JobInfo, JobStartArgs, QueryPage, commandArgs, commandReturns } from '../protocol/schemas.js';
 import { EMBEDDED_URL } from '../nats/embedded.js';
 import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
+import { generateId } from '../service/ids.js';
 import { downloadLog, downloadOutput, uploadInput } from './pipes.js';
 import type { DownloadOptions, Sink, Transferred, UploadOptions } from './pipes.js';
 
@@ -26,6 +28,8 @@ export class JobsError extends Error {
     message: string,
     readonly code: ErrorCode | number,
     readonly command: Command,
+    /** The job the command addressed, if it named one. */
+    readonly id?: string,
   ) {
     super(message);
     this.name = 'JobsError';
@@ -51,6 +55,13 @@ export interface ConnectOptions extends JobsClientOptions {
 }
 
 export type StartOptions = Omit<JobStartArgs, 'type'>;
+/** query-jobs' filters and order (`owner`, `status`, `type`, `order-by`). */
+export type QueryFilters = Omit<CommandArgs<typeof Command.queryJobs>, 'limit' | 'offset'>;
+/** A page's bounds: `limit` (0: only the count) and `offset`. */
+export interface PageArgs {
+  limit?: number;
+  offset?: number;
+}
 export interface JobAddress {
   /** An admin addresses another owner's job. */
   owner?: string;
@@ -91,12 +102,48 @@ export class JobsClient implements AsyncDisposable {
     const msg = await this.nc.request(subjects.command(this.prefix, this.user, command), JSON.stringify(args), {
       timeout: timeoutMs,
     });
-    return decodeReply(command, msg) as CommandReturn<C>;
+    const id = (args as { id?: unknown }).id;
+    return decodeReply(command, msg, typeof id === 'string' ? id : undefined) as CommandReturn<C>;
   }
 
   /** Start a job; resolves to its id once it is running. */
   async start(type: string, opts: StartOptions = {}): Promise<string> {
     return (await this.request(Command.jobStart, { type, ...opts })).id;
+  }
+
+  /**
+   * Start a job and follow its events from its very first (`created`): the subscription is
+   * made before the start, so none can be missed, whatever the job's speed. The id is
+   * `opts.id`, or a fresh one of the service's form (`job-` and 16 base-36 characters). The
+   * events end after the job's last one: status `null` (dismissed), or `concluded` when it was
+   * started with `auto-dismiss: false`. If the start fails, this rejects (with a JobsError).
+   * @example const { id, events } = await jobs.startAndFollow('test', { params: { steps: 0 } });
+   */
+  async startAndFollow(type: string, opts: StartOptions = {}): Promise<{ id: string; events: AsyncIterable<EventEnvelope> & { close(): void } }> {
+    const id = opts.id ?? generateId('job');
+    const stream = this.events({ id });
+    try {
+      await stream.ready;
+      await this.start(type, { ...opts, id });
+    } catch (err) {
+      stream.close();
+      throw err;
+    }
+    const last = opts['auto-dismiss'] === false ? 'concluded' : 'null';
+    const events = {
+      close: () => stream.close(),
+      async *[Symbol.asyncIterator](): AsyncIterator<EventEnvelope> {
+        try {
+          for await (const e of stream) {
+            yield e;
+            if (e.event === 'JOB_STATUS_CHANGE' && (e.data as { status?: string }).status === last) return;
+          }
+        } finally {
+          stream.close();
+        }
+      },
+    };
+    return { id, events };
   }
 
   /** Start several jobs at once; `grouped` makes them succeed or fail together. */
@@ -127,9 +174,48 @@ export class JobsClient implements AsyncDisposable {
     return this.request(Command.jobSetSpeed, { id, speed, ...at });
   }
 
-  /** The jobs you may see, newest first. */
-  query(filters: CommandArgs<typeof Command.queryJobs> = {}): Promise<JobInfo[]> {
-    return this.request(Command.queryJobs, filters);
+  /**
+   * Every job you may see that matches `filters`, newest first (or as `order-by` says),
+   * however many: read page by page (see {@link jobs}).
+   */
+  async query(filters: QueryFilters = {}): Promise<JobInfo[]> {
+    const all: JobInfo[] = [];
+    for await (const job of this.jobs(filters)) all.push(job);
+    return all;
+  }
+
+  /**
+   * One page of query-jobs: at most `limit` jobs from `offset` (fewer if more would not fit
+   * in the server's max_payload), the total `count`, and `next-offset` unless it is the last.
+   *
+   * @example
+   * const { count } = await client.queryPage({ status: 'running', limit: 0 }); // just count
+   */
+  async queryPage(args: QueryFilters & PageArgs = {}): Promise<QueryPage> {
+    const paged = args.limit === undefined && args.offset === undefined ? { ...args, offset: 0 } : args;
+    return (await this.request(Command.queryJobs, paged)) as QueryPage;
+  }
+
+  /**
+   * The jobs you may see that match `filters`, page after page (`pageSize` jobs a request;
+   * default: as many as fit in a reply). Offsets count from the newest job, so jobs started
+   * meanwhile shift the pages: a job seen already is not yielded again, and one dismissed
+   * meanwhile may make a job be missed (order-by `oldest` avoids the first).
+   */
+  async *jobs(filters: QueryFilters = {}, opts: { pageSize?: number } = {}): AsyncGenerator<JobInfo> {
+    if (opts.pageSize !== undefined && !(opts.pageSize >= 1)) throw new RangeError('pageSize must be at least 1');
+    const seen = new Set<string>();
+    let offset: number | undefined = 0;
+    while (offset !== undefined) {
+      const page: QueryPage = await this.queryPage({ ...filters, offset, ...(opts.pageSize !== undefined && { limit: opts.pageSize }) });
+      for (const job of page.jobs) {
+        const key = `${job.owner}\u0000${job.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        yield job;
+      }
+      offset = page['next-offset'];
+    }
   }
 
   /** Wait until the job concludes; resolves to its final JobInfo. */
@@ -225,7 +311,7 @@ export class EventStream implements AsyncIterable<EventEnvelope> {
   }
 }
 
-function decodeReply(command: Command, msg: Msg): unknown {
+function decodeReply(command: Command, msg: Msg, id: string | undefined): unknown {
   let body: { return?: unknown; error?: { desc?: string } };
   try {
     body = msg.json();
@@ -234,7 +320,7 @@ function decodeReply(command: Command, msg: Msg): unknown {
   }
   if (body.error) {
     const code = Number(msg.headers?.get('Nats-Service-Error-Code') ?? 500);
-    throw new JobsError(body.error.desc ?? 'Unknown error', code, command);
+    throw new JobsError(body.error.desc ?? 'Unknown error', code, command, id);
   }
   return body.return;
 }

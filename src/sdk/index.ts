@@ -1,7 +1,7 @@
 /** The public face of the SDK. */
 export { EventStream, JobsClient, JobsError } from './client.js';
-export type { CommandArgs, CommandReturn, ConnectOptions, JobAddress, JobsClientOptions, StartOptions } from './client.js';
+export type { CommandArgs, CommandReturn, ConnectOptions, JobAddress, JobsClientOptions, PageArgs, QueryFilters, StartOptions } from './client.js';
 export { Command, subjects } from '../protocol/subjects.js';
-export type { EventEnvelope, JobInfo } from '../protocol/schemas.js';
+export type { EventEnvelope, JobInfo, QueryPage } from '../protocol/schemas.js';
 export { PipeError } from '../pipes/wire.js';
 export type { DownloadOptions, Sink, Transferred, TransferOptions, UploadOptions } from './pipes.js';

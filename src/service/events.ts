@@ -54,6 +54,14 @@ export class EventPublisher {
     this.#send(event, at);
   }
 
+  /**
+   * A job's progress is about to be shown in a reply (JobInfo): its held progress event goes
+   * out first, so that the event stream holds the progress the client is told.
+   */
+  flushProgress(owner: string, id: string): void {
+    if (this.#held.size > 0) this.#flush(`${owner}.${id}`);
+  }
+
   /** Publish the held progress event of a job, if any. */
   #flush(job: string): void {
     const held = this.#held.get(job);

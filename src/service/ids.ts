@@ -1,18 +1,32 @@
 /**
- * Generated ids: a random part drawn once per process and a counter, in base 36, so that ids
- * never repeat within a process, are unlikely to repeat across processes (16 random base-36
- * characters of process identity), and cost a counter increment each.
+ * Generated ids (docs/protocol.md): `<prefix>-` and 16 base-36 characters from 80 random
+ * bits, fresh for every id, so that ids say nothing about each other and do not repeat
+ * across processes or restarts. Random bytes are drawn in batches, so an id costs little.
  */
 import { randomBytes } from 'node:crypto';
 
-/** 16 random base-36 characters, drawn once per process. */
-const PROCESS_PART = [...randomBytes(16)].map((b) => (b % 36).toString(36)).join('');
-let counter = 0;
+/** Random bits per id; 36^16 > 2^80, so 16 base-36 characters hold them. */
+const BYTES = 10;
+const LENGTH = 16;
+const BATCH = 1024;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+/** 80 fresh random bits, as 16 base-36 characters (zero-padded). */
+export function randomPart(): string {
+  if (offset + BYTES > pool.length) {
+    pool = randomBytes(BYTES * BATCH);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + BYTES);
+  offset += BYTES;
+  return BigInt(`0x${hex}`).toString(36).padStart(LENGTH, '0');
+}
 
 /**
- * A fresh id that matches the protocol's id pattern: `<prefix>-<process part><counter>`.
- * @example generateId('job') // 'job-k3x9…0a'
+ * A fresh id that matches the protocol's id pattern: `<prefix>-` and 16 base-36 characters.
+ * @example generateId('job') // 'job-2915by7hldvax2rs'
  */
 export function generateId(prefix: string): string {
-  return `${prefix}-${PROCESS_PART}${(counter++).toString(36)}`;
+  return `${prefix}-${randomPart()}`;
 }

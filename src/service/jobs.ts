@@ -35,24 +35,27 @@ import type {
   QueryJobsArgs,
   TransactionArgs,
 } from '../protocol/schemas.js';
-import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
+import { JobStartArgs as JobStartSchema, QueryOrder } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
+import type { JobTypeInfo } from '../runtime/registry.js';
 import { runInfo } from '../runtime/runtime.js';
 import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
-import { NotSavedError } from '../persist/job-store.js';
 import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
 import type { SavedRun } from '../runtime/runtime.js';
 import { createActorHub, stopJobs } from './actor-hub.js';
 import type { ActorHub } from './actor-hub.js';
 import { FinishedJobs } from './finished.js';
-import { RECORD_VERSION, SERVICE_INSTANCE_KEY, jobKey, parseKey, txnKey } from './job-records.js';
-import type { JobRecord, PersistedSnapshot, TxnRecord } from './job-records.js';
+import { RECORD_VERSION, jobKey, raiseProgress, sortRecords, txnKey } from './job-records.js';
+import type { ToldProgress } from '../persist/event-stream.js';
+import type { JobRecord, PersistedSnapshot, Rejected, StoredRecord, TxnRecord } from './job-records.js';
 import { generateId } from './ids.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { planPipes } from '../pipes/plan.js';
 import type { PipePlan } from '../pipes/plan.js';
 import { jobInfo } from './job-info.js';
+import type { Listing } from './query.js';
+import { UnsavableJobError, unsavedReply } from './unsaved.js';
 import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 
@@ -66,6 +69,8 @@ export interface JobManagerOptions {
   admins: ReadonlySet<string>;
   /** Called for every event of every job, in order, before any reply that follows from it. */
   publish: (event: JobEvent) => void;
+  /** A job's progress is about to be shown in a reply: its progress event, if held back, goes out first. */
+  shown?: (owner: string, id: string) => void;
   logger: Logger;
   /** How many dismissed jobs job-wait still remembers. @defaultValue 10000 */
   rememberFinished?: number;
@@ -85,6 +90,9 @@ interface Entry {
   readonly id: string;
   readonly owner: string;
   readonly seq: number;
+  /** Its type, and its status as of its last JOB_STATUS_CHANGE: what query-jobs filters on without reading the snapshot. */
+  readonly type: string;
+  status: JobStatus;
   /** Its key in the job store. */
   readonly storeKey: string;
   readonly job: JobActorRef;
@@ -159,8 +167,8 @@ export class JobManager implements JobsApi {
    * that a reply reports only what survives a restart. Without a store, at once.
    */
   async saved(owner: string, ids: readonly string[]): Promise<void> {
-    if (!this.#opts.store) return;
-    await this.#savedKeys(new Set(ids.flatMap((id) => this.#storeKeys(owner, id))), undefined);
+    if (!this.#opts.store || ids.length === 0) return;
+    await this.#savedKeys(ids[0]!, new Set(ids.flatMap((id) => this.#storeKeys(owner, id))), undefined);
   }
 
   /** The store keys of a job's state: its own and, while the job is kept, its grouped transaction's. */
@@ -169,14 +177,16 @@ export class JobManager implements JobsApi {
     return txn === undefined ? [jobKey(owner, id)] : [jobKey(owner, id), txnKey(owner, txn)];
   }
 
-  /** Resolves to `value` once the store keys `keys` are saved (see {@link saved}). */
-  #savedKeys<T>(keys: Iterable<string>, value: T): Promise<T> {
+  /**
+   * Resolves to `value` once the store keys `keys` of job `id` are saved (see {@link saved});
+   * rejects with a 503 saying that the change is not saved (yet), never an internal error.
+   */
+  #savedKeys<T>(id: string, keys: Iterable<string>, value: T): Promise<T> {
     const timeoutMs = this.#opts.saveTimeoutMs ?? 5000;
     return this.#opts.store!.saved(keys, timeoutMs).then(
       () => value,
       (err: unknown) => {
-        if (!(err instanceof NotSavedError)) throw err;
-        throw new ProtocolError(`The job's state is not saved yet (JetStream did not answer in ${timeoutMs} ms); it is saved once JetStream answers`, ErrorCode.internal);
+        throw unsavedReply(id, err);
       },
     );
   }
@@ -201,6 +211,11 @@ export class JobManager implements JobsApi {
     const entry = this.#jobs.get(key(owner, id));
     if (entry) (entry.progress ??= new Set()).add(listener);
     return () => entry?.progress?.delete(listener);
+  }
+
+  /** query-job-types: the types this deployment runs, in-process and on live workers. */
+  jobTypes(): JobTypeInfo[] {
+    return this.#runtime.types.describe();
   }
 
   /** job-log: the job's own log, as kept in memory (the file under the log directory has it all). */
@@ -240,6 +255,8 @@ export class JobManager implements JobsApi {
    */
   verb(caller: string, verb: JobVerb, args: JobRef | JobCancelArgs | JobSetSpeedArgs): VerbDone | Promise<VerbDone> {
     const entry = this.#find(caller, args.id, args.owner);
+    const store = this.#opts.store;
+    if (store && this.#storeKeys(entry.owner, entry.id).some((k) => store.conflict(k))) throw new UnsavableJobError(entry.id);
     const event = verbEvent(verb, args);
     entry.refusal = undefined;
     entry.job.send(event);
@@ -253,8 +270,8 @@ export class JobManager implements JobsApi {
     }
     this.#log(entry, 'debug', { verb }, 'verb applied');
     if (verb === JobVerb.finalize) return this.#finalized(entry);
-    if (!this.#opts.store) return VERB_DONE;
-    return this.#savedKeys(this.#storeKeys(entry.owner, entry.id), VERB_DONE);
+    if (!store) return VERB_DONE;
+    return this.#savedKeys(entry.id, this.#storeKeys(entry.owner, entry.id), VERB_DONE);
   }
 
   /** After a finalize: once the job (or its transaction) has moved on, and is saved. */
@@ -265,20 +282,32 @@ export class JobManager implements JobsApi {
     return VERB_DONE;
   }
 
-  /** query-jobs: the jobs the caller may see, newest first. */
-  query(caller: string, args: QueryJobsArgs): JobInfo[] {
+  /**
+   * query-jobs: the jobs the caller may see that match the filters, in the order asked
+   * (newest first by default). Filtering reads only the entries (their type and last status,
+   * not their snapshots: 100,000 of those are slow to reach); JobInfo is made only for the
+   * jobs a reply reads.
+   */
+  query(caller: string, args: QueryJobsArgs): Listing {
     const admin = this.#opts.admins.has(caller);
     const owner = admin ? args.owner : caller;
-    if (!admin && args.owner !== undefined && args.owner !== caller) return [];
-    const out: JobInfo[] = [];
-    for (const entry of [...this.#jobs.values()].reverse()) {
+    if (!admin && args.owner !== undefined && args.owner !== caller) return { count: 0, at: () => undefined };
+    const matched: Entry[] = [];
+    for (const entry of this.#jobs.values()) {
       if (owner !== undefined && entry.owner !== owner) continue;
-      const info = this.#info(entry);
-      if (args.status !== undefined && info.status !== args.status) continue;
-      if (args.type !== undefined && info.type !== args.type) continue;
-      out.push(info);
+      if (args.status !== undefined && entry.status !== args.status) continue;
+      if (args.type !== undefined && entry.type !== args.type) continue;
+      matched.push(entry);
     }
-    return out;
+    const oldest = args['order-by'] === QueryOrder.oldest;
+    const count = matched.length;
+    return {
+      count,
+      at: (i) => {
+        const entry = i < 0 || i >= count ? undefined : matched[oldest ? i : count - 1 - i];
+        return entry && this.#info(entry);
+      },
+    };
   }
 
   /** How many jobs there are of each status and type (the metrics' jobs gauge). */
@@ -325,62 +354,90 @@ export class JobManager implements JobsApi {
   /**
    * Bring back the jobs the store kept (at start, before any command): each in its status,
    * with its id; what happens to them from here is published as usual. Their work is given
-   * back afterwards, by {@link resumeRestored}. Returns how many jobs came back.
+   * back afterwards, by {@link resumeRestored}. Returns how many jobs came back, and the
+   * records that could not be restored, to be set aside (each logged with its key and why).
    */
-  restore(entries: ReadonlyArray<{ key: string; revision: number; value: unknown }>): number {
+  restore(entries: Iterable<StoredRecord>, told: ReadonlyMap<string, ToldProgress> = new Map()): { restored: number; rejected: Rejected[] } {
     const store = this.#opts.store;
-    if (!store) return 0;
-    const jobs = new Map<string, { revision: number; record: JobRecord }>();
-    const txns: Array<{ owner: string; id: string; key: string; revision: number; record: TxnRecord }> = [];
-    for (const { key: k, revision, value } of entries) {
-      if (k === SERVICE_INSTANCE_KEY) continue;
-      const parsed = parseKey(k);
-      const version = (value as { v?: unknown } | null)?.v;
-      if (!parsed || version !== RECORD_VERSION) {
-        this.#opts.logger.error({ key: k, version }, 'job store: a record this service cannot read; left as it is');
-        continue;
-      }
-      if (parsed.kind === 'job') jobs.set(k, { revision, record: value as JobRecord });
-      else txns.push({ ...parsed, key: k, revision, record: value as TxnRecord });
+    if (!store) return { restored: 0, rejected: [] };
+    const { jobs, txns, rejected, otherVersions } = sortRecords(entries);
+    for (const { record } of jobs.values()) raiseProgress(record, told);
+    for (const { key: k, version } of otherVersions) {
+      this.#opts.logger.error({ key: k, version }, 'job store: a record of another version of the service; left as it is');
     }
+    const reject = (k: string, revision: number, reason: string) => {
+      rejected.push({ key: k, revision, reason });
+    };
     let restored = 0;
     const byCreation = [...jobs].sort(([, a], [, b]) => a.record.seq - b.record.seq);
     for (const [k, { revision, record }] of byCreation) {
       const input = record.snapshot.context.job as JobInput;
       if (input.txn !== undefined) continue; // restored with its transaction
+      let job: JobActorRef | undefined;
+      try {
+        job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#hub });
+        this.#watchErrors(job, input);
+        job.start();
+        store.adopt(k, revision);
+        this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
+      } catch (err) {
+        job?.stop();
+        store.forget(k);
+        this.#forgetRestored(input);
+        reject(k, revision, `its job cannot be brought back: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
       this.#seq = Math.max(this.#seq, record.seq);
-      const job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#hub });
-      this.#watchErrors(job, input);
-      job.start();
-      store.adopt(k, revision);
-      this.#restored.push(this.#register(input, job, undefined, record.seq, record.run ?? null));
       restored++;
     }
     for (const t of txns) {
-      this.#seq = Math.max(this.#seq, t.record.seq);
       const members = t.record.members.map((id) => ({ id, ...jobs.get(jobKey(t.owner, id)) }));
       const missing = members.filter((m) => !m.record).map((m) => m.id);
       if (missing.length > 0) {
         this.#opts.logger.error({ owner: t.owner, txn: t.id, missing }, 'job store: a grouped transaction without all its members; not restored');
         continue;
       }
-      const children = Object.fromEntries(members.map((m) => [m.id, { snapshot: m.record!.snapshot, src: 'job' }]));
-      const txn = createActor(this.#txnLogic, { snapshot: { ...t.record.snapshot, children } as never, input: undefined as never });
       const inputs = members.map((m) => m.record!.snapshot.context.job as JobInput);
-      txn.subscribe({ error: (err) => this.#lost(t.id, inputs, err) });
-      txn.start();
-      store.adopt(t.key, t.revision);
-      this.#persistTxn(txn, t.owner, t.id, t.record.seq);
-      for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
-        const m = members[i]!;
-        store.adopt(jobKey(t.owner, m.id), m.revision!);
-        this.#seq = Math.max(this.#seq, m.record!.seq);
-        if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
-        this.#restored.push(this.#register(inputs[i]!, ref, txn, m.record!.seq, m.record!.run ?? null));
-        restored++;
+      let txn: TransactionActorRef | undefined;
+      const entries: Entry[] = [];
+      try {
+        const children = Object.fromEntries(members.map((m) => [m.id, { snapshot: m.record!.snapshot, src: 'job' }]));
+        txn = createActor(this.#txnLogic, { snapshot: { ...t.record.snapshot, children } as never, input: undefined as never });
+        txn.subscribe({ error: (err) => this.#lost(t.id, inputs, err) });
+        txn.start();
+        store.adopt(t.key, t.revision);
+        for (const m of members) store.adopt(jobKey(t.owner, m.id), m.revision!);
+        for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
+          if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
+          entries.push(this.#register(inputs[i]!, ref, txn, members[i]!.record!.seq, members[i]!.record!.run ?? null));
+        }
+      } catch (err) {
+        txn?.stop();
+        store.forget(t.key);
+        for (const m of members) store.forget(jobKey(t.owner, m.id));
+        for (const input of inputs) this.#forgetRestored(input);
+        reject(t.key, t.revision, `its transaction cannot be brought back: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
       }
+      this.#seq = Math.max(this.#seq, t.record.seq, ...members.map((m) => m.record!.seq));
+      this.#persistTxn(txn, t.owner, t.id, t.record.seq);
+      this.#restored.push(...entries);
+      restored += entries.length;
     }
-    return restored;
+    for (const r of rejected) {
+      this.#opts.logger.error({ key: r.key, revision: r.revision, reason: r.reason }, 'job store: a record that cannot be restored; set aside');
+    }
+    return { restored, rejected };
+  }
+
+  /** Undo what restoring a job registered before it failed. */
+  #forgetRestored(input: JobInput): void {
+    const k = key(input.owner, input.id);
+    const entry = this.#jobs.get(k);
+    if (!entry) return;
+    this.#jobs.delete(k);
+    this.#owners.remove(entry.owner);
+    this.#runtime.forget(entry.owner, entry.id);
   }
 
   /**
@@ -510,6 +567,7 @@ export class JobManager implements JobsApi {
 
   /** A job's JobInfo: its statechart's, plus its params (secrets masked) and log excerpt. */
   #info(entry: Entry): JobInfo {
+    this.#opts.shown?.(entry.owner, entry.id);
     return { ...jobInfo(entry.job.getSnapshot()), ...this.#runtime.info(entry.owner, entry.id) };
   }
 
@@ -557,6 +615,8 @@ export class JobManager implements JobsApi {
       id: input.id,
       owner: input.owner,
       seq,
+      type: input.type,
+      status: statusOf(job.getSnapshot()),
       storeKey: jobKey(input.owner, input.id),
       job,
       ...(txn && { txn }),
@@ -629,6 +689,7 @@ export class JobManager implements JobsApi {
     }
     if (event.type !== 'JOB_STATUS_CHANGE') return;
     const { status } = event.data;
+    entry.status = status;
     this.#log(entry, 'debug', { status }, 'status changed');
     if (status === JobStatus.concluded) this.#conclude(entry);
     if (status === JobStatus.null) this.#remove(entry);

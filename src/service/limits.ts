@@ -4,6 +4,8 @@
  * The broker's max_payload stays the outer bound; these hold whatever the broker allows.
  */
 import { BadInputError, TooManyJobsError } from '../protocol/errors.js';
+import { DEFAULT_BOUNDS } from '../protocol/validate.js';
+import type { PayloadBounds } from '../protocol/validate.js';
 
 export interface Limits {
   /** Largest command payload, in bytes. @defaultValue 1048576 (nats.conf's max_payload) */
@@ -14,6 +16,10 @@ export interface Limits {
   maxDescription: number;
   /** Largest `params` of a job, in bytes of JSON. @defaultValue 65536 */
   maxParamsBytes: number;
+  /** Most object keys in one command payload, at every level, counted before it is parsed. @defaultValue 10000 */
+  maxPayloadKeys: number;
+  /** Most array elements in one command payload, at every level, counted before it is parsed. @defaultValue 10000 */
+  maxPayloadItems: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -21,11 +27,18 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxJobsPerOwner: 1000,
   maxDescription: 1024,
   maxParamsBytes: 64 * 1024,
+  maxPayloadKeys: DEFAULT_BOUNDS.maxKeys,
+  maxPayloadItems: DEFAULT_BOUNDS.maxItems,
 };
 
 /** `limits` with the defaults filled in. */
 export function resolveLimits(limits: Partial<Limits> = {}): Limits {
   return { ...DEFAULT_LIMITS, ...limits };
+}
+
+/** What a payload may hold, as {@link decodePayload} counts it. */
+export function payloadBounds(limits: Limits): PayloadBounds {
+  return { maxKeys: limits.maxPayloadKeys, maxItems: limits.maxPayloadItems };
 }
 
 /** Refuse a payload over `max` bytes, before anything decodes it. */

@@ -6,9 +6,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { makeLogger } from '../logger.js';
 import { connectNats } from '../nats/connect.js';
-import { EMBEDDED_PORT, writeEmbeddedUrl } from '../nats/embedded.js';
+import { EMBEDDED_PORT, EMBEDDED_WS_PORT, writeEmbeddedUrl, writeEmbeddedWsUrl } from '../nats/embedded.js';
 import { NatsServer, NatsServerMissingError } from '../nats/server.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { loadSettings } from '../settings.js';
@@ -64,7 +64,7 @@ export async function runService(env: NodeJS.ProcessEnv = process.env, beside?: 
 
 async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promise<void> {
   const settings = loadSettings(env);
-  const logger = pino({ level: settings.logLevel, base: { service: 'jobstate' } });
+  const logger = makeLogger(settings.logLevel, settings.logFormat, { service: 'jobstate' });
   // JOBS_LOCAL_TYPES: the built-ins left out run only on remote workers (`npm run worker`).
   const types = selectTypes(builtinTypes(resolvePath(settings.dataDir)), settings.localTypes, 'JOBS_LOCAL_TYPES');
 
@@ -81,10 +81,14 @@ async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promis
           ? join(cwd, 'nats.conf')
           : join(PACKAGE_ROOT, 'nats.conf');
     mkdirSync(join(cwd, 'data'), { recursive: true });
-    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, cwd });
+    // Its own process group: a terminal's Ctrl-C reaches the service only, which stops the
+    // server after its last save (below).
+    embedded = await NatsServer.start({ config, port: EMBEDDED_PORT, websocket: { port: EMBEDDED_WS_PORT }, cwd, detached: true });
     url = embedded.url;
     writeEmbeddedUrl(cwd, url);
-    logger.info({ url, config }, 'embedded nats-server started');
+    // The dashboard's browsers connect to the WebSocket listener (docs/dashboard.md).
+    if (embedded.wsUrl !== undefined) writeEmbeddedWsUrl(cwd, embedded.wsUrl);
+    logger.info({ url, wsUrl: embedded.wsUrl, config }, 'embedded nats-server started');
   }
 
   const credentials = settings.natsUser === undefined ? {} : { user: settings.natsUser, pass: settings.natsPassword };
@@ -125,6 +129,10 @@ async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promis
     pipes: settings.pipes,
     persistence: settings.persistence,
     retention: settings.retention,
+  }).catch(async (err: unknown) => {
+    await nc.close().catch(() => undefined);
+    await embedded?.stop();
+    throw err;
   });
   started = true;
   logger.info({ url, prefix: settings.prefix, admins: settings.admins }, 'ready');
@@ -132,7 +140,8 @@ async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promis
   await untilSignalled(logger, async () => {
     await besides?.close();
     await service.close();
-    await nc.drain();
+    // Everything is saved: now the connection and, last, the embedded server.
+    await nc.drain().catch(() => nc.close());
     await embedded?.stop();
   });
 }

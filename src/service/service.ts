@@ -17,14 +17,15 @@ import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
 import type { PersistenceSettings, Retention } from '../persist/settings.js';
-import { ensureEventStream } from '../persist/event-stream.js';
+import { ensureEventStream, lastProgress } from '../persist/event-stream.js';
+import type { ToldProgress } from '../persist/event-stream.js';
 import { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
 import { SERVICE_INSTANCE_KEY } from './job-records.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
 import type { WorkerSettings } from './remote/directory.js';
-import { resolveLimits } from './limits.js';
+import { payloadBounds, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';
 import { ServiceMetrics, serveMetrics } from './metrics.js';
 import { DownloadTokens } from '../persist/download-tokens.js';
@@ -116,7 +117,7 @@ export class JobService implements AsyncDisposable {
     const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger, metrics));
     // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
     // across a restart (docs/workers.md, Service restarts).
-    const svc = store && (await instanceId(store));
+    const svc = store && (await instanceId(store, opts.logger));
     const workers =
       opts.workers === false
         ? undefined
@@ -140,6 +141,7 @@ export class JobService implements AsyncDisposable {
         publisher.publish(event);
         metrics.events.inc({ event: event.type });
       },
+      shown: (owner, id) => publisher.flushProgress(owner, id),
       logger: opts.logger,
       limits,
       ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
@@ -150,11 +152,22 @@ export class JobService implements AsyncDisposable {
     await workers?.start();
     if (store) {
       const started = performance.now();
-      const records = await store.loadAll();
+      // The progress clients were told (events, JobInfo) may be ahead of what was saved: a
+      // restored job comes back with at least that. Read beside the store, at once.
+      const [records, told] = await Promise.all([
+        store.loadAll(),
+        lastProgress(opts.nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
+          opts.logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
+          return new Map<string, ToldProgress>();
+        }),
+      ]);
       const read = performance.now();
-      const restored = jobs.restore(records);
+      const { restored, rejected } = jobs.restore(records, told);
+      for (const r of rejected) {
+        await store.setAside(r.key, r.revision).catch((err: unknown) => opts.logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
+      }
       const ms = Math.round(performance.now() - started);
-      opts.logger.info({ restored, records: records.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
+      opts.logger.info({ restored, records: records.length, setAside: rejected.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
     }
     const retention = { ...DEFAULT_RETENTION, ...opts.retention };
     jobs.sweep(retention);
@@ -172,8 +185,11 @@ export class JobService implements AsyncDisposable {
       metadata: { prefix },
     });
     const inFlight = new InFlight();
+    // The broker's max_payload bounds every reply; it is read at each reply, as a reconnect may reach another server.
+    const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
     const downloads = new DownloadTokens(opts.nc, prefix);
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, downloads, metrics, ...(pipes && { pipes }) }, inFlight);
+    const bounds = payloadBounds(limits);
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }) }, inFlight);
     const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
@@ -222,12 +238,12 @@ export class JobService implements AsyncDisposable {
 }
 
 /** The service's instance id as its store keeps it, made at the first start. */
-async function instanceId(store: JobStore): Promise<string> {
-  const svc = await store.getOrCreate<unknown>(SERVICE_INSTANCE_KEY, newServiceId);
-  if (typeof svc !== 'string' || !NODE_ID_RE.test(svc)) {
-    throw new Error(`The job store's '${SERVICE_INSTANCE_KEY}' is not a service instance id: ${JSON.stringify(svc)}`);
-  }
-  return svc;
+async function instanceId(store: JobStore, logger: Logger): Promise<string> {
+  const valid = (v: unknown): v is string => typeof v === 'string' && NODE_ID_RE.test(v);
+  return store.getOrCreate(SERVICE_INSTANCE_KEY, newServiceId, valid, (revision, reason) => {
+    // Its workers' jobs cannot re-attach to a new instance id: they fail as after a restart without one.
+    logger.error({ key: SERVICE_INSTANCE_KEY, revision, reason }, 'job store: the service instance id is not one; set aside, a new one made');
+  });
 }
 
 /** The job store and the event stream of `prefix`, created if need be. */

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pino } from 'pino';
+import { makeLogger } from '../logger.js';
 import { connectNats } from '../nats/connect.js';
 import { EMBEDDED_URL, readEmbeddedUrl } from '../nats/embedded.js';
 import { selectTypes } from '../runtime/select-types.js';
@@ -33,7 +33,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
 async function work(env: NodeJS.ProcessEnv): Promise<void> {
   const settings = loadSettings(env);
   const own = loadWorkerSettings(env);
-  const logger = pino({ level: settings.logLevel, base: { service: 'jobstate-worker' } });
+  const logger = makeLogger(settings.logLevel, settings.logFormat, { service: 'jobstate-worker' });
   const dataDir = resolve(settings.dataDir);
   const types = selectTypes(builtinTypes(dataDir), own.types, 'JOBS_WORKER_TYPES');
   mkdirSync(dataDir, { recursive: true });

@@ -58,6 +58,8 @@ export const Heartbeat = z.object({
         secrets: z.array(z.string().max(256)).max(256).default([]),
         /** The finalize hooks the type has. */
         hooks: z.array(z.enum(HOOK_NAMES)).default([]),
+        /** The JSON Schema of its params, for query-job-types. */
+        params: z.record(z.string(), z.unknown()).optional(),
       }),
     )
     .max(4096),

@@ -65,6 +65,8 @@ export class JobWorker implements AsyncDisposable {
   readonly #nc: NatsConnection;
   readonly #prefix: string;
   readonly #types: JobTypes;
+  /** Each type's params as JSON Schema, for the heartbeat (computed once). */
+  readonly #schemas = new Map<string, Record<string, unknown>>();
   readonly #runtime: JobRuntime;
   readonly #slots: Slots;
   readonly #logger: Logger;
@@ -90,6 +92,7 @@ export class JobWorker implements AsyncDisposable {
     this.#serviceTimeoutMs = opts.serviceTimeoutMs ?? 3000;
     this.#slots = new Slots(opts.concurrency ?? 64);
     this.#types = withSlots(types, this.#slots);
+    for (const { type, params } of types.describe()) this.#schemas.set(type, params);
     this.#runtime = new JobRuntime(this.#types, { logger: this.#logger });
   }
 
@@ -117,7 +120,7 @@ export class JobWorker implements AsyncDisposable {
     await nc.flush();
     this.#beat();
     await nc.flush();
-    this.#logger.info({ types: this.#types.names(), capacity: this.#slots.capacity }, 'worker started');
+    this.#logger.info({ server: nc.getServer(), prefix: this.#prefix, types: this.#types.names(), capacity: this.#slots.capacity }, 'worker started');
   }
 
   /**
@@ -154,7 +157,7 @@ export class JobWorker implements AsyncDisposable {
       types: this.#types.names().map((name) => {
         const type = this.#types.get(name)!;
         const hooks = HOOK_NAMES.filter((hook) => type.hooks?.[hook] !== undefined);
-        return { type: name, secrets: [...(type.secrets ?? [])], hooks };
+        return { type: name, secrets: [...(type.secrets ?? [])], hooks, params: this.#schemas.get(name) };
       }),
       capacity: this.#slots.capacity,
       load: this.load,

@@ -95,7 +95,13 @@ describe('jobctl commands', () => {
     assert.equal(badSpeed.code, 2);
     assert.match(badSpeed.stderr, /BYTES expects a size in bytes/);
 
-    assert.deepEqual(await jobctl([...alice, 'pause', 'nope']), { code: 1, stdout: '', stderr: 'jobctl: Job not found\n' });
+    assert.deepEqual(await jobctl([...alice, 'pause', 'nope']), { code: 1, stdout: '', stderr: "jobctl: Job not found: no job 'nope' (see 'jobctl query')\n" });
+    // QEMU's text first, then the rule it broke.
+    assert.deepEqual(await jobctl([...alice, 'start', 'test', '{"steps": 0}', '--id', '1bad']), {
+      code: 2,
+      stdout: '',
+      stderr: "jobctl: Invalid job ID '1bad': a job ID starts with a letter and has up to 128 letters, digits, _ and -\n",
+    });
     assert.equal((await jobctl([...as('bob'), 'cancel', 'v1'])).code, 1, "bob cannot cancel alice's job");
     assert.equal((await jobctl([...as('admin'), 'pause', 'v1', '--owner', 'alice'])).code, 0, 'an admin can, with --owner');
     assert.equal((await jobctl([...alice, 'cancel', 'v1'])).code, 0);
@@ -245,7 +251,17 @@ describe('jobctl commands', () => {
     assert.match(json.stderr, /PARAMS-JSON is not valid JSON/);
 
     assert.deepEqual(refused, { code: 2, stdout: '', stderr: "jobctl: Parameter 'params.stepz' is unexpected\n" });
-    assert.equal(type.stderr, "jobctl: Invalid parameter 'type': unknown job type 'nope'\n");
+    assert.equal(type.stderr, "jobctl: Invalid parameter 'type': unknown job type 'nope' (known: test, logger, bytes)\n");
+
+    // jobctl types: what the deployment runs, with its params.
+    const types = await jobctl([...alice, 'types']);
+    assert.equal(types.code, 0, types.stderr);
+    const rows = types.stdout.trimEnd().split('\n');
+    assert.match(rows[0]!, /^TYPE\s+RUNS\s+PARAMS$/);
+    assert.deepEqual(rows.slice(1).map((r) => r.split(/\s+/).slice(0, 2)), [['test', 'local'], ['logger', 'local'], ['bytes', 'local']]);
+    assert.match(rows[1]!, /steps\?: integer, step-ms\?: integer/);
+    const asJson = JSON.parse((await jobctl([...alice, 'types', '--json'])).stdout) as Array<{ type: string; params: { properties: Record<string, unknown> } }>;
+    assert.deepEqual(Object.keys(asJson.find((t) => t.type === 'bytes')!.params.properties), ['mib', 'steps', 'step-ms']);
 
     assert.equal(noService.code, 3);
     assert.match(noService.stderr, /no jobstate service answers on prefix 'nobody\.here' at nats:\/\/127\.0\.0\.1:\d+ .*nobody\.here\.cmd\.alice\.query-jobs/);
@@ -278,7 +294,7 @@ describe('jobctl commands', () => {
     const overview = await jobctl(['--help']);
     assert.equal(overview.code, 0);
     const names = [...overview.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!).filter((n) => !/^\d/.test(n));
-    const all = ['start', 'call', 'query', 'pause', 'resume', 'cancel', 'complete', 'finalize', 'dismiss', 'set-speed', 'wait', 'logs', 'download', 'watch', 'transaction', 'serve', 'worker', 'completion'];
+    const all = ['start', 'call', 'query', 'types', 'pause', 'resume', 'cancel', 'complete', 'finalize', 'dismiss', 'set-speed', 'wait', 'logs', 'download', 'watch', 'transaction', 'selftest', 'serve', 'worker', 'completion'];
     assert.deepEqual(COMMAND_LIST.map((c) => c.name), all);
     for (const command of COMMAND_LIST) {
       assert.ok(names.includes(command.name), `${command.name} listed`);

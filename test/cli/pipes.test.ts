@@ -5,7 +5,7 @@
  * a job's whole log the same way.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startStack } from '../support/stack.js';
@@ -29,16 +29,18 @@ describe('jobctl call --job with pipes', () => {
     const up = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"pipe:input","target":"a.img"}', '--input', './a.img']);
     assert.equal(up.code, 0, up.stderr);
     assert.equal(up.stdout, 'null\n');
-    assert.equal(await fileSha256(join(stack.dataDir, 'a.img')), await fileSha256(join(CWD, 'a.img')));
+    assert.equal(await fileSha256(join(stack.dataDir, 'alice', 'a.img')), await fileSha256(join(CWD, 'a.img')));
 
     const down = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"a.img","target":"pipe:output"}', '--output', './out.img']);
     assert.equal(down.code, 0, down.stderr);
-    assert.match(down.stderr, /jobctl: wrote \.\/out\.img: 3\.0 MiB, SHA-256=[A-Za-z0-9_-]+=* checked\n/);
+    // The digest in hex, as sha256sum prints it.
+    assert.match(down.stderr, new RegExp(`jobctl: wrote \\./out\\.img: 3\\.0 MiB, sha256 ${await fileSha256(join(CWD, 'a.img'))} checked\n`));
     assert.equal(await fileSha256(join(CWD, 'out.img')), await fileSha256(join(CWD, 'a.img')));
   });
 
   test('--output - writes the bytes to stdout, and no result', async () => {
-    writeFileSync(join(stack.dataDir, 'hello.txt'), 'hello from the data directory\n');
+    mkdirSync(join(stack.dataDir, 'alice'), { recursive: true });
+    writeFileSync(join(stack.dataDir, 'alice', 'hello.txt'), 'hello from the data directory\n');
     const r = await jobctl([...alice, 'call', '--job', 'backup', '{"source":"hello.txt","target":"pipe:output"}', '-o', '-', '--quiet']);
     assert.deepEqual(r, { code: 0, stdout: 'hello from the data directory\n', stderr: '' });
   });
@@ -60,7 +62,7 @@ describe('jobctl call --job with pipes', () => {
   });
 
   test('download reads a concluded job\'s output, or says why it cannot', async () => {
-    writeFileSync(join(stack.dataDir, 'later.txt'), 'read later\n');
+    writeFileSync(join(stack.dataDir, 'alice', 'later.txt'), 'read later\n');
     const started = await jobctl([...alice, 'start', 'backup', '{"source":"later.txt","target":"pipe:output"}', '--id', 'later']);
     assert.equal(started.code, 0, started.stderr);
     assert.equal((await jobctl([...alice, 'wait', 'later'])).code, 0);
@@ -87,6 +89,14 @@ describe('jobctl call --job with pipes', () => {
     assert.equal(logs.stderr, '');
 
     const none = await jobctl([...alice, 'logs', 'never-was']);
-    assert.deepEqual(none, { code: 1, stdout: '', stderr: 'jobctl: Job not found\n' });
+    assert.deepEqual(none, { code: 1, stdout: '', stderr: "jobctl: Job not found: no job 'never-was' (see 'jobctl query')\n" });
+
+    // A job that wrote nothing: said so; also once it is dismissed (docs/cli.md: logs also after the dismissal).
+    await jobctl([...alice, 'start', 'test', '{"steps": 0}', '--id', 'quiet', '--no-auto-dismiss']).catch(() => undefined);
+    await jobctl([...alice, 'wait', 'quiet']);
+    const quiet = await jobctl([...alice, 'logs', 'quiet']);
+    assert.deepEqual(quiet, { code: 0, stdout: '', stderr: "jobctl: job 'quiet' has not written any log lines\n" });
+    assert.equal((await jobctl([...alice, 'dismiss', 'quiet'])).code, 0);
+    assert.deepEqual(await jobctl([...alice, 'logs', 'quiet']), quiet);
   });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobStatus } from '../../machines/index.js';
 import { storeNames } from '../../src/persist/names.js';
 import type { JobInfo, JobsClient } from '../../src/sdk/index.js';
-import { TRANSITIONS } from '../support/qemu-tables.js';
+import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -82,8 +82,9 @@ export class ServiceProcess {
   }
 
   /** A file of `bytes` random-ish bytes in the data directory. */
-  writeFile(name: string, bytes: number): void {
-    writeFileSync(join(this.dataDir, name), Buffer.alloc(bytes, 7));
+  writeFile(name: string, bytes: number, owner = 'alice'): void {
+    mkdirSync(join(this.dataDir, owner), { recursive: true });
+    writeFileSync(join(this.dataDir, owner, name), Buffer.alloc(bytes, 7));
   }
 }
 

@@ -11,6 +11,7 @@ import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CHUNK_SIZE, UNLIMITED_CHUNK_SIZE, UNLIMITED_LANES } from '../../src/runtime/builtin/copy.js';
+import { perOwner } from '../../src/runtime/builtin/owner-dir.js';
 import { builtinTypes } from '../../src/service/builtin-types.js';
 import { sequence, sleep } from '../service/helpers.js';
 import { copyProbe, failNow, logOf, logged, mostUnderWay, release, underWay } from './copy-probe.js';
@@ -36,7 +37,7 @@ describe('the copy without a speed limit (lanes)', () => {
   let t: FilesStack;
 
   before(async () => {
-    t = await startFilesStack({ types: (dir) => builtinTypes(dir).register(copyProbe(dir)) });
+    t = await startFilesStack({ types: (dir) => builtinTypes(dir).register(perOwner(dir, copyProbe)) });
   });
   after(() => t.close());
 

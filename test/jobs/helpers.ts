@@ -30,14 +30,17 @@ export interface FilesStack {
 export async function startFilesStack(opts: StackOptions = {}): Promise<FilesStack> {
   const stack = await startStack(opts);
   const alice = await stack.client('alice');
+  // alice's file jobs see her own folder only (docs/security.md, Files).
+  const dir = join(stack.dataDir, 'alice');
+  mkdirSync(dir, { recursive: true });
   const events = new Recorder(alice.nc, `${stack.prefix}.evt.alice.>`);
   await events.ready;
   return {
     stack,
     alice,
     events,
-    dir: stack.dataDir,
-    at: (rel) => join(stack.dataDir, rel),
+    dir,
+    at: (rel) => join(dir, rel),
     finished: async (id, timeoutMs = 10_000) => {
       const info = await alice.wait(id, { timeoutMs });
       await events.status(id, 'null', timeoutMs);

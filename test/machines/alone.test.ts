@@ -12,8 +12,8 @@ import { createActor } from 'xstate';
 import { jobMachine } from '../../machines/index.js';
 import type { JobEvent, JobInput } from '../../machines/index.js';
 import { describeEmitted, harness, settle } from '../support/harness.js';
-import { jobModel } from '../support/job-model.js';
-import type { ModelEvent } from '../support/job-model.js';
+import { jobModel } from '../../src/testing/job-model.js';
+import type { ModelEvent } from '../../src/testing/job-model.js';
 
 /** What a transaction (or the prepare step) sends: a job alone does without. */
 const AUTOMATIC = new Set(['txn.pending', 'txn.finalize', 'txn.commit', 'txn.abort', 'txn.conclude', 'prepare.done', 'prepare.failed']);

@@ -1,7 +1,7 @@
 /**
  * Model-based tests of the job statechart: paths generated from the machine by `xstate/graph`
- * (see `../support/job-model.ts`) are replayed on real job actors, and every step is checked
- * against QEMU's two tables written out as plain data (`../support/qemu-tables.ts`), never
+ * (see `src/testing/job-model.ts`) are replayed on real job actors, and every step is checked
+ * against QEMU's two tables written out as plain data (`src/testing/qemu-tables.ts`), never
  * against the machine itself:
  * - every status change is allowed by QEMU's transition table, from the status before;
  * - a verb the verb table refuses is refused with QEMU's text and changes nothing (a resume
@@ -24,9 +24,9 @@ import {
   RefusalReason,
 } from '../../machines/index.js';
 import type { JobEmitted, JobEvent, JobInput, JobSnapshot } from '../../machines/index.js';
-import { TRANSITIONS, VERBS_ACCEPTED } from '../support/qemu-tables.js';
-import { describeEvent, jobModel, modelMachine, modelState, verbOf } from '../support/job-model.js';
-import type { JobModel, JobModelOptions, ModelEvent, ModelPath } from '../support/job-model.js';
+import { TRANSITIONS, VERBS_ACCEPTED } from '../../src/testing/qemu-tables.js';
+import { describeEvent, jobModel, modelMachine, modelState, verbOf } from '../../src/testing/job-model.js';
+import type { JobModel, JobModelOptions, ModelEvent, ModelPath } from '../../src/testing/job-model.js';
 
 /** The refusals that may follow a ✔ of the verb table. */
 const LATER_CHECKS: readonly RefusalReason[] = [

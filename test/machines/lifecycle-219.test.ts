@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, observedStatusPairs, qemuTableViolations, settle } from '../support/harness.js';
 import type { Harness } from '../support/harness.js';
-import { VERBS_ACCEPTED } from '../support/qemu-tables.js';
+import { VERBS_ACCEPTED } from '../../src/testing/qemu-tables.js';
 import { JOB_STATUSES, JOB_VERBS, RefusalReason } from '../../machines/index.js';
 import type { JobStatus, JobVerb, VerbEvent } from '../../machines/index.js';
 

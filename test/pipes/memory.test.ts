@@ -97,7 +97,7 @@ describe('memory of the service during 256 MiB transfers', () => {
     const t2 = performance.now();
     assert.equal(upInfo.error, undefined);
     assert.equal(sent.size, SIZE_MIB * MiB);
-    assert.equal(await fileSha256(join(dir, 'data', 'copy.bin')), want);
+    assert.equal(await fileSha256(join(dir, 'data', 'alice', 'copy.bin')), want);
 
     const t3 = performance.now();
     const down = sampler(pid);

@@ -102,6 +102,14 @@ export function verdict(f: Pick<Fuzzed, 'command' | 'caller'>, e: Expectation, r
       if (foreign && jobs.length > 0) return `a foreign owner filter listed ${jobs.length} jobs`;
       return undefined;
     }
+    case Command.queryJobTypes: {
+      // The same for everyone: the types, nobody's jobs.
+      if (!is('ok') || !Array.isArray(reply.value)) return `expected the list of job types, ${got()}`;
+      const types = reply.value as Array<{ type?: unknown; runs?: unknown; params?: unknown }>;
+      return types.every((t) => typeof t.type === 'string' && (t.runs === 'local' || t.runs === 'remote') && typeof t.params === 'object')
+        ? undefined
+        : `expected {type, runs, params} entries, ${got()}`;
+    }
     case Command.jobStart:
     case Command.transaction:
       return is('ok') || is('400') || is('409') ? undefined : `expected a start, 400 or 409, ${got()}`;

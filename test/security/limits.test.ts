@@ -102,19 +102,40 @@ describe('limits', () => {
 describe('limit settings', () => {
   test('defaults', () => {
     assert.deepEqual(loadSettings({}).limits, DEFAULT_LIMITS);
-    assert.deepEqual(DEFAULT_LIMITS, { maxPayload: 1_048_576, maxJobsPerOwner: 1000, maxDescription: 1024, maxParamsBytes: 65_536 });
+    assert.deepEqual(DEFAULT_LIMITS, {
+      maxPayload: 1_048_576,
+      maxJobsPerOwner: 1000,
+      maxDescription: 1024,
+      maxParamsBytes: 65_536,
+      maxPayloadKeys: 10_000,
+      maxPayloadItems: 10_000,
+    });
   });
 
-  test('read from JOBS_MAX_PAYLOAD, JOBS_MAX_JOBS_PER_OWNER, JOBS_MAX_DESCRIPTION, JOBS_MAX_PARAMS_BYTES', () => {
-    const env = { JOBS_MAX_PAYLOAD: '65536', JOBS_MAX_JOBS_PER_OWNER: '10', JOBS_MAX_DESCRIPTION: '80', JOBS_MAX_PARAMS_BYTES: '4096' };
-    assert.deepEqual(loadSettings(env).limits, { maxPayload: 65_536, maxJobsPerOwner: 10, maxDescription: 80, maxParamsBytes: 4096 });
+  test('read from JOBS_MAX_PAYLOAD, JOBS_MAX_JOBS_PER_OWNER, JOBS_MAX_DESCRIPTION, JOBS_MAX_PARAMS_BYTES, JOBS_MAX_PAYLOAD_KEYS, JOBS_MAX_PAYLOAD_ITEMS', () => {
+    const env = {
+      JOBS_MAX_PAYLOAD: '65536',
+      JOBS_MAX_JOBS_PER_OWNER: '10',
+      JOBS_MAX_DESCRIPTION: '80',
+      JOBS_MAX_PARAMS_BYTES: '4096',
+      JOBS_MAX_PAYLOAD_KEYS: '500',
+      JOBS_MAX_PAYLOAD_ITEMS: '600',
+    };
+    assert.deepEqual(loadSettings(env).limits, {
+      maxPayload: 65_536,
+      maxJobsPerOwner: 10,
+      maxDescription: 80,
+      maxParamsBytes: 4096,
+      maxPayloadKeys: 500,
+      maxPayloadItems: 600,
+    });
     // Empty counts as unset.
     assert.equal(loadSettings({ JOBS_MAX_PAYLOAD: '' }).limits.maxPayload, DEFAULT_LIMITS.maxPayload);
   });
 
   test('a bad value names the variable', () => {
     for (const value of ['0', '-1', '1.5', 'lots', '1e6', ' 10', '0x10']) {
-      for (const name of ['JOBS_MAX_PAYLOAD', 'JOBS_MAX_JOBS_PER_OWNER', 'JOBS_MAX_DESCRIPTION', 'JOBS_MAX_PARAMS_BYTES']) {
+      for (const name of ['JOBS_MAX_PAYLOAD', 'JOBS_MAX_JOBS_PER_OWNER', 'JOBS_MAX_DESCRIPTION', 'JOBS_MAX_PARAMS_BYTES', 'JOBS_MAX_PAYLOAD_KEYS', 'JOBS_MAX_PAYLOAD_ITEMS']) {
         assert.throws(() => loadSettings({ [name]: value }), { message: `Invalid setting ${name}: a positive whole number` }, `${name}=${value}`);
       }
     }

@@ -5,7 +5,7 @@
  * job's id finds nothing (`Job not found`).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PermissionViolationError } from '@nats-io/transport-node';
@@ -47,7 +47,8 @@ describe('pipes under nats-auth.conf', () => {
   });
 
   test('alice uploads and downloads with her own rights; bob can neither read nor write her pipes', async () => {
-    writeFileSync(join(stack.dataDir, 'secret.txt'), 'alice only\n');
+    mkdirSync(join(stack.dataDir, 'alice'), { recursive: true });
+    writeFileSync(join(stack.dataDir, 'alice', 'secret.txt'), 'alice only\n');
     const id = await alice.start('backup', { id: 'dl', params: { source: 'secret.txt', target: 'pipe:output' } });
     assert.equal((await alice.wait(id)).error, undefined);
 

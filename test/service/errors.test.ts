@@ -241,7 +241,9 @@ describe('error replies over a real nats-server', () => {
 
   describe('arguments', () => {
     test("Invalid parameter 'type': unknown job type '<type>' (400)", async () => {
-      await expectError('job-start', { type: 'nope', id: 'ut1' }, 400, "Invalid parameter 'type': unknown job type 'nope'");
+      // QEMU's text, then every type the service runs (the built-ins and this test's).
+      const known = [...builtinTypes('/nonexistent').names(), 'final-sync'].join(', ');
+      await expectError('job-start', { type: 'nope', id: 'ut1' }, 400, `Invalid parameter 'type': unknown job type 'nope' (known: ${known})`);
       await rejectsWith(alice.wait('ut1', { timeoutMs: 0 }), 404, 'Job not found');
     });
 

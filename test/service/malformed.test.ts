@@ -78,6 +78,7 @@ const BASE: Record<Command, { [key: string]: Json }> = {
   [Command.jobLog]: { id: LIVE },
   [Command.jobDownload]: { type: 'test', params: { steps: 0, 'step-ms': 0 }, filename: 'x.bin' },
   [Command.jobDownloadLog]: { id: LIVE },
+  [Command.queryJobTypes]: {},
 };
 
 /** QEMU's type names for each field, as `Invalid parameter type for '<f>', expected: <type>` gives them. */
@@ -119,6 +120,7 @@ const FIELDS: Record<Command, Record<string, TypeName>> = {
   [Command.jobLog]: REF_FIELDS,
   [Command.jobDownload]: { ...JOB_START_FIELDS, filename: 'string', buffered: 'boolean' },
   [Command.jobDownloadLog]: { ...REF_FIELDS, filename: 'string' },
+  [Command.queryJobTypes]: {},
 };
 const WRONG: Record<TypeName, Json[]> = {
   string: [1, -1.5, true, null, [], ['x'], {}],

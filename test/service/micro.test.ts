@@ -2,6 +2,7 @@
  * The NATS micro service face: `$SRV.PING|INFO|STATS.jobstate`, one endpoint per command.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Svcm } from '@nats-io/services';
 import type { NamedEndpointStats, ServiceClient, ServiceIdentity, ServiceInfo, ServiceStats } from '@nats-io/services';
@@ -25,6 +26,7 @@ const ALL_COMMANDS = [
   'query-jobs',
   'job-wait',
   'job-log', // an extension: the job's own log
+  'query-job-types', // an extension: the job types the deployment runs
   'job-download', // extensions for HTTP (docs/http.md): download URLs
   'job-download-log',
 ];
@@ -58,7 +60,7 @@ describe('the NATS micro service', () => {
     return e;
   };
 
-  test('the contract has eleven commands plus job-log and the two download commands, and the service knows exactly those', () => {
+  test('the contract has eleven commands plus job-log, query-job-types and the two download commands, and the service knows exactly those', () => {
     assert.deepEqual([...COMMANDS].sort(), [...ALL_COMMANDS].sort());
   });
 
@@ -92,6 +94,12 @@ describe('the NATS micro service', () => {
       info.endpoints.map((e) => [e.name, e.subject]).sort(),
       ALL_COMMANDS.map((c) => [c, `${stack.prefix}.cmd.*.${c}`]).sort(),
     );
+    // docs/protocol.md lists the same endpoints.
+    const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
+    const row = doc.split('\n').find((l) => l.startsWith('| endpoints |'));
+    assert.ok(row, 'docs/protocol.md has the endpoints row');
+    const documented = [...row.split(';')[0]!.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]);
+    assert.deepEqual(documented.sort(), info.endpoints.map((e) => e.name).sort(), 'docs/protocol.md lists the endpoints $SRV.INFO has');
     // A queue group, so that several instances share the load.
     const groups = new Set(info.endpoints.map((e) => e.queue_group));
     assert.equal(groups.size, 1);

@@ -1,5 +1,5 @@
 /**
- * The model-based paths of the job statechart (`../support/job-model.ts`), replayed against
+ * The model-based paths of the job statechart (`src/testing/job-model.ts`), replayed against
  * the live service over NATS: every path becomes commands (job-start, the verbs) and
  * instructions to a test-only job type (`scripted`), and after every step the service must
  * report what the model predicts — the status `query-jobs` gives, every JOB_STATUS_CHANGE
@@ -53,9 +53,9 @@ import { builtinTypes } from '../../src/service/builtin-types.js';
 import { JobsError } from '../../src/sdk/index.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import type { JobInfo } from '../../src/protocol/schemas.js';
-import { describeEvent, jobModel, MODEL_INPUT, modelMachine, modelState, verbOf } from '../support/job-model.js';
-import type { ModelEvent, ModelPath } from '../support/job-model.js';
-import { TRANSITIONS } from '../support/qemu-tables.js';
+import { describeEvent, jobModel, MODEL_INPUT, modelMachine, modelState, verbOf } from '../../src/testing/job-model.js';
+import type { ModelEvent, ModelPath } from '../../src/testing/job-model.js';
+import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 

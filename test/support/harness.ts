@@ -18,7 +18,7 @@ import {
   JobEventName,
   JobStatus,
 } from '../../machines/index.js';
-import { TRANSITIONS, VERBS_ACCEPTED } from './qemu-tables.js';
+import { TRANSITIONS, VERBS_ACCEPTED } from '../../src/testing/qemu-tables.js';
 import type {
   JobActorRef,
   JobContext,

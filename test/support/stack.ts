@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { NatsServer } from '../../src/nats/server.js';
 import { builtinTypes } from '../../src/service/builtin-types.js';
 import { JobService } from '../../src/service/service.js';
@@ -17,6 +18,7 @@ import type { JobTypes } from '../../src/runtime/registry.js';
 import type { Limits } from '../../src/service/limits.js';
 import type { PipeSettings } from '../../src/pipes/settings.js';
 import type { WorkerSettings } from '../../src/service/remote/directory.js';
+import type { PersistenceSettings } from '../../src/persist/settings.js';
 
 let stacks = 0;
 
@@ -44,8 +46,10 @@ export interface StackOptions {
   /** More options for the service's own connection (e.g. its credentials). */
   connection?: ConnectionOptions;
   limits?: Partial<Limits>;
-  /** Keep jobs in JetStream (the default) or not (`false`, e.g. on a server without JetStream). */
-  persistence?: false;
+  /** Keep jobs in JetStream (the default, with these settings) or not (`false`, e.g. on a server without JetStream). */
+  persistence?: false | Partial<PersistenceSettings>;
+  /** The service's logger. @defaultValue a silent one (TEST_LOG_LEVEL sets its level) */
+  logger?: Logger;
   /** Pipe settings (stall timeout, window, …). */
   pipes?: Partial<PipeSettings>;
   /** Remote worker settings (timeouts, heartbeat, re-attach window). */
@@ -70,7 +74,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const server = opts.server ?? (await startNatsServer());
   const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...opts.connection });
   const prefix = opts.prefix ?? `t${process.pid}x${++stacks}`;
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-data-'));
   const types = typeof opts.types === 'function' ? opts.types(dataDir) : (opts.types ?? builtinTypes(dataDir));
   const service = await JobService.start({
@@ -80,7 +84,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     prefix,
     admins: opts.admins ?? ['admin'],
     ...(opts.limits && { limits: opts.limits }),
-    ...(opts.persistence === false && { persistence: false }),
+    ...(opts.persistence !== undefined && { persistence: opts.persistence }),
     ...(opts.pipes && { pipes: opts.pipes }),
     ...(opts.workers && { workers: opts.workers }),
   });

@@ -112,7 +112,7 @@ describe('a worker process killed mid-job', () => {
 
     // The dead worker's type is gone with it.
     assert.deepEqual(stack.service.workers?.list(), []);
-    await rejectsWith(alice.start('test'), 400, "Invalid parameter 'type': unknown job type 'test'");
+    await rejectsWith(alice.start('test'), 400, "Invalid parameter 'type': unknown job type 'test' (known: none)");
   });
 
   test('a new worker process takes the type up again', async () => {

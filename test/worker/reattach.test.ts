@@ -25,7 +25,7 @@ import { JobTypes } from '../../src/runtime/registry.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import { workerSubjects } from '../../src/worker/wire.js';
 import { Recorder, sequence } from '../service/helpers.js';
-import { TRANSITIONS } from '../support/qemu-tables.js';
+import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 import { startNatsServer, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 import { eventually, infoOf, knowsWorker, pauseHoldsIt, progressOf, sleep, startWorker } from './helpers.js';

@@ -87,7 +87,10 @@ describe('remote workers', () => {
   });
 
   test('a type no process has is still an unknown job type', async () => {
-    await rejectsWith(alice.start('nope'), 400, "Invalid parameter 'type': unknown job type 'nope'");
+    // QEMU's text, then the types the deployment runs (those query-job-types lists: local and remote).
+    const known = (await alice.request('query-job-types', {})).map((t) => t.type).join(', ');
+    assert.ok(known.length > 0);
+    await rejectsWith(alice.start('nope'), 400, `Invalid parameter 'type': unknown job type 'nope' (known: ${known})`);
   });
 
   test('pause and resume reach the worker; cancel stops it', async () => {
@@ -179,7 +182,9 @@ describe('remote workers', () => {
     const info = await alice.wait(id, { timeoutMs: 5000 });
     assert.equal(info.error, `Worker '${leaving.worker.id}' shut down`);
     await eventually(() => stack.service.workers?.types.get('forever') === undefined, 'the type to go');
-    await rejectsWith(alice.start('forever'), 400, "Invalid parameter 'type': unknown job type 'forever'");
+    const known = (await alice.request('query-job-types', {})).map((t) => t.type).join(', ');
+    assert.ok(!known.split(', ').includes('forever'));
+    await rejectsWith(alice.start('forever'), 400, `Invalid parameter 'type': unknown job type 'forever' (known: ${known || 'none'})`);
   });
 
   test('dispatch to a worker that vanished without a word fails clearly, at once', async () => {

@@ -11,7 +11,7 @@ import type { JobsClient } from '../../sdk/index.js';
 import { parseJsonObject } from '../args.js';
 import type { CliCommand, Context } from '../command.js';
 import { CliError, ExitCode, toCliError } from '../errors.js';
-import { printJson, say } from '../output.js';
+import { printJson, say, hexDigest } from '../output.js';
 import { ProgressView } from '../progress.js';
 import type { JobProgress } from '../progress.js';
 import { START_HELP, START_OPTIONS, startRequest } from './start.js';
@@ -155,7 +155,7 @@ async function callJob(ctx: Context): Promise<number> {
     if (info.error === undefined && info.status === 'concluded') {
       view?.finish(true);
       const got = moved && 'got' in moved ? moved.got : undefined;
-      if (got && !ctx.opts.quiet) say(io, `wrote ${ctx.str('output') === '-' ? 'stdout' : ctx.str('output')}: ${formatBytes(got.size)}, ${got.digest} checked`);
+      if (got && !ctx.opts.quiet) say(io, `wrote ${ctx.str('output') === '-' ? 'stdout' : ctx.str('output')}: ${formatBytes(got.size)}, ${hexDigest(got.digest)} checked`);
       if (!pipes?.toStdout) printJson(io, info.result);
       return ExitCode.ok;
     }

@@ -1,7 +1,7 @@
 /** `jobctl download ID [-o FILE]`: a job's output, while it runs or after it concluded. */
 import type { CliCommand } from '../command.js';
 import { ExitCode } from '../errors.js';
-import { say } from '../output.js';
+import { say, hexDigest } from '../output.js';
 import { download as downloadTo } from '../pipes.js';
 import { formatBytes } from '../progress.js';
 
@@ -22,7 +22,7 @@ export const download: CliCommand = {
     const output = ctx.str('output') ?? '-';
     const client = await ctx.client();
     const got = await downloadTo(client, ctx.args[0]!, output);
-    if (output !== '-') say(ctx.io, `wrote ${output}: ${formatBytes(got.size)}, ${got.digest} checked`);
+    if (output !== '-') say(ctx.io, `wrote ${output}: ${formatBytes(got.size)}, ${hexDigest(got.digest)} checked`);
     return ExitCode.ok;
   },
 };

@@ -4,9 +4,11 @@ import { call } from './call.js';
 import { completion } from './completion.js';
 import { download } from './download.js';
 import { query } from './query.js';
+import { selftest } from './selftest.js';
 import { serve, worker } from './serve.js';
 import { start } from './start.js';
 import { transaction } from './transaction.js';
+import { types } from './types.js';
 import { verbs } from './verbs.js';
 import { logs, wait } from './wait.js';
 import { watch } from './watch.js';
@@ -15,12 +17,14 @@ export const COMMAND_LIST: readonly CliCommand[] = [
   start,
   call,
   query,
+  types,
   ...verbs,
   wait,
   logs,
   download,
   watch,
   transaction,
+  selftest,
   serve,
   worker,
   completion(() => COMMAND_LIST),

@@ -23,7 +23,9 @@ export const query: CliCommand = {
     ['--json', 'the JobInfo list as JSON'],
     ['-q, --quiet', 'only the ids, one per line'],
   ],
-  details: 'Newest first. A non-admin sees only its own jobs. STATUS shows "failed" for a job that concluded with an error.',
+  details:
+    'Newest first. A non-admin sees only its own jobs. STATUS shows "failed" for a job that concluded with an error. ' +
+    'Every matching job is listed, however many: query-jobs is read page by page.',
   examples: ['jobctl query', 'jobctl query --status running --json', 'jobctl --user admin query --owner alice'],
   async run(ctx) {
     const status = ctx.str('status');

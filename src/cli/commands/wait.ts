@@ -1,6 +1,7 @@
 /** `jobctl wait` (the final JobInfo) and `jobctl logs` (the job's own log, downloaded whole). */
 import { Command } from '../../protocol/subjects.js';
-import { PipeError } from '../../sdk/index.js';
+import { logFromExcerpt } from '../../runtime/job-log.js';
+import { JobsError, PipeError } from '../../sdk/index.js';
 import { parseInteger } from '../args.js';
 import type { CliCommand } from '../command.js';
 import { ExitCode } from '../errors.js';
@@ -48,7 +49,8 @@ export const logs: CliCommand = {
     'Every line the job wrote with job.log, downloaded from its log pipe: the whole log, however long,',
     "while the job runs (as far as it got) and after it concluded, until the service's retention time",
     '(JOBS_PIPE_RETENTION_MS) has passed; a concluded log is checked against its SHA-256. A job that',
-    'wrote nothing there yet is answered by job-log (its lines in memory, or "Job not found").',
+    'wrote nothing there yet is answered by job-log (its lines in memory; just after a dismissal, its',
+    "final JobInfo's logs-excerpt); a job without log lines is said so on stderr (exit 0).",
   ].join('\n'),
   examples: ['jobctl logs nightly', 'jobctl logs nightly | grep ERROR'],
   async run(ctx) {
@@ -60,20 +62,29 @@ export const logs: CliCommand = {
       const got = await client
         .downloadLog(id, (chunk) => void ctx.io.out.write(decoder.decode(chunk, { stream: true })))
         .catch((err: unknown) => {
-          // Nothing kept for this user at all: job-log tells whether the job exists.
-          if (err instanceof PipeError && err.message !== 'Job not found') return undefined;
+          // No log pipe (the job wrote nothing there, or there is no such job): job-log tells
+          // which, also for a job dismissed a moment ago.
+          if (err instanceof PipeError) return undefined;
           throw err;
         });
       ctx.io.out.write(decoder.decode());
       if (got && got.size > 0) return ExitCode.ok;
     }
-    const log = await client.request(Command.jobLog, { id, ...(owner !== undefined && { owner }) });
+    const log = await client.request(Command.jobLog, { id, ...(owner !== undefined && { owner }) }).catch(async (err: unknown) => {
+      if (!(err instanceof JobsError) || err.message !== 'Job not found') throw err;
+      // Dismissed a moment ago (job-log answers only for live jobs): job-wait still has its final
+      // JobInfo, whose logs-excerpt is what is left of the log; else the job-log error stands.
+      const info = await client.wait(id, { ...(owner !== undefined && { owner }), timeoutMs: 1000 }).catch(() => undefined);
+      if (!info) throw err;
+      return logFromExcerpt(info['logs-excerpt']);
+    });
     if (ctx.opts.json) {
       printJson(ctx.io, log);
       return ExitCode.ok;
     }
     ctx.io.out.write(log.lines.map((line) => `${line}\n`).join(''));
-    if (log.count > log.lines.length) say(ctx.io, `the job wrote ${log.count} lines; ${log.count - log.lines.length} after the first 10 are no longer kept`);
+    if (log.count === 0) say(ctx.io, `job '${id}' has not written any log lines`);
+    else if (log.count > log.lines.length) say(ctx.io, `the job wrote ${log.count} lines; ${log.count - log.lines.length} after the first 10 are no longer kept`);
     return ExitCode.ok;
   },
 };

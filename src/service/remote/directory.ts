@@ -93,6 +93,8 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
   readonly #workers = new Map<string, WorkerEntry>();
   readonly #jobs = new Map<string, RemoteJob>();
   readonly #standIns = new Map<string, JobType<unknown>>();
+  /** The params' JSON Schema of each remote type, as the workers last announced it. */
+  readonly #schemas = new Map<string, Record<string, unknown>>();
   readonly #secrets = new Map<string, Set<string>>();
   readonly #subs: Subscription[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
@@ -177,6 +179,10 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
       load: this.#busy(w),
       closing: w.info.closing,
     }));
+  }
+
+  remoteSchema(name: string): Record<string, unknown> | undefined {
+    return this.#schemas.get(name);
   }
 
   remoteNames(): string[] {
@@ -280,6 +286,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     entry.types = new Map(beat.types.map((t) => [t.type, new Set(t.hooks)]));
     entry.seen = performance.now();
     for (const t of beat.types) for (const secret of t.secrets) this.#secretsOf(t.type).add(secret);
+    for (const t of beat.types) if (t.params) this.#schemas.set(t.type, t.params);
   }
 
   #onReport(msg: Msg): void {

@@ -7,12 +7,15 @@
 import { z } from 'zod';
 import type { FinalizeContext, JobType } from '../../runtime/handler.js';
 import { JobTypes } from '../../runtime/registry.js';
+import type { JobTypeInfo } from '../../runtime/registry.js';
 import type { RemoteJob } from './remote-job.js';
 
 /** What the stand-in types need of the worker directory. */
 export interface RemoteTypeSource {
   /** The names of the types live workers announce. */
   remoteNames(): string[];
+  /** The JSON Schema of a remote type's params, as its workers announce it. */
+  remoteSchema(name: string): Record<string, unknown> | undefined;
   /** The stand-in for a type live workers announce, undefined if none does. */
   remoteType(name: string): JobType<unknown> | undefined;
   /** The remote job of a run, if it was dispatched. */
@@ -42,6 +45,17 @@ export class TypesWithWorkers extends JobTypes {
 
   override names(): string[] {
     return [...new Set([...this.local.names(), ...this.remote.remoteNames()])];
+  }
+
+  /** The in-process types, then those only live workers run (with the schema they announce). */
+  override describe(): JobTypeInfo[] {
+    const local = this.local.describe();
+    const here = new Set(local.map((t) => t.type));
+    const remote = this.remote
+      .remoteNames()
+      .filter((name) => !here.has(name))
+      .map((name): JobTypeInfo => ({ type: name, runs: 'remote', params: this.remote.remoteSchema(name) ?? { type: 'object' } }));
+    return [...local, ...remote];
   }
 }
 
