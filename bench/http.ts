@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const aloneUrl = readFileSync(aloneUrlFile, 'utf8').trim();
     const source = join(dir, 'source.bin');
     bigFile(source, mib);
-    bigFile(join(files, 'source.bin'), mib);
+    bigFile(join(files, 'bench', 'source.bin'), mib);
     const httpUpload = async (file: string, target: string, at = url) => {
       const out = await sh('curl', ['-sS', '-f', `${at}/_upload`, '-u', 'bench:x', '-F', `data={"method": "backup", "params": {"source": "pipe:input", "target": "${target}"}}`, '-F', `file=@${file}`], dir);
       const info = await client.wait((JSON.parse(out) as { job_id: string }).job_id);
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     }
     if (memMib > 0) {
       rmSync(source, { force: true });
-      rmSync(join(files, 'source.bin'), { force: true });
+      rmSync(join(files, 'bench', 'source.bin'), { force: true });
       // Warm up the paths first (as the rounds do), small: the growth measured is the transfer's.
       bigFile(join(dir, 'warm.bin'), 16);
       await httpUpload('warm.bin', 'warm.bin');
