@@ -18,7 +18,7 @@ import type { Stack } from '../support/stack.js';
 import { startAuthServer } from '../security/auth-server.js';
 import type { AuthServer } from '../security/auth-server.js';
 import { run } from './helpers.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 describe('HTTP under nats-auth.conf', () => {
@@ -74,7 +74,9 @@ describe('HTTP under nats-auth.conf', () => {
   });
 
   it("bob's credentials cannot download alice's job; the URL stays alice's", async () => {
-    writeFileSync(join(stack.dataDir, 'secret.img'), 'alice secret\n');
+    // alice's file jobs read her own folder (docs/security.md, Files).
+    mkdirSync(join(stack.dataDir, 'alice'), { recursive: true });
+    writeFileSync(join(stack.dataDir, 'alice', 'secret.img'), 'alice secret\n');
     const { id, url } = await alice.request(Command.jobDownload, { type: 'backup', params: { source: 'secret.img', target: 'pipe:output' }, filename: 'secret.img', buffered: true });
     await alice.wait(id);
     const bob = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-u', u('bob'), `${http.url}${url}`], dir);
@@ -99,7 +101,8 @@ describe('HTTP under nats-auth.conf', () => {
     assert.equal((await bob.wait('shared')).error, undefined);
     await alice.upload(id, 0, [Buffer.from('alice data\n')]);
     assert.equal((await alice.wait(id)).error, undefined);
-    assert.equal(readFileSync(join(stack.dataDir, 'shared-alice.img'), 'utf8'), 'alice data\n');
-    assert.equal(readFileSync(join(stack.dataDir, 'shared-bob.img'), 'utf8'), 'bob data\n');
+    // Each job wrote into its owner's folder.
+    assert.equal(readFileSync(join(stack.dataDir, 'alice', 'shared-alice.img'), 'utf8'), 'alice data\n');
+    assert.equal(readFileSync(join(stack.dataDir, 'bob', 'shared-bob.img'), 'utf8'), 'bob data\n');
   });
 });

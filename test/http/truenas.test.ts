@@ -59,7 +59,7 @@ describe('TrueNAS upload and download over HTTP (curl, wget)', () => {
     const info = await alice.wait(id);
     assert.equal(info.error, undefined);
     assert.equal(info.status, 'concluded');
-    assert.equal(await fileSha256(join(s.stack.dataDir, 'config.img')), want);
+    assert.equal(await fileSha256(join(s.stack.dataDir, 'alice', 'config.img')), want);
   });
 
   it('uploads two files, in order, into a job that reads two', async () => {
@@ -75,8 +75,9 @@ describe('TrueNAS upload and download over HTTP (curl, wget)', () => {
   });
 
   it('downloads a backup unbuffered and buffered with wget --content-disposition, byte-identical', async () => {
-    bigFile(join(s.stack.dataDir, 'disk.img'), 5);
-    const want = await fileSha256(join(s.stack.dataDir, 'disk.img'));
+    // alice's file jobs read her own folder (docs/security.md, Files).
+    bigFile(join(s.stack.dataDir, 'alice', 'disk.img'), 5);
+    const want = await fileSha256(join(s.stack.dataDir, 'alice', 'disk.img'));
     for (const [buffered, filename] of [[false, 'stream.img'], [true, 'buffered.img']] as const) {
       const { id, url } = await alice.request(Command.jobDownload, { type: 'backup', params: { source: 'disk.img', target: 'pipe:output' }, filename, buffered });
       assert.match(url, new RegExp(`^/_download/[A-Za-z0-9_-]+\\?filename=${filename}$`));
