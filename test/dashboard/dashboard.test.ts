@@ -131,9 +131,10 @@ test("a file chosen in the form goes into the job's input (POST /_upload); its o
   await page.click('#start-form button[type=submit]');
   await page.waitForSelector('#chart .state.current[data-status=concluded]');
   assert.equal(await page.locator('#info [data-field=error]').count(), 0);
-  assert.deepEqual(readFileSync(join(dash.stack.dataDir, 'uploaded.img')), bytes);
+  // alice's file jobs write and read her own folder (docs/security.md, Files).
+  assert.deepEqual(readFileSync(join(dash.stack.dataDir, 'alice', 'uploaded.img')), bytes);
 
-  writeFileSync(join(dash.stack.dataDir, 'out.img'), bytes);
+  writeFileSync(join(dash.stack.dataDir, 'alice', 'out.img'), bytes);
   await startForm(page, 'backup', { source: 'out.img', target: 'pipe:output' }, 'down');
   await page.check('#start-form [name=output]');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#start-form button[type=submit]')]);

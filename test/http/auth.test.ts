@@ -74,6 +74,7 @@ describe('HTTP under nats-auth.conf', () => {
   });
 
   it("bob's credentials cannot download alice's job; the URL stays alice's", async () => {
+    // alice's file jobs read her own folder (docs/security.md, Files).
     mkdirSync(join(stack.dataDir, 'alice'), { recursive: true });
     writeFileSync(join(stack.dataDir, 'alice', 'secret.img'), 'alice secret\n');
     const { id, url } = await alice.request(Command.jobDownload, { type: 'backup', params: { source: 'secret.img', target: 'pipe:output' }, filename: 'secret.img', buffered: true });
@@ -100,6 +101,7 @@ describe('HTTP under nats-auth.conf', () => {
     assert.equal((await bob.wait('shared')).error, undefined);
     await alice.upload(id, 0, [Buffer.from('alice data\n')]);
     assert.equal((await alice.wait(id)).error, undefined);
+    // Each job wrote into its owner's folder.
     assert.equal(readFileSync(join(stack.dataDir, 'alice', 'shared-alice.img'), 'utf8'), 'alice data\n');
     assert.equal(readFileSync(join(stack.dataDir, 'bob', 'shared-bob.img'), 'utf8'), 'bob data\n');
   });

@@ -6,9 +6,9 @@
  * answers on after each.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { JobsClient } from '../../src/sdk/index.js';
 import { JobsError } from '../../src/sdk/index.js';
@@ -23,8 +23,6 @@ describe('bad input over HTTP', () => {
   let s: HttpStack;
   let alice: JobsClient;
   let port: number;
-  /** What alice's data folder holds (none yet: nothing). */
-  const ownerFiles = () => (existsSync(join(s.stack.dataDir, 'alice')) ? readdirSync(join(s.stack.dataDir, 'alice')) : []);
 
   /** POST /_upload with curl's -F arguments: the status and the reply's JSON. */
   async function upload(...form: string[]): Promise<{ status: number; body: { error?: string; job_id?: string } }> {
@@ -32,6 +30,13 @@ describe('bad input over HTTP', () => {
     const at = r.stdout.lastIndexOf('\n');
     return { status: Number(r.stdout.slice(at + 1)), body: JSON.parse(r.stdout.slice(0, at) || '{}') as { error?: string } };
   }
+
+  /** Every file (not folder) below the data directory, relative, sorted: alice's land in her folder `alice/`. */
+  const written = () =>
+    readdirSync(s.stack.dataDir, { recursive: true, withFileTypes: true })
+      .filter((e) => !e.isDirectory())
+      .map((e) => relative(s.stack.dataDir, join(e.parentPath, e.name)))
+      .sort();
 
   /** A raw HTTP exchange: write `chunks`, then either end or just stop; resolves to what came back once the server closes. */
   function raw(chunks: Array<string | Buffer>, opts: { hangUp?: boolean } = {}): Promise<string> {
@@ -64,13 +69,12 @@ describe('bad input over HTTP', () => {
     const bad = await upload('data={"method": "backup",', 'file=@a.bin');
     assert.equal(bad.status, 400);
     assert.match(bad.body.error!, /^Part 'data' is not JSON: /);
-    const unknown = await upload('data={"method": "nope", "params": {}}', 'file=@a.bin');
-    assert.equal(unknown.status, 400);
-    assert.match(unknown.body.error!, /^Invalid parameter 'type': unknown job type 'nope'/);
+    const known = (await alice.request('query-job-types', {})).map((t) => t.type).join(', ');
+    assert.deepEqual(await upload('data={"method": "nope", "params": {}}', 'file=@a.bin'), { status: 400, body: { error: `Invalid parameter 'type': unknown job type 'nope' (known: ${known})` } });
     assert.deepEqual(await upload('data={"params": {}}', 'file=@a.bin'), { status: 400, body: { error: "Part 'data' must name the job type: 'type' (or TrueNAS's 'method')" } });
     const r = await run('curl', ['-sS', '-u', 'alice:pw', '-w', '\n%{http_code}', '-H', 'content-type: application/json', '-d', '{}', `${s.url}/_upload`], s.dir);
     assert.match(r.stdout, /Not a multipart upload[^]*\n400$/);
-    assert.deepEqual(ownerFiles(), [], 'nothing written');
+    assert.deepEqual(written(), [], 'nothing written');
   });
 
   it('too many or too few files: 400 naming the job, which does not go on', async () => {
@@ -84,7 +88,7 @@ describe('bad input over HTTP', () => {
     assert.equal(few.status, 400);
     assert.equal(few.body.error, `Too few files: job '${few.body.job_id}' reads 1 input, the upload had 0`);
     assert.equal((await alice.wait(few.body.job_id!)).error, `The upload was refused: Too few files: job '${few.body.job_id}' reads 1 input, the upload had 0`);
-    assert.deepEqual(ownerFiles(), [], 'nothing written');
+    assert.deepEqual(written(), [], 'nothing written');
   });
 
   it('a file larger than allowed: 413, and the job fails with that', async () => {
@@ -93,7 +97,7 @@ describe('bad input over HTTP', () => {
     assert.equal(r.body.error, `File 'big.bin' is larger than allowed (at most ${2 * MiB} bytes)`);
     const info = await alice.wait(r.body.job_id!);
     assert.equal(info.error, `Input 1 was not uploaded completely: File 'big.bin' is larger than allowed (at most ${2 * MiB} bytes)`);
-    assert.deepEqual(ownerFiles(), [], 'nothing left behind');
+    assert.deepEqual(written(), [], 'nothing left behind');
   });
 
   it('a client that disconnects or stalls mid-upload: the job fails with a clear error, nothing left behind', async () => {
@@ -111,7 +115,7 @@ describe('bad input over HTTP', () => {
       assert.equal(info.status, 'concluded');
       assert.match(info.error ?? '', /^Input 1 was not uploaded completely: The HTTP client disconnected before the upload ended$/, `${id}: ${info.error}`);
     }
-    assert.deepEqual(ownerFiles(), [], 'nothing left behind');
+    assert.deepEqual(written(), [], 'nothing left behind');
   });
 
   it('headers that never end: 408; a huge header: 431', async () => {
@@ -129,7 +133,7 @@ describe('bad input over HTTP', () => {
     const r = await upload(BACKUP('safe.img'), 'file=@a.bin;filename=../../escape.bin');
     assert.equal(r.status, 200);
     await alice.wait(r.body.job_id!);
-    assert.deepEqual(ownerFiles(), ['safe.img']);
+    assert.deepEqual(written(), ['alice/safe.img']);
     assert.deepEqual(readdirSync(s.dir).sort(), ['a.bin', 'big.bin']);
   });
 

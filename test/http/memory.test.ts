@@ -95,6 +95,7 @@ describe('memory of the service during HTTP transfers', () => {
     const up = sampler(pid);
     await upload('source.bin', 'copy.img');
     const upPeak = up.stop();
+    // alice's upload lands in her own folder of the data directory (docs/security.md, Files).
     assert.equal(await fileSha256(join(dir, 'data', 'files', 'alice', 'copy.img')), want);
     const down = sampler(pid);
     await download('copy.img', 'back.img');

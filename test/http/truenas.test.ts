@@ -75,6 +75,7 @@ describe('TrueNAS upload and download over HTTP (curl, wget)', () => {
   });
 
   it('downloads a backup unbuffered and buffered with wget --content-disposition, byte-identical', async () => {
+    // alice's file jobs read her own folder (docs/security.md, Files).
     bigFile(join(s.stack.dataDir, 'alice', 'disk.img'), 5);
     const want = await fileSha256(join(s.stack.dataDir, 'alice', 'disk.img'));
     for (const [buffered, filename] of [[false, 'stream.img'], [true, 'buffered.img']] as const) {
