@@ -15,28 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Command } from '../../src/protocol/subjects.js';
 import { JobsClient } from '../../src/sdk/index.js';
-import { MiB, bigFile, fileSha256 } from '../pipes/helpers.js';
+import { MiB, bigFile, fileSha256, rss, sampler } from '../pipes/helpers.js';
 import { startNatsServer } from '../support/stack.js';
 import { run } from './helpers.js';
 
 const MAIN = join(fileURLToPath(new URL('../../../', import.meta.url)), 'dist/src/main.js');
 const SIZE_MIB = 192;
-
-function rss(pid: number): number {
-  const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(line?.[1] ?? 0) * 1024;
-}
-
-function sampler(pid: number): { stop(): number } {
-  let peak = rss(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 10);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return Math.max(peak, rss(pid));
-    },
-  };
-}
 
 const until = async (what: () => Promise<boolean> | boolean) => {
   while (!(await what())) await new Promise((r) => setTimeout(r, 50));

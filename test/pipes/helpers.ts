@@ -1,9 +1,10 @@
 /**
  * Helpers of the pipe tests: big files made fast (one random MiB written again and again, so
- * a 256 MiB file costs a few hundred milliseconds), their digests, and byte sinks.
+ * a 256 MiB file costs a few hundred milliseconds), their digests, byte sinks, and a process's
+ * resident memory (the memory tests of pipes and HTTP).
  */
 import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
+import { createReadStream, mkdirSync, openSync, closeSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const MiB = 1024 * 1024;
@@ -42,4 +43,22 @@ export function hashingSink(): { sink: (chunk: Uint8Array) => void; hex(): strin
     hex: () => hash.digest('hex'),
   };
   return out;
+}
+
+/** The resident set of process `pid`, in bytes. */
+export function rss(pid: number): number {
+  const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(line?.[1] ?? 0) * 1024;
+}
+
+/** Samples `pid`'s RSS every 10 ms until stopped; the largest value seen. */
+export function sampler(pid: number): { stop(): number } {
+  let peak = rss(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 10);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, rss(pid));
+    },
+  };
 }

@@ -7,35 +7,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { JobsClient } from '../../src/sdk/index.js';
 import { startNatsServer } from '../support/stack.js';
-import { MiB, bigFile, fileSha256, hashingSink } from './helpers.js';
+import { MiB, bigFile, fileSha256, hashingSink, rss, sampler } from './helpers.js';
 
 const MAIN = join(fileURLToPath(new URL('../../../', import.meta.url)), 'dist/src/main.js');
 const SIZE_MIB = 256;
-
-/** The resident set of process `pid`, in bytes. */
-function rss(pid: number): number {
-  const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(line?.[1] ?? 0) * 1024;
-}
-
-/** Samples `pid`'s RSS until stopped; the largest value seen. */
-function sampler(pid: number): { stop(): number } {
-  let peak = rss(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 10);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return Math.max(peak, rss(pid));
-    },
-  };
-}
 
 describe('memory of the service during 256 MiB transfers', () => {
   let server: Awaited<ReturnType<typeof startNatsServer>>;
