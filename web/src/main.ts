@@ -47,7 +47,12 @@ async function boot(): Promise<void> {
   );
   const loading = store.load();
   const failed = (err: unknown) => banner(err instanceof Error ? err.message : String(err), true);
-  loading.all.then(() => banner('', false), failed);
+  loading.all.then(() => {
+    banner('', false);
+    // The benchmark (bench/dashboard.ts) sends its events once every page is in.
+    performance.mark('dashboard-all-loaded');
+    document.body.dataset.loaded = 'all';
+  }, failed);
   // The table is drawn from the first page; later pages join it as they come.
   await loading.first.catch(() => undefined);
   performance.mark('dashboard-loaded');

@@ -78,7 +78,8 @@ export class JobStore {
           this.#merge(p.jobs);
           offset = p['next-offset'];
         }
-        this.#notify();
+        // One redraw per frame however many pages came in it (each re-sorts the jobs).
+        this.#schedule();
         firstDone();
       }
     })();

@@ -91,22 +91,30 @@ export function tableView(root: HTMLElement, store: JobStore, model: MachineMode
     count.textContent = `${store.rows.size} jobs${lines.length < store.rows.size ? `, ${sorted.length} shown` : ''}`;
   }
 
-  function draw(): void {
+  /** What each pooled row element shows now: a row is rewritten only when that changes. */
+  const shown = new WeakMap<HTMLElement, Line | undefined>();
+
+  /** Draw the rows in view; with `changed`, rewrite only those jobs' rows and rows showing another line. */
+  function draw(changed?: Set<string>): void {
     const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_PX) - OVERSCAN);
     const last = Math.min(lines.length, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW_PX) + OVERSCAN);
-    body.style.top = `${first * ROW_PX}px`;
+    const top = `${first * ROW_PX}px`;
+    if (body.style.top !== top) body.style.top = top;
     while (pool.length < last - first) pool.push(body.appendChild(rowElement()));
     for (let i = 0; i < pool.length; i++) {
       const el = pool[i]!;
       const line = lines[first + i];
-      el.hidden = line === undefined;
+      const same = shown.has(el) && shown.get(el) === line;
+      if (same && (line === undefined || line.kind === 'txn' || (changed !== undefined && !changed.has(line.row.key)))) continue;
+      shown.set(el, line);
+      if (el.hidden !== (line === undefined)) el.hidden = line === undefined;
       if (line) fill(el, line);
     }
   }
 
   const off = store.listen((changed) => {
     if (store.membership !== membership || ((filters.status !== '' || filters.type !== '') && changed.size > 0)) rebuild();
-    draw();
+    draw(changed);
     window.__dashboardFrame?.(changed, store.rows);
   });
   rebuild();
