@@ -14,7 +14,9 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobStatus } from '../../machines/index.js';
 import { storeNames } from '../../src/persist/names.js';
-import type { JobInfo, JobsClient } from '../../src/sdk/index.js';
+import { JobsClient } from '../../src/sdk/index.js';
+import type { JobInfo } from '../../src/sdk/index.js';
+import { startNatsServer } from '../support/stack.js';
 import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -144,4 +146,43 @@ export function assertHistory(id: string, history: readonly JobStatus[] | undefi
 /** `client`'s jobs by id, as query-jobs lists them. */
 export async function jobsById(client: JobsClient): Promise<Map<string, JobInfo>> {
   return new Map((await client.query()).map((j) => [j.id, j]));
+}
+
+/**
+ * A private nats-server, the service on it as a child process, and alice's client: what a
+ * test that SIGKILLs the service needs. `restart()` kills the service, starts it again and
+ * connects alice anew; `close()` undoes it all (the server thawed first, if a test froze it).
+ */
+export class KilledServiceFixture {
+  server!: Awaited<ReturnType<typeof startNatsServer>>;
+  service!: ServiceProcess;
+  alice!: JobsClient;
+
+  constructor(readonly prefix: string) {}
+
+  async start(): Promise<this> {
+    this.server = await startNatsServer();
+    this.service = new ServiceProcess(this.server.url, this.prefix);
+    await this.service.start();
+    this.alice = await this.#connect();
+    return this;
+  }
+
+  async restart(): Promise<void> {
+    await this.service.kill();
+    await this.service.start();
+    await this.alice.close();
+    this.alice = await this.#connect();
+  }
+
+  async close(): Promise<void> {
+    this.server?.thaw();
+    await this.alice?.close();
+    await this.service?.kill();
+    await this.server?.stop();
+  }
+
+  #connect(): Promise<JobsClient> {
+    return JobsClient.connect({ servers: this.server.url, user: 'alice', prefix: this.prefix, timeoutMs: 20_000 });
+  }
 }

@@ -7,51 +7,38 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { JobsClient } from '../../src/sdk/index.js';
-import { startNatsServer } from '../support/stack.js';
-import { ServiceProcess, jobsById, sleep, until } from './helpers.js';
+import { KilledServiceFixture, jobsById, sleep, until } from './helpers.js';
 
 describe('progress across a SIGKILL', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let service: ServiceProcess;
-  let alice: JobsClient;
-  const prefix = `progress${process.pid}`;
+  const fx = new KilledServiceFixture(`progress${process.pid}`);
 
-  before(async () => {
-    server = await startNatsServer();
-    service = new ServiceProcess(server.url, prefix);
-    await service.start();
-    alice = await JobsClient.connect({ servers: server.url, user: 'alice', prefix, timeoutMs: 20_000 });
-  });
-  after(async () => {
-    await alice?.close();
-    await service?.kill();
-    await server?.stop();
-  });
+  before(() => fx.start());
+  after(() => fx.close());
 
   test('no job comes back with less progress than a client saw', async () => {
     const ids = ['p0', 'p1', 'p2', 'p3', 'p4'];
     const seen = new Map<string, number>();
     const see = (id: string, current: number) => seen.set(id, Math.max(seen.get(id) ?? 0, current));
-    const events = alice.events({ event: 'JOB_PROGRESS' });
+    const events = fx.alice.events({ event: 'JOB_PROGRESS' });
     await events.ready;
     void (async () => {
       for await (const e of events) see(e.data.id, (e.data as unknown as { 'current-progress': number })['current-progress']);
     })().catch(() => undefined);
     // 50 steps a second: far more than is saved once a second.
-    for (const id of ids) await alice.start('test', { id, params: { steps: 1_000_000, 'step-ms': 20 } });
+    for (const id of ids) await fx.alice.start('test', { id, params: { steps: 1_000_000, 'step-ms': 20 } });
     await until('progress on every job', async () => {
-      const jobs = await jobsById(alice);
+      const jobs = await jobsById(fx.alice);
       return ids.every((id) => (jobs.get(id)?.['current-progress'] ?? 0) > 20) || undefined;
     });
     await sleep(700); // between two saves of progress, wherever they fall
-    for (const [id, info] of await jobsById(alice)) see(id, info['current-progress']);
-    await service.kill();
+    for (const [id, info] of await jobsById(fx.alice)) see(id, info['current-progress']);
+    await fx.service.kill();
     events.close();
 
-    await service.start();
-    await alice.close();
-    alice = await JobsClient.connect({ servers: server.url, user: 'alice', prefix, timeoutMs: 20_000 });
-    const after1 = await jobsById(alice);
+    await fx.service.start();
+    await fx.alice.close();
+    fx.alice = await JobsClient.connect({ servers: fx.server.url, user: 'alice', prefix: fx.prefix, timeoutMs: 20_000 });
+    const after1 = await jobsById(fx.alice);
     for (const id of ids) {
       const now = after1.get(id)?.['current-progress'] ?? -1;
       assert.ok(now >= seen.get(id)!, `${id}: progress ${now} after the restart, a client saw ${seen.get(id)}`);
