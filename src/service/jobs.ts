@@ -38,13 +38,14 @@ import type {
 import { JobStartArgs as JobStartSchema, QueryOrder } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { JobTypeInfo } from '../runtime/registry.js';
-import { runInfo } from '../runtime/runtime.js';
-import type { JobRuntime, JobsApi } from '../runtime/runtime.js';
+import type { JobRuntime } from '../runtime/runtime.js';
+import { runInfo } from '../runtime/run.js';
+import type { JobsApi } from '../runtime/run.js';
 import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
-import type { SavedRun } from '../runtime/runtime.js';
-import { createActorHub, stopJobs } from './actor-hub.js';
-import type { ActorHub } from './actor-hub.js';
+import type { SavedRun } from '../runtime/run.js';
+import { createActorParent, stopJobs } from './actor-parent.js';
+import type { ActorParent } from './actor-parent.js';
 import { FinishedJobs } from './finished.js';
 import { RECORD_VERSION, jobKey, raiseProgress, sortRecords, txnKey } from './job-records.js';
 import type { ToldProgress } from '../persist/event-stream.js';
@@ -56,11 +57,11 @@ import type { PipePlan } from '../pipes/plan.js';
 import { jobInfo } from './job-info.js';
 import type { Listing } from './query.js';
 import { UnsavableJobError, unsavedReply } from './unsaved.js';
-import { OwnerCounts, checkRoom, checkStart, resolveLimits } from './limits.js';
-import type { Limits } from './limits.js';
+import { OwnerCounts, checkRoom, checkStart, resolveLimits } from '../protocol/limits.js';
+import type { Limits } from '../protocol/limits.js';
+import type { PublishedEvent } from './events.js';
+import { ownedKey as key } from '../protocol/owned-key.js';
 
-/** What a job announces, without refusals: the events the wire publishes. */
-export type JobEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
 type Refusal = Extract<JobEmitted, { type: 'verb.refused' }>;
 
 export interface JobManagerOptions {
@@ -68,7 +69,7 @@ export interface JobManagerOptions {
   /** Callers who may see and act on every owner's jobs. */
   admins: ReadonlySet<string>;
   /** Called for every event of every job, in order, before any reply that follows from it. */
-  publish: (event: JobEvent) => void;
+  publish: (event: PublishedEvent) => void;
   /** A job's progress is about to be shown in a reply: its progress event, if held back, goes out first. */
   shown?: (owner: string, id: string) => void;
   logger: Logger;
@@ -108,8 +109,6 @@ interface Entry {
   progress?: Set<(current: number, total: number) => void>;
 }
 
-const key = (owner: string, id: string) => `${owner}\u0000${id}`;
-
 /** For observers whose actor's error another observer answers (XState rethrows an error an observer has no handler for). */
 const IGNORED = () => undefined;
 
@@ -123,7 +122,7 @@ export class JobManager implements JobsApi {
   readonly #jobLogic;
   readonly #txnLogic;
   /** The parent of the jobs started alone: they share its actor system. */
-  readonly #hub: ActorHub = createActorHub();
+  readonly #parent: ActorParent = createActorParent();
   readonly #jobs = new Map<string, Entry>();
   /** Final JobInfo of dismissed jobs, oldest first, for job-wait after an auto-dismiss. */
   readonly #finished: FinishedJobs;
@@ -143,7 +142,6 @@ export class JobManager implements JobsApi {
     this.#finished = new FinishedJobs(opts.rememberFinished ?? 10_000);
     this.#jobLogic = opts.runtime.jobMachine();
     this.#txnLogic = transactionMachine.provide({ actors: { job: this.#jobLogic } });
-    opts.runtime.jobs = this;
   }
 
   /**
@@ -375,7 +373,7 @@ export class JobManager implements JobsApi {
       if (input.txn !== undefined) continue; // restored with its transaction
       let job: JobActorRef | undefined;
       try {
-        job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#hub });
+        job = createActor(this.#jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: this.#parent });
         this.#watchErrors(job, input);
         job.start();
         store.adopt(k, revision);
@@ -518,7 +516,7 @@ export class JobManager implements JobsApi {
       this.#runtime.stopWork(entry.owner, entry.id, keep);
     }
     for (const txn of txns) txn.stop();
-    stopJobs(this.#hub, alone);
+    stopJobs(this.#parent, alone);
     this.#jobs.clear();
     this.#owners.clear();
   }
@@ -573,7 +571,7 @@ export class JobManager implements JobsApi {
 
   /** Create a job alone (a transaction of one), register and watch it, then create and start it. */
   #launchAlone(input: JobInput): void {
-    const job = createActor(this.#jobLogic, { input, parent: this.#hub });
+    const job = createActor(this.#jobLogic, { input, parent: this.#parent });
     this.#watchErrors(job, input);
     job.start();
     this.#register(input, job, undefined, ++this.#seq);
@@ -604,13 +602,11 @@ export class JobManager implements JobsApi {
 
   /** Keep and watch a job: its events are published and (with a store) its changes saved. */
   #register(input: JobInput, job: JobActorRef, txn: TransactionActorRef | undefined, seq: number, restored?: SavedRun | null): Entry {
-    const run =
-      restored === undefined
-        ? this.#runtime.open(input.owner, input.id, input.type, input.params ?? {})
-        : this.#runtime.restore(input.owner, input.id, input.type, input.params ?? {}, restored ?? undefined);
-    const pipes = this.#pipePlans.get(input);
-    if (pipes) run.pipes = this.#opts.pipes?.open(input.owner, input.id, pipes);
-    this.#opts.pipes?.attachLog(input.owner, input.id, run.log);
+    const plan = this.#pipePlans.get(input);
+    const hub = this.#opts.pipes;
+    const links = { jobs: this, pipes: plan && hub?.open(input.owner, input.id, plan), logLines: hub?.logLines(input.owner, input.id) };
+    if (restored === undefined) this.#runtime.open(input, links);
+    else this.#runtime.restore(input, links, restored ?? undefined);
     const entry: Entry = {
       id: input.id,
       owner: input.owner,

@@ -3,9 +3,9 @@
  * payload, of a job's description and params, and how many live jobs one owner may have.
  * The broker's max_payload stays the outer bound; these hold whatever the broker allows.
  */
-import { BadInputError, TooManyJobsError } from '../protocol/errors.js';
-import { DEFAULT_BOUNDS } from '../protocol/validate.js';
-import type { PayloadBounds } from '../protocol/validate.js';
+import { BadInputError, TooManyJobsError } from './errors.js';
+import { DEFAULT_BOUNDS } from './validate.js';
+import type { PayloadBounds } from './validate.js';
 
 export interface Limits {
   /** Largest command payload, in bytes. @defaultValue 1048576 (nats.conf's max_payload) */
