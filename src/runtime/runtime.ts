@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
 import { JobStatus, OnError, jobMachine, statusOf, workInput } from '../../machines/index.js';
-import type { JobInput, JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobActorRef, JobInput, JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, secretValues } from './job-log.js';
@@ -144,6 +144,24 @@ export class JobRuntime implements WorkPlace {
     const work = new InterruptedWork((event) => job.send(event), where === 'running');
     run.work = work;
     void work.run();
+  }
+
+  /** Give a job restored after a restart the work its status needs now, if any (see {@link restoreWork}). */
+  resume(job: JobActorRef): void {
+    const snapshot = job.getSnapshot();
+    const status = statusOf(snapshot);
+    const { context } = snapshot;
+    if (status === JobStatus.concluded) return;
+    const working = context.startedAt !== undefined && context.outcome === undefined;
+    if (status === JobStatus.running && working) this.restoreWork(context, job, 'running');
+    else if ((status === JobStatus.paused || status === JobStatus.ready || status === JobStatus.standby) && working) {
+      this.restoreWork(context, job, 'resting');
+    } else if (snapshot.matches({ aborting: 'stopping' })) this.restoreWork(context, job, 'stopping');
+    else if (snapshot.matches({ pending: 'preparing' })) this.restoreWork(context, job, 'preparing');
+    else if (context.startedAt !== undefined && (status === JobStatus.waiting || status === JobStatus.pending || status === JobStatus.aborting)) {
+      // The work ended, the job is not finalized yet: its hooks may still need the work's worker.
+      this.restoreWork(context, job, 'finished');
+    }
   }
 
   #open(input: JobInput, type: JobType<unknown>, links: RunLinks): Run {
