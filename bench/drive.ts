@@ -7,7 +7,7 @@ import { createActor, createMachine, toPromise } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { jobMachine, statusOf, transactionMachine } from '../machines/index.js';
 import type { JobActorRef, JobEvent, JobInput, TransactionActorRef } from '../machines/index.js';
-import { createActorHub, stopJobs } from '../src/service/actor-hub.js';
+import { createActorParent, stopJobs } from '../src/service/actor-parent.js';
 
 /**
  * The success path of a job alone (as the service starts one), from `undefined` to `null`:
@@ -126,7 +126,7 @@ export function runningJob(i: number): JobActorRef {
   return job;
 }
 
-const hub = createActorHub();
+const hub = createActorParent();
 
 /** A job alone resting in `running` in the actor system it shares with every other (the service's actor hub). */
 export function runningJobInHub(i: number): JobActorRef {

@@ -13,7 +13,7 @@ import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
-import { checkPayload } from './limits.js';
+import { checkPayload } from '../protocol/limits.js';
 import { EncodedReturn, PAGING_HINT, queryReply } from './query.js';
 import { downloadCommands } from './downloads.js';
 import type { DownloadTokens } from '../persist/download-tokens.js';

@@ -49,7 +49,7 @@ import {
 } from '../../machines/index.js';
 import type { JobEmitted, JobEvent, JobInput, JobSnapshot } from '../../machines/index.js';
 import { defineJob } from '../../src/runtime/handler.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { JobsError } from '../../src/sdk/index.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import type { JobInfo } from '../../src/protocol/schemas.js';

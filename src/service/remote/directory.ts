@@ -18,6 +18,7 @@ import { RemoteJob } from './remote-job.js';
 import type { Dispatcher, WorkerRef } from './remote-job.js';
 import { TypesWithWorkers, remoteJobType } from './remote-types.js';
 import type { RemoteTypeSource } from './remote-types.js';
+import { ownedKey as key } from '../../protocol/owned-key.js';
 
 export interface WorkerSettings {
   /**
@@ -74,7 +75,6 @@ interface WorkerEntry extends WorkerRef {
   dispatched: number;
 }
 
-const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 const NO_HOOKS: ReadonlySet<string> = new Set();
 
 export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunner {
