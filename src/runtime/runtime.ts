@@ -9,10 +9,10 @@ import { z } from 'zod';
 import { JobStatus, jobMachine, statusOf, workInput } from '../../machines/index.js';
 import type { JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { PipeSource } from '../pipes/api.js';
+import type { SavedRun } from '../persist/records.js';
 import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, redact, secretValues } from './job-log.js';
-import type { SavedLog } from './job-log.js';
 import { LockManager } from './locks.js';
 import type { JobTypes } from './registry.js';
 import { WorkControl } from './work-control.js';
@@ -281,17 +281,6 @@ export class JobRuntime {
     const run = this.#runOf(context);
     if (run) runHook(run, name);
   }
-}
-
-/** What a job store keeps of a run (see {@link JobRuntime.saveRun}). */
-export interface SavedRun {
-  scratch: Record<string, unknown>;
-  softCancelled?: boolean;
-  log?: SavedLog;
-  /** The remote worker the job's work was dispatched to. */
-  worker?: string;
-  /** For work on a worker: the type's secret params as the workers announced them (masked from the start after a restart). */
-  secrets?: string[];
 }
 
 /** A job type that is no longer there (a job restored after a restart): its work fails, saying so. */

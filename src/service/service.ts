@@ -21,7 +21,7 @@ import { ensureEventStream, lastProgress } from '../persist/event-stream.js';
 import type { ToldProgress } from '../persist/event-stream.js';
 import { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
-import { SERVICE_INSTANCE_KEY } from './job-records.js';
+import { SERVICE_INSTANCE_KEY } from '../persist/records.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
 import type { WorkerSettings } from './remote/directory.js';
