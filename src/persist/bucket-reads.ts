@@ -9,6 +9,7 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
+import { readAll } from './read-all.js';
 import { ASIDE_PREFIX } from './records.js';
 import type { StoredRecord } from './records.js';
 import { isConflict } from './store-errors.js';
@@ -24,16 +25,10 @@ export async function loadAll(kv: KV, js: JetStreamClient, bucket: string): Prom
   const out: StoredRecord[] = [];
   const head = `$KV.${bucket}.`;
   const consumer = await js.consumers.get(status.streamInfo.config.name, { deliver_policy: DeliverPolicy.LastPerSubject });
-  const messages = await consumer.consume({ max_messages: 10_000 });
-  try {
-    for await (const m of messages) {
-      const operation = m.headers?.get('KV-Operation');
-      if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, ...parsed(m.data) });
-      if (m.info.pending === 0) break;
-    }
-  } finally {
-    await messages.close();
-  }
+  await readAll(consumer, (m) => {
+    const operation = m.headers?.get('KV-Operation');
+    if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, ...parsed(m.data) });
+  });
   return out;
 }
 
