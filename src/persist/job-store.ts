@@ -8,12 +8,14 @@
  *   it changed, and not at all if it came and went within the turn;
  * - write-behind.ts: every write is revision-checked (create, or update/delete against the
  *   revision last written or read), at most one in flight per key; failed writes are retried;
+ *   updates of existing keys are pipelined (kv-updates.ts);
  * - unknown-outcomes.ts: a write whose acknowledgement was lost is recognised as ours when it
  *   landed after all; only another writer's change is a conflict ({@link StoreConflictError}),
  *   and the key is then written no more;
  * - save-waits.ts: {@link JobStore.saved} resolves once everything changed before the call is
  *   written, so that a command's reply can wait until what it reports is durable;
- * - bucket-reads.ts: reading every record at start, and setting bad records aside.
+ * - bucket-reads.ts: reading every record at start, setting bad records aside, and values
+ *   written once and never changed (the instance id, beside the write-behind).
  *
  * No other writer is expected in the bucket: each write is checked so that one that appears
  * is never overwritten, not so that several can share it.

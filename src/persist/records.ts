@@ -1,9 +1,12 @@
 /**
- * What the job store keeps (job-store.ts): one record per job under
- * `job.<owner>.<id>`, one per grouped transaction under `txn.<owner>.<id>`, and the service's
- * instance id under `service.instance`. A job's record is its actor's persisted snapshot and
- * what the runtime keeps beside it; a transaction's is its actor's snapshot without its
- * members, who have records of their own.
+ * What the job store keeps (job-store.ts): one record per job under `job.<owner>.<id>`, one per
+ * grouped transaction under `txn.<owner>.<id>`, and the service's instance id under
+ * `service.instance`. A job's record is its actor's persisted snapshot and what the runtime
+ * keeps of its run beside it ({@link SavedRun}); a transaction's is its actor's snapshot
+ * without its members, who have records of their own. Every record carries its format's
+ * version. Records read at start are checked here before anything is restored from them
+ * ({@link sortRecords}): one that is not a record of its key is rejected (and set aside), one
+ * of another version is left in place (a newer service may read it).
  */
 import { z } from 'zod';
 import type { ToldProgress } from './event-stream.js';
