@@ -14,7 +14,8 @@ import { JobLogBuffer, secretValues } from './job-log.js';
 import { LockManager } from './locks.js';
 import type { JobTypes } from './registry.js';
 import { finalizeContext, lockOf, runHook, runInfo } from './run.js';
-import type { Run, RunInfo, RunLinks, SavedRun, Work } from './run.js';
+import type { Run, RunInfo, RunLinks, Work } from './run.js';
+import type { SavedRun } from '../persist/records.js';
 import { WorkControl } from './work-control.js';
 import type { WorkPlace } from './work-control.js';
 import { ownedKey as key } from '../protocol/owned-key.js';
@@ -290,4 +291,4 @@ function syncCommands(job: AnyActorRef): WorkCommand[] {
 }
 
 // Where other rooms found these before run.ts held them.
-export type { JobsApi, Run, RunInfo, SavedRun, Work } from './run.js';
+export type { JobsApi, Run, RunInfo, Work } from './run.js';
