@@ -23,7 +23,7 @@ import { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
 import { SERVICE_INSTANCE_KEY } from './job-records.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
-import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
+import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { payloadBounds, resolveLimits } from './limits.js';
 import type { Limits } from './limits.js';

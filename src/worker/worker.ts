@@ -16,8 +16,8 @@ import { JobTypes } from '../runtime/registry.js';
 import { JobRuntime } from '../runtime/runtime.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { Slots } from './slots.js';
-import { HOOK_NAMES, JobMessage, OK, RunRequest, ServiceBeat, decode, errorText, failure, onMessage, respond, send, tokensAfter, workerSubjects } from './wire.js';
-import type { AttachReply, Heartbeat } from './wire.js';
+import { HOOK_NAMES, JobMessage, OK, RunRequest, ServiceBeat, decode, errorText, failure, onMessage, respond, send, tokensAfter, workerSubjects } from '../protocol/worker.js';
+import type { AttachReply, Heartbeat } from '../protocol/worker.js';
 import { WorkerJob } from './worker-job.js';
 
 /** A list of job types, each with its own params type. */

@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 import type { WorkCommand, WorkInput, WorkReport } from '../../../machines/index.js';
 import { INTERRUPTED } from '../../runtime/interrupted-work.js';
 import type { Run, Work } from '../../runtime/runtime.js';
-import { AttachReply, decode, errorText, replyError, send, workerSubjects } from '../../worker/wire.js';
-import type { HeartbeatInfo, JobMessage, Report, RunRequest } from '../../worker/wire.js';
+import { AttachReply, decode, errorText, replyError, send, workerSubjects } from '../../protocol/worker.js';
+import type { HeartbeatInfo, JobMessage, Report, RunRequest } from '../../protocol/worker.js';
 
 /** What a remote job needs to know of a worker. */
 export interface WorkerRef {
