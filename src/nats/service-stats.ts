@@ -11,9 +11,14 @@ interface EndpointStats {
   countError(err: Error): void;
 }
 
+/** The library's own list of endpoint handlers (`ServiceImpl.handlers`, not exported). */
+function handlersOf(service: Service): unknown {
+  return (service as unknown as { handlers?: unknown }).handlers;
+}
+
 /** The library's stats of `endpoint`, undefined if it has no such endpoint or no longer that shape. */
 function endpointStats(service: Service, endpoint: string): EndpointStats | undefined {
-  const handlers: unknown = (service as unknown as { handlers?: unknown }).handlers;
+  const handlers = handlersOf(service);
   if (!Array.isArray(handlers)) return undefined;
   const handler: unknown = handlers.find((h: { name?: unknown } | null) => h?.name === endpoint);
   const stats = (handler as { stats?: Partial<EndpointStats> } | undefined)?.stats;
@@ -27,7 +32,7 @@ export function countEndpointError(service: Service, endpoint: string, desc: str
 
 /** What the library lacks of what {@link countEndpointError} relies on, for `endpoint`; undefined if nothing. */
 export function serviceStatsShapeProblem(service: Service, endpoint: string): string | undefined {
-  const handlers: unknown = (service as unknown as { handlers?: unknown }).handlers;
+  const handlers = handlersOf(service);
   if (!Array.isArray(handlers)) return 'the service has no `handlers` array any more';
   if (!handlers.some((h: { name?: unknown } | null) => h?.name === endpoint)) return `no entry of \`handlers\` is named '${endpoint}'`;
   if (!endpointStats(service, endpoint)) return `the \`handlers\` entry of '${endpoint}' has no \`stats.countError(err)\``;
