@@ -23,7 +23,7 @@ import type { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
 import { instanceId, openStore } from '../persist/open.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
-import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
+import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { payloadBounds, resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';

@@ -55,7 +55,7 @@ export interface TwinSetup {
 export const ANY_ERROR = '<any error>';
 
 /** The transaction machine whose members are {@link wireJobMachine}s (made once: a machine is costly to build). */
-const wireTransactionMachine = transactionMachine.provide({ actors: { job: wireJobMachine } } as never);
+const wireTransactionMachine = transactionMachine.provide({ actors: { job: wireJobMachine } });
 
 /** The owner the twin's jobs have; events are compared without it (the replay's user owns them). */
 const OWNER = 'model';
@@ -123,8 +123,8 @@ export class Twin {
       this.#jobs = txn.getSnapshot().context.members;
     } else {
       const job = createActor(wireJobMachine, { input: inputs[0]! });
-      this.#root = job as never;
-      this.#jobs = [job as unknown as JobActorRef];
+      this.#root = job;
+      this.#jobs = [job];
     }
     for (const job of this.#jobs) {
       job.on('*', (e: JobEmitted) => {
