@@ -1,7 +1,7 @@
 /** The second half of finalize, as transitions to concluded: commit or abort, then clean. */
-import type { JobContext } from './job-types.js';
+import type { JobMachineContext } from './job-types.js';
 
-const byId = ({ context }: { context: JobContext }) => ({ id: context.job.id });
+const byId = ({ context }: { context: JobMachineContext }) => ({ id: context.job.id });
 
 /** A successful finalize: commit, clean, JOB_COMPLETED, concluded. */
 export const COMMIT = {

@@ -7,9 +7,9 @@ export { jobMachine, statusOf } from './job.js';
 export type { JobActorRef, JobSnapshot } from './job.js';
 export { settingsOf, wireProgress, workInput } from './job-context.js';
 export type {
-  JobContext,
+  JobMachineContext,
   JobEmitted,
-  JobEvent,
+  JobMachineEvent,
   JobInput,
   JobSettings,
   LifecycleEvent,

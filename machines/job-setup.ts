@@ -11,7 +11,7 @@
  */
 import { assign, emit, raise, sendTo, setup } from 'xstate';
 import { summaryOf, wireProgress } from './job-context.js';
-import type { JobContext, JobEmitted, JobEvent, JobInput, MemberNotice, RefuseParams, WorkCommand, WorkInput, WorkReport } from './job-types.js';
+import type { JobMachineContext, JobEmitted, JobMachineEvent, JobInput, MemberNotice, RefuseParams, WorkCommand, WorkInput, WorkReport } from './job-types.js';
 import { transaction } from './parent.js';
 import type { JobTag } from './tags.js';
 import { CANCELED_ERROR, JobEventName, JobStatus, OnError, refusalMessage } from './vocabulary.js';
@@ -19,8 +19,8 @@ import { CANCELED_ERROR, JobEventName, JobStatus, OnError, refusalMessage } from
 export const jobSetup = setup({
   types: {
     input: {} as JobInput,
-    context: {} as JobContext,
-    events: {} as JobEvent,
+    context: {} as JobMachineContext,
+    events: {} as JobMachineEvent,
     emitted: {} as JobEmitted,
     tags: {} as JobTag,
   },

@@ -26,7 +26,7 @@ export interface JobInput {
 /** How the job's work ended, as reported by the work. */
 export type WorkOutcome = { ok: true; result?: unknown } | { ok: false; error: string };
 
-export interface JobContext {
+export interface JobMachineContext {
   /** What the job was started with, as given (see {@link settingsOf} for the defaults). Never changes. */
   readonly job: Readonly<JobInput>;
   /** Rate limit; 0 = unlimited (set at start, changed by set-speed). */
@@ -102,7 +102,7 @@ export type MemberNotice = {
   id: string;
 };
 
-export type JobEvent = VerbEvent | WorkReport | PrepareReport | LifecycleEvent;
+export type JobMachineEvent = VerbEvent | WorkReport | PrepareReport | LifecycleEvent;
 
 /** What the job's work is told. */
 export type WorkCommand =

@@ -19,7 +19,7 @@ import { and, assign, enqueueActions, type ActorRefFrom, type SnapshotFrom } fro
 import { ABORT, COMMIT } from './finalize.js';
 import { workInput } from './job-context.js';
 import { jobSetup } from './job-setup.js';
-import type { JobContext } from './job-types.js';
+import type { JobMachineContext } from './job-types.js';
 import { JobTag } from './tags.js';
 import { ACTIVE_VERBS, cancelling, completing, pausing, refusing, speedSetting } from './verb-table.js';
 import { JobStatus, JobVerb } from './vocabulary.js';
@@ -78,7 +78,7 @@ export const jobMachine = jobSetup.createMachine({
           target: 'running',
           actions: [
             assign({ startedAt: () => Date.now() }),
-            { type: 'startWork', params: ({ context }: { context: JobContext }) => workInput(context) },
+            { type: 'startWork', params: ({ context }: { context: JobMachineContext }) => workInput(context) },
           ],
         },
         cancel: cancelling(JobStatus.created, '#job.aborting'),
@@ -219,7 +219,7 @@ export const jobMachine = jobSetup.createMachine({
         },
         preparing: {
           tags: [JobTag.preparing],
-          entry: { type: 'prepare', params: ({ context }: { context: JobContext }) => workInput(context) },
+          entry: { type: 'prepare', params: ({ context }: { context: JobMachineContext }) => workInput(context) },
           on: {
             'prepare.done': [{ guard: 'alone', ...COMMIT }, { target: 'prepared' }],
             'prepare.failed': { target: '#job.aborting', actions: 'recordFailure' },

@@ -3,7 +3,7 @@
  * the verbs it accepts and takes their transitions from here; the rest are refused.
  */
 import { JobStatus, JobVerb, JOB_VERBS, RefusalReason } from './vocabulary.js';
-import type { JobContext, WorkCommand } from './job-types.js';
+import type { JobMachineContext, WorkCommand } from './job-types.js';
 
 /** The verbs every status before waiting accepts (created, running, paused; ready and standby add complete). */
 export const ACTIVE_VERBS = [JobVerb.cancel, JobVerb.pause, JobVerb.resume, JobVerb.setSpeed] as const;
@@ -91,6 +91,6 @@ export function cancelling(status: JobStatus, target: '#job.aborting' | undefine
     : ([refusePaused, forced] as const);
 }
 
-function speedCommand({ context }: { context: JobContext }): WorkCommand {
+function speedCommand({ context }: { context: JobMachineContext }): WorkCommand {
   return { type: 'set-speed', speed: context.speed };
 }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
 import { JobStatus, jobMachine, statusOf, workInput } from '../../machines/index.js';
-import type { JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobSnapshot, JobMachineContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { PipeSource } from '../pipes/api.js';
 import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
