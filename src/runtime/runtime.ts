@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
 import { JobStatus, OnError, jobMachine, statusOf, workInput } from '../../machines/index.js';
-import type { JobActorRef, JobInput, JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobActorRef, JobInput, JobSnapshot, JobMachineContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, secretValues } from './job-log.js';
