@@ -102,9 +102,23 @@ export class Coordinator {
     return this.leases.valid(partition);
   }
 
+  /** Whether the leases bucket, read now, still shows this instance holding `partition`. */
+  confirm(partition: number): Promise<boolean> {
+    return this.leases.confirm(partition);
+  }
+
   /** The epoch to stamp `partition`'s records with, while this instance holds it. */
   epochOf(partition: number): number | undefined {
     return this.leases.epoch(partition);
+  }
+
+  /**
+   * Stop serving `partition` now and free its lease (a stale owner's write was refused); the
+   * next round takes it again if the assignment still says so and nobody else holds it.
+   */
+  async release(partition: number): Promise<void> {
+    await this.leases.release(partition);
+    this.schedule();
   }
 
   /** The partitions the assignment gives this instance (held or not yet). */

@@ -17,10 +17,11 @@
  *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
  *   past its fence timer.
  *
- * Timings (defaults): lease 15 s, renew every 3 s, margin 1 s. Killing the node that leads the
+ * Timings (defaults): lease 12 s, renew every 2 s, margin 1 s. Killing the node that leads the
  * bucket's stream stalled writes for 5.6–6.7 s in measurements on nats-server 2.9.10 (its raft
- * election timeout is 4–9 s), so a holder must survive ~10 s without a successful renew:
- * leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's partitions wait ~16 s.
+ * election timeout is 4–9 s), so a holder must survive that without a successful renew:
+ * leaseMs − marginMs − renewMs = 9 s. The price: a crashed holder's partitions wait ~13 s
+ * (leaseMs + marginMs from its last renew), inside the 15 s a takeover may take.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
@@ -41,9 +42,9 @@ export interface LeaseOptions {
   prefix: string;
   /** This instance's id, written as the holder. */
   holder: string;
-  /** @defaultValue 15000 */
+  /** @defaultValue 12000 */
   leaseMs?: number;
-  /** @defaultValue 3000 */
+  /** @defaultValue 2000 */
   renewMs?: number;
   /** @defaultValue 1000 */
   marginMs?: number;
@@ -93,15 +94,15 @@ export class Leases {
     private readonly kv: KV,
     private readonly opts: LeaseOptions,
   ) {
-    this.leaseMs = opts.leaseMs ?? 15_000;
-    this.renewMs = opts.renewMs ?? 3000;
+    this.leaseMs = opts.leaseMs ?? 12_000;
+    this.renewMs = opts.renewMs ?? 2000;
     this.marginMs = opts.marginMs ?? 1000;
     this.#retryMs = opts.retryMs ?? 250;
     this.#now = opts.now ?? (() => performance.now());
   }
 
   static async open(nc: NatsConnection, opts: LeaseOptions): Promise<Leases> {
-    const kv = await new Kvm(jetstream(nc, { timeout: Math.min(2000, opts.renewMs ?? 3000) })).create(`${opts.prefix}_leases`, {
+    const kv = await new Kvm(jetstream(nc, { timeout: Math.min(2000, opts.renewMs ?? 2000) })).create(`${opts.prefix}_leases`, {
       history: 1,
       replicas: opts.replicas ?? 1,
       storage: 'file',
@@ -138,6 +139,18 @@ export class Leases {
   /** The epoch this instance holds `partition` with, if it holds it. */
   epoch(partition: number): number | undefined {
     return this.valid(partition) ? this.#held.get(partition)?.epoch : undefined;
+  }
+
+  /**
+   * Whether the bucket, read now, still shows this instance's hold of `partition` (same holder,
+   * same epoch): a write refused for its revision is then another writer's doing, not a takeover.
+   */
+  async confirm(partition: number): Promise<boolean> {
+    const h = this.#held.get(partition);
+    if (!h || !this.valid(partition)) return false;
+    const current = await this.kv.get(keyOf(partition));
+    const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
+    return value?.holder === this.opts.holder && value.epoch === h.epoch && this.#held.get(partition) === h;
   }
 
   /** Who holds `partition` as far as the watch has seen (maybe stale). */

@@ -17,11 +17,12 @@ import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
 import type { PersistenceSettings, Retention } from '../persist/settings.js';
-import { lastProgress } from '../persist/event-stream.js';
-import type { ToldProgress } from '../persist/event-stream.js';
 import type { JobStore } from '../persist/job-store.js';
-import { storeNames } from '../persist/names.js';
-import { instanceId, openStore } from '../persist/open.js';
+import { instanceId, openStore, storePartitions } from '../persist/open.js';
+import { LeasedOwnership, ownsEverything } from '../cluster/ownership.js';
+import type { LeasedOwnershipOptions } from '../cluster/ownership.js';
+import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
+import { partitionOfKey, servingHooks } from './partition-serving.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
@@ -59,11 +60,21 @@ export interface JobServiceOptions {
   pipes?: Partial<PipeSettings> | false;
   /** Where the service counts for Prometheus (docs/http.md). @defaultValue a registry of its own */
   metrics?: ServiceMetrics;
+  /** Partitions the jobs are spread over by owner (fixed when the store is first made). @defaultValue 32 */
+  partitions?: number;
+  /** This instance's id among those sharing the prefix. @defaultValue the one its store keeps */
+  instanceId?: string;
+  /** Replicas of the leases and members buckets (3 on a 3-node cluster). @defaultValue 1 */
+  replicas?: number;
+  /** Lease, heartbeat and reconcile timings (docs/cluster.md): tests shorten them. */
+  cluster?: Pick<LeasedOwnershipOptions, 'lease' | 'membership' | 'reconcileMs'>;
 }
 
 /** How often retention is applied, and delete markers of removed jobs are purged. */
 const SWEEP_EVERY_MS = 60_000;
 const PURGE_DELETES_EVERY_MS = 60 * 60 * 1000;
+/** How long a start waits for its share of the partitions (a dead instance's leases come later, once stale). */
+const START_SERVING_WAIT_MS = 3000;
 
 export const SERVICE_NAME = 'jobstate';
 export const SERVICE_VERSION = '0.1.0';
@@ -82,8 +93,10 @@ export class JobService implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   readonly #pipes: PipeHub | undefined;
   readonly #metricsSub: Subscription;
+  readonly #ownership: LeasedOwnership | undefined;
 
   private constructor(parts: {
+    ownership: LeasedOwnership | undefined;
     jobs: JobManager;
     workers: WorkerDirectory | undefined;
     service: Service;
@@ -96,6 +109,7 @@ export class JobService implements AsyncDisposable {
     metricsSub: Subscription;
   }) {
     this.#metricsSub = parts.metricsSub;
+    this.#ownership = parts.ownership;
     this.jobs = parts.jobs;
     this.metrics = parts.metrics;
     this.workers = parts.workers;
@@ -114,10 +128,32 @@ export class JobService implements AsyncDisposable {
     const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
-    const store = persistence && (await openStore(opts.nc, prefix, persistence, { logger: opts.logger, onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds) }));
+    const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+    const store: JobStore | undefined =
+      persistence &&
+      (await openStore(opts.nc, prefix, persistence, {
+        logger: opts.logger,
+        onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds),
+        // A job record is written only while its partition is served here (its lease valid by
+        // the clock); one refused for its revision means another instance has it now. `leased`
+        // is made below, before any job exists to be written.
+        mayWrite: (key): boolean => {
+          const p = partitionOfKey(key, partitions);
+          return p < 0 || leased!.mayWrite(p);
+        },
+        onConflict: (key) => {
+          const p = partitionOfKey(key, partitions);
+          if (p >= 0) void leased!.stale(p, key);
+        },
+      }));
+    if (store) await storePartitions(store, partitions, opts.logger);
     // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
     // across a restart (docs/workers.md, Service restarts).
-    const svc = store && (await instanceId(store, { make: newServiceId, valid: (id) => NODE_ID_RE.test(id), logger: opts.logger }));
+    const svc = store && (await instanceId(store, { make: newServiceId, valid: (id) => NODE_ID_RE.test(id), logger: opts.logger, given: opts.instanceId }));
+    const leased: LeasedOwnership | undefined =
+      store && svc !== undefined
+        ? new LeasedOwnership({ prefix, id: svc, partitions, logger: opts.logger, ...(opts.replicas !== undefined && { replicas: opts.replicas }), ...opts.cluster })
+        : undefined;
     const workers =
       opts.workers === false
         ? undefined
@@ -143,30 +179,32 @@ export class JobService implements AsyncDisposable {
       shown: (owner, id) => publisher.flushProgress(owner, id),
       logger: opts.logger,
       limits,
-      ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
+      ...(store && persistence && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
       ...(pipes && { pipes }),
+      ownership: leased ?? ownsEverything(partitions),
     });
     // Listening to the workers before the jobs are restored: a restored job's worker answers
     // its re-attach, and reports from then on.
     await workers?.start();
-    if (store) {
-      const started = performance.now();
-      // The progress clients were told (events, JobInfo) may be ahead of what was saved: a
-      // restored job comes back with at least that. Read beside the store, at once.
-      const [records, told] = await Promise.all([
-        store.loadAll(),
-        lastProgress(opts.nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
-          opts.logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
-          return new Map<string, ToldProgress>();
-        }),
-      ]);
-      const read = performance.now();
-      const { restored, rejected } = jobs.restore(records, told);
-      for (const r of rejected) {
-        await store.setAside(r.key, r.revision).catch((err: unknown) => opts.logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
+    // Jobs restored before the endpoints answer get their work back once they do (below);
+    // those of partitions gained later, at once.
+    let answering = false;
+    const resume = () =>
+      void jobs
+        .resumeRestored()
+        .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
+        .finally(() => workers?.restored());
+    if (store && leased) {
+      const hooks = servingHooks({ nc: opts.nc, prefix, partitions, store, jobs, logger: opts.logger, restored: () => answering && resume() });
+      await leased.start(opts.nc, hooks).catch((err: unknown) => {
+        store.close();
+        throw err;
+      });
+      // One instance alone holds every partition at once; with others, its share (a stale
+      // holder's partitions follow once their leases run out).
+      if (!(await leased.ready(START_SERVING_WAIT_MS))) {
+        opts.logger.warn({ served: leased.served().length, partitions }, 'not every partition of this instance is served yet; the rest follow as their leases free up');
       }
-      const ms = Math.round(performance.now() - started);
-      opts.logger.info({ restored, records: records.length, setAside: rejected.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
     }
     const retention = { ...DEFAULT_RETENTION, ...opts.retention };
     jobs.sweep(retention);
@@ -194,13 +232,11 @@ export class JobService implements AsyncDisposable {
     await opts.nc.flush();
     // The restored jobs get their work back while the service already answers (remote ones
     // re-attach to their workers, who until then are not told to drop jobs it does not know).
-    void jobs
-      .resumeRestored()
-      .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
-      .finally(() => workers?.restored());
-    opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
+    answering = true;
+    resume();
+    opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined, ...(leased && { id: leased.id, partitions, served: leased.served().length }) }, 'jobstate service started');
     metrics.countJobsOf(jobs);
-    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
+    return new JobService({ ownership: leased, jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
   }
 
   /** Resolves once the service has stopped. */
@@ -225,6 +261,8 @@ export class JobService implements AsyncDisposable {
       await this.#store?.flush();
       this.#store?.close();
       this.jobs.stopAll();
+      // Graceful handover: the partitions' next owners read what was just saved.
+      await this.#ownership?.close();
       this.#pipes?.close();
       this.#logger.info('jobstate service stopped');
     })();
