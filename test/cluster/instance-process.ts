@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { JobService } from '../../src/service/service.js';
-import { FAST_TIMINGS } from './instances.js';
+import { FAST_TIMINGS, TEST_PERSISTENCE } from './instances.js';
 
 const env = process.env;
 const logger = pino({ level: env.LOG_LEVEL ?? 'info' });
@@ -24,6 +24,7 @@ const service = await JobService.start({
   ...(env.ID && { instanceId: env.ID }),
   replicas: Number(env.REPLICAS ?? 1),
   ...(env.FAST === '1' && { cluster: FAST_TIMINGS }),
+  persistence: TEST_PERSISTENCE,
 });
 logger.info('ready');
 process.once('SIGTERM', () => {

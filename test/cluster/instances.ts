@@ -20,6 +20,9 @@ export const FAST_TIMINGS = {
   reconcileMs: 100,
 };
 
+/** The event stream made small: a 1 GiB one would take all of a test cluster node's file store. */
+export const TEST_PERSISTENCE = { eventsMaxBytes: 64 * 1024 * 1024 };
+
 const SCRIPT = fileURLToPath(new URL('./instance-process.js', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -114,6 +117,7 @@ export async function startInProcess(
     logger,
     prefix,
     instanceId: id,
+    persistence: TEST_PERSISTENCE,
     ...(opts.replicas !== undefined && { replicas: opts.replicas }),
     ...(opts.cluster && { cluster: opts.cluster }),
     ...(opts.partitions !== undefined && { partitions: opts.partitions }),
