@@ -32,6 +32,8 @@ export interface CoordinatorOptions {
   /** @defaultValue 250 */
   reconcileMs?: number;
   onGained?: (partition: number, epoch: number) => void;
+  /** A partition is about to be handed over gracefully (the assignment moved it): save what it has. */
+  beforeRelease?: (partition: number) => Promise<void>;
   onLost?: (partition: number, reason: LostReason) => void;
   /** An acquisition or release failed (it is tried again at the next round). */
   onError?: (err: unknown, partition: number) => void;
@@ -142,8 +144,13 @@ export class Coordinator {
       if (this.#busy.has(p)) continue;
       const held = this.leases.valid(p);
       if (want.has(p) && !held) this.#attempt(p, () => this.leases.acquire(p));
-      else if (!want.has(p) && held) this.#attempt(p, () => this.leases.release(p));
+      else if (!want.has(p) && held) this.#attempt(p, () => this.#handOver(p));
     }
+  }
+
+  async #handOver(p: number): Promise<void> {
+    await this.opts.beforeRelease?.(p);
+    await this.leases.release(p);
   }
 
   /** One request per partition at a time; failures wait for the next round. */

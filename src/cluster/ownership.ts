@@ -52,6 +52,8 @@ export interface ServingHooks {
   restore(partitions: readonly number[], held: (p: number) => boolean): Promise<readonly number[]>;
   /** Drop the jobs of `partitions` at once, writing nothing to the store. */
   drop(partitions: readonly number[]): void;
+  /** Save what `partitions`' jobs have now (they are handed over gracefully next), bounded in time. */
+  flush(partitions: readonly number[]): Promise<void>;
 }
 
 export interface LeasedOwnershipOptions extends Pick<CoordinatorOptions, 'prefix' | 'replicas' | 'lease' | 'membership' | 'reconcileMs'> {
@@ -73,6 +75,8 @@ export class LeasedOwnership implements Ownership {
   readonly #gained = new Set<number>();
   /** Being restored now: their jobs may be written, not yet served. */
   readonly #restoring = new Set<number>();
+  /** Being handed over: no longer served, their last changes being written. */
+  readonly #draining = new Set<number>();
   readonly #listeners = { serving: new Set<Listener>(), unserving: new Set<Listener>() };
   #timer: NodeJS.Timeout | undefined;
   #firstGainAt = 0;
@@ -107,6 +111,7 @@ export class LeasedOwnership implements Ownership {
       ...(opts.reconcileMs !== undefined && { reconcileMs: opts.reconcileMs }),
       onGained: (p) => o.#gain(p),
       onLost: (p, reason) => o.#lose(p, reason),
+      beforeRelease: (p) => o.#drain(p),
       onError: (err, p) => opts.logger.debug({ err, partition: p }, 'partition lease: a request failed; tried again'),
     });
   }
@@ -125,7 +130,7 @@ export class LeasedOwnership implements Ownership {
 
   /** Whether the store may be written for partition `p` now (served or being restored, lease valid by the clock). */
   mayWrite(p: number): boolean {
-    return (this.#served.has(p) || this.#restoring.has(p)) && this.#owns(p);
+    return (this.#served.has(p) || this.#restoring.has(p) || this.#draining.has(p)) && this.#owns(p);
   }
 
   /** The partitions served here now. */
@@ -233,11 +238,20 @@ export class LeasedOwnership implements Ownership {
     for (const p of serving) for (const l of this.#listeners.serving) l(p);
   }
 
+  /** A graceful handover: not served from now on (commands wait for the next owner), then its jobs' last changes saved. */
+  async #drain(p: number): Promise<void> {
+    if (!this.#served.delete(p)) return;
+    this.#draining.add(p);
+    for (const l of this.#listeners.unserving) l(p);
+    await this.#hooks!.flush([p]);
+  }
+
   #lose(p: number, reason: LostReason | 'taken'): void {
     this.#gained.delete(p);
     const wasServed = this.#served.delete(p);
     const wasRestoring = this.#restoring.delete(p);
-    if (!wasServed && !wasRestoring) return;
+    const wasDraining = this.#draining.delete(p);
+    if (!wasServed && !wasRestoring && !wasDraining) return;
     if (wasServed) for (const l of this.#listeners.unserving) l(p);
     this.#hooks!.drop([p]);
     this.opts.logger.info({ partition: p, reason }, 'partition no longer served');

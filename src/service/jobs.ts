@@ -12,20 +12,11 @@ import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';
-import type {
-  JobCancelArgs,
-  JobInfo,
-  JobRef,
-  JobSetSpeedArgs,
-  JobStartArgs,
-  JobWaitArgs,
-  QueryJobsArgs,
-  TransactionArgs,
-} from '../protocol/schemas.js';
+import type { JobCancelArgs, JobInfo, JobRef, JobSetSpeedArgs, JobStartArgs, JobWaitArgs, QueryJobsArgs, TransactionArgs } from '../protocol/schemas.js';
 import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { ToldProgress } from '../persist/event-stream.js';
-import { JobSaving } from '../persist/job-saving.js';
+import { JobSaving, storeKeysOf } from '../persist/job-saving.js';
 import type { JobStore } from '../persist/job-store.js';
 import type { Retention } from '../persist/settings.js';
 import type { PipeHub } from '../pipes/hub.js';
@@ -280,10 +271,19 @@ export class JobManager implements JobsApi {
    * from what was saved): their pending job-waits are answered 503. How many were dropped.
    */
   dropPartitions(partitions: readonly number[]): number {
-    const { ownership } = this;
-    const entries = this.#table.ofOwners((owner) => partitions.includes(ownership.partitionOf(owner)));
-    for (const p of partitions) this.#launcher.drop(entries.filter((e) => ownership.partitionOf(e.owner) === p), new PartitionMovingError(p));
+    const entries = this.#ofPartitions(partitions);
+    for (const p of partitions) this.#launcher.drop(entries.filter((e) => this.ownership.partitionOf(e.owner) === p), new PartitionMovingError(p));
     return entries.length;
+  }
+
+  /** Resolves once the jobs of `partitions` are saved as they are now (a graceful handover follows), `timeoutMs` at most. */
+  async flushPartitions(partitions: readonly number[], timeoutMs: number): Promise<void> {
+    const keys = this.#ofPartitions(partitions).flatMap((e) => storeKeysOf(e.owner, e.id, e.job));
+    await this.#opts.store?.saved(keys, timeoutMs).catch(() => undefined);
+  }
+
+  #ofPartitions(partitions: readonly number[]): LiveJob[] {
+    return this.#table.ofOwners((owner) => partitions.includes(this.ownership.partitionOf(owner)));
   }
 
   /** A job of `owner` may start here only while its partition is served here (else the caller is told to retry). */

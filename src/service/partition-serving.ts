@@ -25,6 +25,9 @@ export function partitionOfKey(key: string, partitions: number): number {
   return parsed ? partitionOf(parsed.owner, partitions) : 0;
 }
 
+/** How long a graceful handover waits for a partition's last changes to be saved. */
+const HANDOVER_SAVE_MS = 2000;
+
 export interface ServingParts {
   nc: NatsConnection;
   prefix: string;
@@ -62,6 +65,7 @@ export function servingHooks(parts: ServingParts): ServingHooks {
       parts.restored();
       return [...partitions];
     },
+    flush: (partitions) => jobs.flushPartitions(partitions, HANDOVER_SAVE_MS),
     drop: (partitions) => {
       const dropped = jobs.dropPartitions(partitions);
       logger.info({ partitions, jobs: dropped }, 'jobs of partitions served elsewhere now dropped');

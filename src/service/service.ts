@@ -203,7 +203,9 @@ export class JobService implements AsyncDisposable {
       // One instance alone holds every partition at once; with others, its share (a stale
       // holder's partitions follow once their leases run out).
       if (!(await leased.ready(START_SERVING_WAIT_MS))) {
-        opts.logger.warn({ served: leased.served().length, partitions }, 'not every partition of this instance is served yet; the rest follow as their leases free up');
+        const served = leased.served().length;
+        const why = served === 0 ? ` (none yet: another instance's leases are stale only after ~13 s; or the service's NATS user may not write $KV.${prefix}_leases.>)` : '';
+        opts.logger.warn({ served, partitions }, `not every partition of this instance is served yet; the rest follow as their leases free up${why}`);
       }
     }
     const retention = { ...DEFAULT_RETENTION, ...opts.retention };

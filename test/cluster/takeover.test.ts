@@ -3,6 +3,7 @@
  * owners are spread over them; the instance that is a child process is SIGKILLed, and within
  * 15 s (the default lease timings) every one of its jobs is served by the two survivors with
  * its status intact — paused jobs paused, concluded ones concluded, running ones running on.
+ * Then a survivor stops gracefully and the last one serves every job within 3 s.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -88,5 +89,19 @@ describe('takeover on a 3-node cluster', () => {
     // Every partition is served exactly once among the survivors.
     const served = survivors.flatMap((s) => Array.from({ length: 32 }, (_, p) => p).filter((p) => s.service.jobs.ownership.serves(p)));
     assert.deepEqual([...served].sort((x, y) => x - y), Array.from({ length: 32 }, (_, p) => p));
+  });
+
+  test('a graceful stop (close(), as on SIGTERM) hands over at once: the last instance serves every job, status intact', async () => {
+    const [a, b] = survivors as [InProcess, InProcess];
+    const t0 = performance.now();
+    await b.close();
+    survivors.pop();
+    const statusOf = (i: number) => a.service.jobs.query(OWNERS[i]!, {}).at(0)?.status;
+    await until('a to serve every job', async () => (OWNERS.every((_, i) => statusOf(i) === expected(i)) ? true : undefined), 5000).catch(() => {
+      throw new Error(`not served by a: ${OWNERS.filter((_, i) => statusOf(i) !== expected(i)).join(', ')}`);
+    });
+    const ms = performance.now() - t0;
+    if (process.env.CLUSTER_REPORT) console.log(`graceful handover: every job served by a ${Math.round(ms)} ms after b's close() began`);
+    assert.ok(ms < 3000, `handover took ${Math.round(ms)} ms`);
   });
 });
