@@ -177,8 +177,9 @@ export class JobRuntime implements WorkPlace {
       scratch: {},
       log: new JobLogBuffer(secretValues(params, type.secrets), logger, links.logLines),
       softCancelled: false,
-      ...(links.pipes && { pipes: links.pipes }),
-      ...(links.jobs && { jobs: links.jobs }),
+      // Always set, if only to undefined: every run has the same shape.
+      pipes: links.pipes,
+      jobs: links.jobs,
     };
     this.#runs.set(key(owner, id), run);
     return run;
