@@ -30,4 +30,7 @@ export type {
   TransactionInput,
   TransactionSnapshot,
 } from './transaction.js';
+export { finalizeSettled, restoredWork, softCancelled, transactionSettled, workSyncCommands } from './implies.js';
+export type { RestoredWork } from './implies.js';
+export { JobTag, TransactionTag } from './tags.js';
 export * from './vocabulary.js';

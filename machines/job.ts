@@ -23,6 +23,7 @@
  */
 import { and, assign, emit, enqueueActions, raise, sendTo, setup } from 'xstate';
 import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
+import { JobTag } from './tags.js';
 import {
   CANCELED_ERROR,
   JobEventName,
@@ -247,6 +248,7 @@ export const jobMachine = setup({
     context: {} as JobContext,
     events: {} as JobEvent,
     emitted: {} as JobEmitted,
+    tags: {} as JobTag,
   },
   actions: {
     /** Start the job's work; it reports with `work.*` events. By default the work is driven from outside. */
@@ -422,6 +424,7 @@ export const jobMachine = setup({
     },
     running: {
       description: 'The work is running.',
+      tags: [JobTag.workLive],
       entry: { type: 'announce', params: JobStatus.running },
       always: [
         { guard: 'cancelForced', target: 'aborting' },
@@ -443,6 +446,7 @@ export const jobMachine = setup({
     },
     paused: {
       description: 'Paused at a pause point until every pauser (the user, error-stop, drain) has resumed.',
+      tags: [JobTag.workLive, JobTag.workResting, JobTag.workPaused],
       entry: [
         { type: 'announce', params: JobStatus.paused },
         { type: 'tellWork', params: { type: 'pause' } },
@@ -462,6 +466,7 @@ export const jobMachine = setup({
     },
     ready: {
       description: 'The work has converged and keeps in sync until job-complete.',
+      tags: [JobTag.workLive, JobTag.workResting],
       entry: { type: 'announce', params: JobStatus.ready },
       always: [
         { guard: 'cancelForced', target: 'aborting' },
@@ -487,6 +492,7 @@ export const jobMachine = setup({
     },
     standby: {
       description: 'A ready job, paused.',
+      tags: [JobTag.workLive, JobTag.workResting, JobTag.workPaused],
       entry: [
         { type: 'announce', params: JobStatus.standby },
         { type: 'tellWork', params: { type: 'pause' } },
@@ -507,6 +513,7 @@ export const jobMachine = setup({
     },
     waiting: {
       description: 'The work succeeded; waiting for every member of the transaction to succeed.',
+      tags: [JobTag.unfinalized],
       entry: [
         { type: 'announce', params: JobStatus.waiting },
         { type: 'notify', params: 'member.waiting' },
@@ -525,6 +532,7 @@ export const jobMachine = setup({
     },
     pending: {
       description: 'Every member succeeded; waiting to be finalized (automatically, or by job-finalize).',
+      tags: [JobTag.unfinalized, JobTag.finalizeOpen],
       entry: { type: 'announce', params: JobStatus.pending },
       initial: 'idle',
       states: {
@@ -544,6 +552,7 @@ export const jobMachine = setup({
           },
         },
         preparing: {
+          tags: [JobTag.preparing],
           entry: { type: 'prepare', params: ({ context }: { context: JobContext }) => workInput(context) },
           on: {
             'prepare.done': [{ guard: 'alone', ...COMMIT }, { target: 'prepared' }],
@@ -565,6 +574,7 @@ export const jobMachine = setup({
     },
     aborting: {
       description: 'Failed or cancelled: the work stops, then the whole transaction aborts and cleans up.',
+      tags: [JobTag.unfinalized],
       entry: [
         { type: 'announce', params: JobStatus.aborting },
         'recordError',
@@ -575,7 +585,7 @@ export const jobMachine = setup({
       ],
       initial: 'stopping',
       states: {
-        stopping: { always: { guard: 'workSettled', target: 'stopped' } },
+        stopping: { tags: [JobTag.stopping], always: { guard: 'workSettled', target: 'stopped' } },
         stopped: {
           entry: { type: 'notify', params: 'member.stopped' },
           // A transaction of one concludes as soon as its work has stopped.
