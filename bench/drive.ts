@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { createActor, createMachine, toPromise } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { jobMachine, statusOf, transactionMachine } from '../machines/index.js';
-import type { JobActorRef, JobEvent, JobInput, TransactionActorRef } from '../machines/index.js';
+import type { JobActorRef, JobMachineEvent, JobInput, TransactionActorRef } from '../machines/index.js';
 import { createActorParent, stopJobs } from '../src/service/actor-parent.js';
 
 /**
@@ -14,7 +14,7 @@ import { createActorParent, stopJobs } from '../src/service/actor-parent.js';
  * `work.done` takes it through waiting, pending, finalize (nothing to prepare), commit,
  * concluded and null in one step (auto-finalize and auto-dismiss by default).
  */
-const SUCCESS_PATH: readonly JobEvent[] = [{ type: 'create' }, { type: 'start' }, { type: 'work.done' }];
+const SUCCESS_PATH: readonly JobMachineEvent[] = [{ type: 'create' }, { type: 'start' }, { type: 'work.done' }];
 
 /** The steps of {@link jobSteps}, in order. */
 export const JOB_STEPS = ['createActor', 'start()', ...SUCCESS_PATH.map((e) => e.type), 'stop()'] as const;

@@ -2,7 +2,8 @@
  * What a job's state implies for the code around the machines, read from the states' tags
  * (see `tags.ts`) and, only where the state alone cannot tell, from the context.
  */
-import type { JobSnapshot, WorkCommand } from './job.js';
+import type { JobSnapshot } from './job.js';
+import type { WorkCommand } from './job-types.js';
 import { JobTag, TransactionTag } from './tags.js';
 import type { TransactionSnapshot } from './transaction.js';
 

@@ -18,7 +18,8 @@ import { assign, enqueueActions, setup } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import { jobMachine } from './job.js';
 import { TransactionTag } from './tags.js';
-import type { JobActorRef, JobInput, LifecycleEvent, MemberNotice } from './job.js';
+import type { JobActorRef } from './job.js';
+import type { JobInput, LifecycleEvent, MemberNotice } from './job-types.js';
 
 export interface TransactionInput {
   id: string;

@@ -8,6 +8,7 @@ import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { StreamConfig } from '@nats-io/jetstream';
+import { readAll } from './read-all.js';
 
 export interface EventStreamOptions {
   /** Oldest event kept, ms. */
@@ -63,23 +64,17 @@ export async function lastProgress(nc: NatsConnection, stream: string, prefix: s
   const filter = `${prefix}.evt.*.*.JOB_PROGRESS`;
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
   if ((await consumer.info()).num_pending === 0) return out;
-  const messages = await consumer.consume({ max_messages: 10_000 });
-  try {
-    for await (const m of messages) {
-      const tokens = m.subject.split('.');
-      try {
-        const { data, timestamp } = m.json<{ data?: { 'current-progress'?: unknown; 'total-progress'?: unknown }; timestamp?: { seconds?: unknown; microseconds?: unknown } }>();
-        const current = data?.['current-progress'];
-        const total = data?.['total-progress'];
-        const at = Number(timestamp?.seconds) * 1000 + Number(timestamp?.microseconds) / 1000;
-        if (typeof current === 'number' && typeof total === 'number' && Number.isFinite(at)) out.set(`${tokens.at(-3)}.${tokens.at(-2)}`, { current, total, at });
-      } catch {
-        // Not an event of the service's (anyone allowed to publish there may): not progress anyone was told by it.
-      }
-      if (m.info.pending === 0) break;
+  await readAll(consumer, (m) => {
+    const tokens = m.subject.split('.');
+    try {
+      const { data, timestamp } = m.json<{ data?: { 'current-progress'?: unknown; 'total-progress'?: unknown }; timestamp?: { seconds?: unknown; microseconds?: unknown } }>();
+      const current = data?.['current-progress'];
+      const total = data?.['total-progress'];
+      const at = Number(timestamp?.seconds) * 1000 + Number(timestamp?.microseconds) / 1000;
+      if (typeof current === 'number' && typeof total === 'number' && Number.isFinite(at)) out.set(`${tokens.at(-3)}.${tokens.at(-2)}`, { current, total, at });
+    } catch {
+      // Not an event of the service's (anyone allowed to publish there may): not progress anyone was told by it.
     }
-  } finally {
-    await messages.close();
-  }
+  });
   return out;
 }

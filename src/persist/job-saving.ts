@@ -1,13 +1,13 @@
 /**
  * Saving the jobs' state in the job store as it changes: each job's actor and each grouped
  * transaction's is watched, and the store is told what changed (it writes at its own pace:
- * progress-only changes more slowly). What a record holds: src/service/job-records.ts.
+ * progress-only changes more slowly). What a record holds: records.ts.
  */
 import type { JobActorRef, JobSnapshot, TransactionActorRef } from '../../machines/index.js';
 import { JobStatus, statusOf } from '../../machines/index.js';
-import type { SavedRun } from '../runtime/run.js';
-import { RECORD_VERSION, jobKey, txnKey } from '../service/job-records.js';
-import type { JobRecord, PersistedSnapshot, TxnRecord } from '../service/job-records.js';
+import type { SavedRun } from './records.js';
+import { RECORD_VERSION, jobKey, txnKey } from './records.js';
+import type { JobRecord, PersistedSnapshot, TxnRecord } from './records.js';
 import type { JobStore } from './job-store.js';
 
 /** A job as its saving sees it. */

@@ -9,9 +9,9 @@ import type { AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import { JobStatus, statusOf } from '../../machines/index.js';
 import type { JobActorRef, JobInput, TransactionActorRef, jobMachine, transactionMachine } from '../../machines/index.js';
-import type { SavedRun } from '../runtime/run.js';
-import { jobKey, raiseProgress, sortRecords } from '../service/job-records.js';
-import type { Rejected, StoredRecord } from '../service/job-records.js';
+import type { SavedRun } from './records.js';
+import { jobKey, raiseProgress, sortRecords } from './records.js';
+import type { Rejected, StoredRecord } from './records.js';
 import type { ToldProgress } from './event-stream.js';
 import type { JobSaving } from './job-saving.js';
 

@@ -4,6 +4,7 @@
  * Values of secret params are masked in every line.
  */
 import type { Logger } from 'pino';
+import type { SavedLog } from '../persist/records.js';
 import type { JobLog } from './handler.js';
 
 /** Lines at each end of the excerpt. */
@@ -11,13 +12,6 @@ export const EXCERPT_LINES = 10;
 /** Lines kept in memory per job (the oldest beyond the first ones are dropped). */
 export const MEMORY_LINES = 2000;
 const MASK = '********';
-
-/** What survives a restart of a job's log: the excerpt's lines and how many were written. */
-export interface SavedLog {
-  head: string[];
-  tail: string[];
-  count: number;
-}
 
 export class JobLogBuffer implements JobLog {
   readonly #head: string[] = [];

@@ -6,7 +6,8 @@
 import type { OnError, WorkCommand } from '../../machines/index.js';
 import type { PipeSource } from '../pipes/api.js';
 import type { FinalizeContext, JobHooks, JobType } from './handler.js';
-import type { JobLogBuffer, SavedLog } from './job-log.js';
+import type { JobLogBuffer } from './job-log.js';
+import type { SavedRun } from '../persist/records.js';
 import { redact } from './job-log.js';
 
 /** What a job's handler may ask of the service: other jobs (for `wrap`). */
@@ -67,17 +68,6 @@ export interface Work {
    * Without it, {@link stop}.
    */
   detach?(): void;
-}
-
-/** What a job store keeps of a run (see JobRuntime.saveRun). */
-export interface SavedRun {
-  scratch: Record<string, unknown>;
-  softCancelled?: boolean;
-  log?: SavedLog;
-  /** The remote worker the job's work was dispatched to. */
-  worker?: string;
-  /** For work on a worker: the type's secret params as the workers announced them (masked from the start after a restart). */
-  secrets?: string[];
 }
 
 /** What JobInfo shows of a run: its params (secrets masked) and its log excerpt. */

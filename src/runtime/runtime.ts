@@ -7,14 +7,15 @@ import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
 import { OnError, jobMachine, restoredWork, workInput, workSyncCommands } from '../../machines/index.js';
-import type { JobActorRef, JobInput, JobSnapshot, JobContext as MachineContext, PrepareReport, RestoredWork, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobActorRef, JobInput, JobSnapshot, JobMachineContext as MachineContext, PrepareReport, RestoredWork, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, secretValues } from './job-log.js';
 import { LockManager } from './locks.js';
 import type { JobTypes } from './registry.js';
 import { finalizeContext, lockOf, runHook, runInfo } from './run.js';
-import type { Run, RunInfo, RunLinks, SavedRun, Work } from './run.js';
+import type { Run, RunInfo, RunLinks, Work } from './run.js';
+import type { SavedRun } from '../persist/records.js';
 import { WorkControl } from './work-control.js';
 import type { WorkPlace } from './work-control.js';
 import { ownedKey as key } from '../protocol/owned-key.js';
@@ -264,4 +265,4 @@ function unavailableType(type: string): JobType<unknown> {
 }
 
 // Where other rooms found these before run.ts held them.
-export type { JobsApi, Run, RunInfo, SavedRun, Work } from './run.js';
+export type { JobsApi, Run, RunInfo, Work } from './run.js';

@@ -18,6 +18,7 @@ import { EncodedReturn, PAGING_HINT, queryReply } from './query.js';
 import { downloadCommands } from './downloads.js';
 import type { DownloadTokens } from '../persist/download-tokens.js';
 import type { ServiceMetrics } from './metrics.js';
+import { countEndpointError } from '../nats/service-stats.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
@@ -212,20 +213,10 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     } catch (sendErr) {
       opts.logger.error({ err: sendErr, command }, 'reply failed');
     }
-    countError(service, command, reply.error.desc);
+    // nats.js counts only handlers that throw synchronously; ours answer errors asynchronously.
+    countEndpointError(service, command, reply.error.desc);
     return String(code);
   }
-}
-
-/**
- * Count an error reply in the endpoint's `$SRV.STATS` (`num_errors`, `last_error`). nats.js
- * counts only handlers that throw synchronously; ours answer errors asynchronously, so the
- * count is made here, through the library's own (unexported) per-endpoint stats.
- */
-function countError(service: Service, endpoint: string, desc: string): void {
-  type Handler = { name?: string; stats?: { countError?: (err: Error) => void } };
-  const handlers = (service as unknown as { handlers?: Handler[] }).handlers;
-  handlers?.find((h) => h.name === endpoint)?.stats?.countError?.(new Error(desc));
 }
 
 /** How to ask for a smaller reply to `command`. */

@@ -36,7 +36,7 @@ import type { PublishedEvent } from './events.js';
 import { generateId } from './ids.js';
 import { jobInfo } from './job-info.js';
 import { countJobs, queryJobs } from './job-query.js';
-import type { Rejected, StoredRecord } from './job-records.js';
+import type { Rejected, StoredRecord } from '../persist/records.js';
 import { JobTable } from './job-table.js';
 import type { LiveJob } from './job-table.js';
 import { JobWaits } from './job-waits.js';

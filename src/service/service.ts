@@ -17,13 +17,13 @@ import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
 import type { PersistenceSettings, Retention } from '../persist/settings.js';
-import { ensureEventStream, lastProgress } from '../persist/event-stream.js';
+import { lastProgress } from '../persist/event-stream.js';
 import type { ToldProgress } from '../persist/event-stream.js';
-import { JobStore } from '../persist/job-store.js';
+import type { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
-import { SERVICE_INSTANCE_KEY } from './job-records.js';
+import { instanceId, openStore } from '../persist/open.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
-import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
+import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
 import { payloadBounds, resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';
@@ -114,10 +114,10 @@ export class JobService implements AsyncDisposable {
     const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
-    const store = persistence && (await openStore(opts.nc, prefix, persistence, opts.logger, metrics));
+    const store = persistence && (await openStore(opts.nc, prefix, persistence, { logger: opts.logger, onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds) }));
     // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
     // across a restart (docs/workers.md, Service restarts).
-    const svc = store && (await instanceId(store, opts.logger));
+    const svc = store && (await instanceId(store, { make: newServiceId, valid: (id) => NODE_ID_RE.test(id), logger: opts.logger }));
     const workers =
       opts.workers === false
         ? undefined
@@ -233,34 +233,5 @@ export class JobService implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-}
-
-/** The service's instance id as its store keeps it, made at the first start. */
-async function instanceId(store: JobStore, logger: Logger): Promise<string> {
-  const valid = (v: unknown): v is string => typeof v === 'string' && NODE_ID_RE.test(v);
-  return store.getOrCreate(SERVICE_INSTANCE_KEY, newServiceId, valid, (revision, reason) => {
-    // Its workers' jobs cannot re-attach to a new instance id: they fail as after a restart without one.
-    logger.error({ key: SERVICE_INSTANCE_KEY, revision, reason }, 'job store: the service instance id is not one; set aside, a new one made');
-  });
-}
-
-/** The job store and the event stream of `prefix`, created if need be. */
-async function openStore(nc: NatsConnection, prefix: string, settings: PersistenceSettings, logger: Logger, metrics: ServiceMetrics): Promise<JobStore> {
-  const names = storeNames(prefix);
-  try {
-    await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes });
-    return await JobStore.open(nc, names.bucket, { logger, onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds) });
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new StoreUnavailableError(why, err);
-  }
-}
-
-/** The job store or the event stream cannot be had (JetStream off, or no permission). */
-export class StoreUnavailableError extends Error {
-  constructor(why: string, cause: unknown) {
-    super(`Cannot keep jobs in JetStream (${why}): enable JetStream on the nats-server, or set JOBS_PERSIST=false to keep jobs in memory only`, { cause });
-    this.name = 'StoreUnavailableError';
   }
 }

@@ -13,8 +13,8 @@ import { finalizeContext, runHook } from '../runtime/run.js';
 import type { Run } from '../runtime/run.js';
 import { WorkControl } from '../runtime/work-control.js';
 import type { WorkPlace } from '../runtime/work-control.js';
-import { errorText } from './wire.js';
-import type { Report, RunRequest } from './wire.js';
+import { errorText } from '../protocol/worker.js';
+import type { Report, RunRequest } from '../protocol/worker.js';
 
 /** How long an abandoned job's handler has to end after its cancel, before abort and clean run anyway. */
 export const ABANDON_WAIT_MS = 5000;

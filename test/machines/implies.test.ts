@@ -17,7 +17,7 @@ import {
   JOB_STATUSES,
   JobStatus,
 } from '../../machines/index.js';
-import type { JobEvent, JobInput, JobSnapshot, TransactionSnapshot, WorkCommand } from '../../machines/index.js';
+import type { JobMachineEvent, JobInput, JobSnapshot, TransactionSnapshot, WorkCommand } from '../../machines/index.js';
 import { harness, settle } from '../support/harness.js';
 import type { Harness } from '../support/harness.js';
 import { jobModel, modelMachine } from '../../src/testing/job-model.js';
@@ -218,7 +218,7 @@ describe('what a status implies, on every model path', () => {
       for (const path of paths) {
         const job = createActor(modelMachine, { input: full }).start();
         for (const event of path.events) {
-          job.send(event as JobEvent);
+          job.send(event as JobMachineEvent);
           const s = job.getSnapshot();
           const where = `${JSON.stringify(s.value)} after ${path.events.map((e) => e.type).join(',')}`;
           statuses.add(statusOf(s));

@@ -14,7 +14,7 @@ import { JobTypes } from '../../src/runtime/registry.js';
 import { JobRuntime } from '../../src/runtime/runtime.js';
 import { JobStore } from '../../src/persist/job-store.js';
 import { JobManager } from '../../src/service/jobs.js';
-import { jobKey } from '../../src/service/job-records.js';
+import { jobKey } from '../../src/persist/records.js';
 import { startNatsServer } from '../support/stack.js';
 import { connect } from '@nats-io/transport-node';
 

@@ -1,13 +1,15 @@
 /**
- * What the job store keeps (src/persist/job-store.ts): one record per job under
- * `job.<owner>.<id>`, one per grouped transaction under `txn.<owner>.<id>`, and the service's
- * instance id under `service.instance`. A job's record is its actor's persisted snapshot and
- * what the runtime keeps beside it; a transaction's is its actor's snapshot without its
- * members, who have records of their own.
+ * What the job store keeps (job-store.ts): one record per job under `job.<owner>.<id>`, one per
+ * grouped transaction under `txn.<owner>.<id>`, and the service's instance id under
+ * `service.instance`. A job's record is its actor's persisted snapshot and what the runtime
+ * keeps of its run beside it ({@link SavedRun}); a transaction's is its actor's snapshot
+ * without its members, who have records of their own. Every record carries its format's
+ * version. Records read at start are checked here before anything is restored from them
+ * ({@link sortRecords}): one that is not a record of its key is rejected (and set aside), one
+ * of another version is left in place (a newer service may read it).
  */
 import { z } from 'zod';
-import type { SavedRun } from '../runtime/runtime.js';
-import type { ToldProgress } from '../persist/event-stream.js';
+import type { ToldProgress } from './event-stream.js';
 
 export const jobKey = (owner: string, id: string): string => `job.${owner}.${id}`;
 /**
@@ -27,6 +29,24 @@ export interface JobRecord {
   /** The job actor's persisted snapshot (`getPersistedSnapshot()`). */
   snapshot: PersistedSnapshot;
   run?: SavedRun;
+}
+
+/** What a job record keeps of the job's run beside its statechart (JobRuntime's `saveRun`/`restore`). */
+export interface SavedRun {
+  scratch: Record<string, unknown>;
+  softCancelled?: boolean;
+  log?: SavedLog;
+  /** The remote worker the job's work was dispatched to. */
+  worker?: string;
+  /** For work on a worker: the type's secret params as the workers announced them (masked from the start after a restart). */
+  secrets?: string[];
+}
+
+/** What survives a restart of a job's log: the excerpt's lines and how many were written. */
+export interface SavedLog {
+  head: string[];
+  tail: string[];
+  count: number;
 }
 
 export interface TxnRecord {
