@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { connectNats } from '../src/nats/connect.js';
 import { NatsServer } from '../src/nats/server.js';
 import { JobsClient } from '../src/sdk/index.js';
-import { builtinTypes } from '../src/service/builtin-types.js';
+import { builtinTypes } from '../src/runtime/builtin/builtin-types.js';
 import { JobService } from '../src/service/service.js';
 import { fmt, median, table } from './measure.js';
 

@@ -6,15 +6,15 @@ import { performance } from 'node:perf_hooks';
 import { createActor, createMachine, toPromise } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { jobMachine, statusOf, transactionMachine } from '../machines/index.js';
-import type { JobActorRef, JobEvent, JobInput, TransactionActorRef } from '../machines/index.js';
-import { createActorHub, stopJobs } from '../src/service/actor-hub.js';
+import type { JobActorRef, JobMachineEvent, JobInput, TransactionActorRef } from '../machines/index.js';
+import { createActorParent, stopJobs } from '../src/service/actor-parent.js';
 
 /**
  * The success path of a job alone (as the service starts one), from `undefined` to `null`:
  * `work.done` takes it through waiting, pending, finalize (nothing to prepare), commit,
  * concluded and null in one step (auto-finalize and auto-dismiss by default).
  */
-const SUCCESS_PATH: readonly JobEvent[] = [{ type: 'create' }, { type: 'start' }, { type: 'work.done' }];
+const SUCCESS_PATH: readonly JobMachineEvent[] = [{ type: 'create' }, { type: 'start' }, { type: 'work.done' }];
 
 /** The steps of {@link jobSteps}, in order. */
 export const JOB_STEPS = ['createActor', 'start()', ...SUCCESS_PATH.map((e) => e.type), 'stop()'] as const;
@@ -126,7 +126,7 @@ export function runningJob(i: number): JobActorRef {
   return job;
 }
 
-const hub = createActorHub();
+const hub = createActorParent();
 
 /** A job alone resting in `running` in the actor system it shares with every other (the service's actor hub). */
 export function runningJobInHub(i: number): JobActorRef {

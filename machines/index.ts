@@ -3,15 +3,15 @@
  * {@link transactionMachine}. They import only xstate and do no I/O; provide the work with
  * `machine.provide()`. Exported so that users can generate test paths from them.
  */
-export { jobMachine, settingsOf, statusOf, wireProgress, workInput } from './job.js';
+export { jobMachine, statusOf } from './job.js';
+export type { JobActorRef, JobSnapshot } from './job.js';
+export { settingsOf, wireProgress, workInput } from './job-context.js';
 export type {
-  JobActorRef,
-  JobContext,
+  JobMachineContext,
   JobEmitted,
-  JobEvent,
+  JobMachineEvent,
   JobInput,
   JobSettings,
-  JobSnapshot,
   LifecycleEvent,
   MemberNotice,
   PrepareReport,
@@ -21,7 +21,7 @@ export type {
   WorkInput,
   WorkOutcome,
   WorkReport,
-} from './job.js';
+} from './job-types.js';
 export { transactionMachine } from './transaction.js';
 export type {
   TransactionActorRef,
@@ -30,4 +30,7 @@ export type {
   TransactionInput,
   TransactionSnapshot,
 } from './transaction.js';
+export { finalizeSettled, restoredWork, softCancelled, transactionSettled, workSyncCommands } from './implies.js';
+export type { RestoredWork } from './implies.js';
+export { JobTag, TransactionTag } from './tags.js';
 export * from './vocabulary.js';

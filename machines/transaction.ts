@@ -17,7 +17,9 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import { jobMachine } from './job.js';
-import type { JobActorRef, JobInput, LifecycleEvent, MemberNotice } from './job.js';
+import { TransactionTag } from './tags.js';
+import type { JobActorRef } from './job.js';
+import type { JobInput, LifecycleEvent, MemberNotice } from './job-types.js';
 
 export interface TransactionInput {
   id: string;
@@ -46,6 +48,7 @@ export const transactionMachine = setup({
     input: {} as TransactionInput,
     context: {} as TransactionContext,
     events: {} as TransactionEvent,
+    tags: {} as TransactionTag,
   },
   actors: { job: jobMachine },
   actions: {
@@ -116,6 +119,7 @@ export const transactionMachine = setup({
     },
     committed: {
       description: 'Every member committed and concluded; waiting for them to be dismissed.',
+      tags: [TransactionTag.settled],
       entry: { type: 'tellAll', params: 'txn.commit' },
     },
     aborting: {
@@ -126,10 +130,12 @@ export const transactionMachine = setup({
     },
     aborted: {
       description: 'Every member stopped; each aborts, cleans up and concludes in turn.',
+      tags: [TransactionTag.settled],
       entry: { type: 'tellAll', params: 'txn.conclude' },
     },
     done: {
       description: 'Every member was dismissed.',
+      tags: [TransactionTag.settled],
       type: 'final',
     },
   },

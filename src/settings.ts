@@ -3,12 +3,12 @@
  */
 import { z } from 'zod';
 import { ACCOUNT_RE, DEFAULT_PREFIX } from './protocol/subjects.js';
-import { DEFAULT_LIMITS } from './service/limits.js';
-import type { Limits } from './service/limits.js';
+import { DEFAULT_LIMITS } from './protocol/limits.js';
+import type { Limits } from './protocol/limits.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from './persist/settings.js';
 import type { PersistenceSettings, Retention } from './persist/settings.js';
 import { DEFAULT_PIPE_SETTINGS } from './pipes/settings.js';
-import { DEFAULT_REATTACH_MS, MAX_REATTACH_MS } from './worker/wire.js';
+import { DEFAULT_REATTACH_MS, MAX_REATTACH_MS } from './protocol/worker.js';
 import type { PipeSettings } from './pipes/settings.js';
 
 /** A positive whole number from a variable. */

@@ -11,7 +11,7 @@ import multipart from '@fastify/multipart';
 import type { MultipartFile, MultipartValue, Multipart } from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { JobsClient } from '../sdk/client.js';
-import { JobsError } from '../sdk/client.js';
+import { JobsError } from '../sdk/jobs-error.js';
 import type { StartOptions } from '../sdk/client.js';
 import { failInput } from '../sdk/pipes.js';
 import { HttpError } from './server.js';

@@ -8,7 +8,6 @@ import { nanos } from '@nats-io/transport-node';
 import { DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
-import type { JobLogBuffer } from '../runtime/job-log.js';
 import { JobPipeSet } from './job-pipes.js';
 import { LogPipe } from './log-pipe.js';
 import { PipeName, inputPipe, pipeStream, pipeSubjects } from './names.js';
@@ -17,6 +16,7 @@ import { resolvePipeSettings } from './settings.js';
 import type { PipeSettings } from './settings.js';
 import { PipeError } from './wire.js';
 import { PipeWriter } from './writer.js';
+import { ownedKey as key } from '../protocol/owned-key.js';
 
 export interface PipeHubOptions {
   nc: NatsConnection;
@@ -26,8 +26,6 @@ export interface PipeHubOptions {
   /** Counts the bytes through jobs' pipes (the service's metrics). */
   onBytes?: (direction: 'in' | 'out', bytes: number) => void;
 }
-
-const key = (owner: string, id: string) => `${owner}\u0000${id}`;
 
 export class PipeHub {
   readonly settings: PipeSettings;
@@ -90,11 +88,11 @@ export class PipeHub {
   }
 
   /**
-   * Copy every line of a job's log into its log pipe, from its first line on (a job that
-   * writes none costs nothing).
+   * Where every line of a job's log goes to be copied into its log pipe, from its first line
+   * on (a job that writes none costs nothing): given to the job's log as it is made.
    */
-  attachLog(owner: string, id: string, log: JobLogBuffer): void {
-    log.onLine = (line) => {
+  logLines(owner: string, id: string): (line: string) => void {
+    return (line) => {
       const k = key(owner, id);
       let pipe = this.#logs.get(k);
       if (!pipe) {

@@ -1,6 +1,6 @@
 /**
- * What a job's handler is given: its {@link JobContext}, a view of the job's
- * {@link WorkControl} and run. A class, not an object literal of closures: a service holds
+ * What a job's handler is given: its {@link JobContext}, a view of the job's run (what the
+ * job is) and of its running work (what it is doing). A class, not an object literal of closures: a service holds
  * one per running job (100,000 of them cost 0.2 GB as literals, whose getter and dozen
  * closures put each in dictionary mode), and this one is a few fields with its methods shared.
  */
@@ -8,8 +8,21 @@ import { OnError } from '../../machines/index.js';
 import { NO_PIPES } from '../pipes/api.js';
 import type { JobPipes } from '../pipes/api.js';
 import type { JobContext, JobLog, ReadyOutcome, WrappedJob } from './handler.js';
-import type { Run } from './runtime.js';
-import type { WorkControl } from './work-control.js';
+import type { Run } from './run.js';
+
+/** The side of a job's running work a handler acts on (a WorkControl). */
+export interface HandlerWork {
+  readonly speed: number;
+  readonly signal: AbortSignal;
+  progress(current: number, total: number): void;
+  setDescription(description: string): void;
+  pausePoint(): Promise<void>;
+  throttle(units: number): Promise<void>;
+  sleep(ms: number): Promise<void>;
+  ready(): Promise<ReadyOutcome>;
+  ioError(operation: 'read' | 'write', error: unknown): Promise<void>;
+  wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob>;
+}
 
 export class HandlerContext implements JobContext<Record<string, unknown>> {
   // TypeScript-private, not #private: a handler may derive a context with Object.create (the
@@ -17,7 +30,7 @@ export class HandlerContext implements JobContext<Record<string, unknown>> {
   private pipesBound: JobPipes | undefined;
 
   constructor(
-    private readonly work: WorkControl,
+    private readonly work: HandlerWork,
     private readonly run: Run,
     readonly resumed: JobContext['resumed'],
   ) {}
@@ -31,7 +44,7 @@ export class HandlerContext implements JobContext<Record<string, unknown>> {
   }
 
   get type(): string {
-    return this.work.input.type;
+    return this.run.type.type;
   }
 
   get params(): Record<string, unknown> {
@@ -39,7 +52,7 @@ export class HandlerContext implements JobContext<Record<string, unknown>> {
   }
 
   get onError(): OnError {
-    return this.work.input.onError;
+    return this.run.onError;
   }
 
   get speed(): number {

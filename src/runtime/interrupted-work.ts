@@ -4,7 +4,7 @@
  * it was and fails the first time it needs its work to go on (resume, complete, cancel).
  */
 import type { WorkCommand, WorkReport } from '../../machines/index.js';
-import type { Work } from './runtime.js';
+import type { Work } from './run.js';
 
 /** The error of a job whose work a service restart interrupted. */
 export const INTERRUPTED = 'Interrupted by service restart';

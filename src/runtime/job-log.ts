@@ -19,9 +19,6 @@ export class JobLogBuffer implements JobLog {
   /** What to mask: each secret as is and as it appears inside JSON (logged fields), longest first. */
   readonly #masked: string[];
   #count = 0;
-  /** Gets every line as it is written, masked (the log pipe). */
-  onLine: ((line: string) => void) | undefined;
-
   #logger: Logger | (() => Logger);
 
   constructor(
@@ -32,6 +29,8 @@ export class JobLogBuffer implements JobLog {
      * that makes it (called at the first line: most jobs never log one).
      */
     logger: Logger | (() => Logger),
+    /** Gets every line as it is written, masked (the log pipe). */
+    private readonly onLine?: (line: string) => void,
   ) {
     this.#logger = logger;
     const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);

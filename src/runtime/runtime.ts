@@ -6,65 +6,19 @@
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
-import { JobStatus, jobMachine, statusOf, workInput } from '../../machines/index.js';
-import type { JobSnapshot, JobContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
-import type { PipeSource } from '../pipes/api.js';
-import type { SavedRun } from '../persist/records.js';
-import type { FinalizeContext, JobContext, JobHooks, JobType } from './handler.js';
+import { JobStatus, OnError, jobMachine, statusOf, workInput } from '../../machines/index.js';
+import type { JobActorRef, JobInput, JobSnapshot, JobMachineContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import type { JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
-import { JobLogBuffer, redact, secretValues } from './job-log.js';
+import { JobLogBuffer, secretValues } from './job-log.js';
 import { LockManager } from './locks.js';
 import type { JobTypes } from './registry.js';
+import { finalizeContext, lockOf, runHook, runInfo } from './run.js';
+import type { Run, RunInfo, RunLinks, Work } from './run.js';
+import type { SavedRun } from '../persist/records.js';
 import { WorkControl } from './work-control.js';
-
-/** What a job's handler may ask of the service: other jobs (for `wrap`). */
-export interface JobsApi {
-  /** Start a job owned by `owner`; returns its id. Throws on bad params. */
-  start(owner: string, type: string, params: Record<string, unknown>): string;
-  /** Resolves with the job's final JobInfo once it concludes. */
-  wait(owner: string, id: string): Promise<{ error?: string; result?: unknown }>;
-  /** Force-cancel a job, if it can be. */
-  cancel(owner: string, id: string): void;
-  /** Follow a job's progress; returns a function that stops following. */
-  onProgress(owner: string, id: string, listener: (current: number, total: number) => void): () => void;
-}
-
-/** One live job, from creation until it is forgotten. */
-export interface Run {
-  readonly id: string;
-  readonly owner: string;
-  readonly type: JobType<unknown>;
-  readonly params: Record<string, unknown>;
-  readonly scratch: Record<string, unknown>;
-  readonly log: JobLogBuffer;
-  softCancelled: boolean;
-  /** The job's work, from start until it is stopped. */
-  work?: Work;
-  /** Releases the job's lock; called at clean (or when the work stops). */
-  release?: () => void;
-  /** The job's pipes, when it was started with some. */
-  pipes?: PipeSource;
-  /** Restored after a restart: the remote worker its work was dispatched to, as its record says. */
-  restoredWorker?: string;
-}
-
-/** A job's running work, as the statechart drives it: in-process a {@link WorkControl}. */
-export interface Work {
-  /** Handle a command from the statechart. */
-  command(command: WorkCommand): void;
-  /** Run the work; resolves once it has reported its outcome (never rejects). */
-  run(): Promise<void>;
-  /** The id of the remote worker running it, if it runs on one. */
-  readonly workerId?: string;
-  /** The statechart stopped the work (the job concluded or the service stops). */
-  stop(): void;
-  /**
-   * The service stops but keeps the job, to restore it at its next start: let the work go on
-   * where it runs, if it can (a remote worker keeps it for the service to re-attach it).
-   * Without it, {@link stop}.
-   */
-  detach?(): void;
-}
+import type { WorkPlace } from './work-control.js';
+import { ownedKey as key } from '../protocol/owned-key.js';
 
 /** Runs jobs' work elsewhere: on remote workers (src/service/remote/). */
 export interface RemoteRunner {
@@ -82,22 +36,22 @@ export interface RemoteRunner {
 
 export interface JobRuntimeOptions {
   logger: Logger;
+  /** Runs the jobs of types that remote workers announce. */
+  remote?: RemoteRunner | undefined;
 }
 
-const key = (owner: string, id: string) => `${owner}\u0000${id}`;
-
-export class JobRuntime {
+export class JobRuntime implements WorkPlace {
   readonly locks = new LockManager();
-  /** Set by the service: lets handlers start and wait for other jobs. */
-  jobs: JobsApi | undefined;
-  /** Set by the service: runs the jobs of types that remote workers announce. */
-  remote: RemoteRunner | undefined;
+  /** Runs the jobs of types that remote workers announce. */
+  readonly remote: RemoteRunner | undefined;
   readonly #runs = new Map<string, Run>();
 
   constructor(
     readonly types: JobTypes,
     private readonly opts: JobRuntimeOptions,
-  ) {}
+  ) {
+    this.remote = opts.remote;
+  }
 
   /** The job statechart with this runtime's work, prepare and hooks. */
   jobMachine() {
@@ -117,22 +71,26 @@ export class JobRuntime {
     });
   }
 
-  /** Start keeping a job's run; its params must already be valid for its type. */
-  open(owner: string, id: string, typeName: string, params: Record<string, unknown>): Run {
-    const type = this.types.get(typeName);
-    if (!type) throw new Error(`No job type '${typeName}'`);
-    return this.#open(owner, id, type, params);
+  /**
+   * Start keeping a job's run, with all it reaches beyond itself (pipes, other jobs); its
+   * params must already be valid for its type.
+   */
+  open(input: JobInput, links: RunLinks): Run {
+    const type = this.types.get(input.type);
+    if (!type) throw new Error(`No job type '${input.type}'`);
+    return this.#open(input, type, links);
   }
 
   /**
    * Keep the run of a job restored after a restart, with what was saved of it. Its type may be
    * gone meanwhile: the run then has a type whose work fails, saying so.
    */
-  restore(owner: string, id: string, typeName: string, params: Record<string, unknown>, saved: SavedRun | undefined): Run {
+  restore(input: JobInput, links: RunLinks, saved: SavedRun | undefined): Run {
     // Work that ran on a worker goes on there if it can: its type is the workers' (whatever
     // this process runs now), known before any worker has announced it.
+    const typeName = input.type;
     const remote = saved?.worker !== undefined ? this.remote?.restoredType(typeName, saved.secrets ?? []) : undefined;
-    const run = this.#open(owner, id, remote ?? this.types.get(typeName) ?? unavailableType(typeName), params);
+    const run = this.#open(input, remote ?? this.types.get(typeName) ?? unavailableType(typeName), links);
     if (remote) run.restoredWorker = saved!.worker;
     if (saved) {
       Object.assign(run.scratch, saved.scratch);
@@ -189,16 +147,39 @@ export class JobRuntime {
     void work.run();
   }
 
-  #open(owner: string, id: string, type: JobType<unknown>, params: Record<string, unknown>): Run {
+  /** Give a job restored after a restart the work its status needs now, if any (see {@link restoreWork}). */
+  resume(job: JobActorRef): void {
+    const snapshot = job.getSnapshot();
+    const status = statusOf(snapshot);
+    const { context } = snapshot;
+    if (status === JobStatus.concluded) return;
+    const working = context.startedAt !== undefined && context.outcome === undefined;
+    if (status === JobStatus.running && working) this.restoreWork(context, job, 'running');
+    else if ((status === JobStatus.paused || status === JobStatus.ready || status === JobStatus.standby) && working) {
+      this.restoreWork(context, job, 'resting');
+    } else if (snapshot.matches({ aborting: 'stopping' })) this.restoreWork(context, job, 'stopping');
+    else if (snapshot.matches({ pending: 'preparing' })) this.restoreWork(context, job, 'preparing');
+    else if (context.startedAt !== undefined && (status === JobStatus.waiting || status === JobStatus.pending || status === JobStatus.aborting)) {
+      // The work ended, the job is not finalized yet: its hooks may still need the work's worker.
+      this.restoreWork(context, job, 'finished');
+    }
+  }
+
+  #open(input: JobInput, type: JobType<unknown>, links: RunLinks): Run {
+    const { id, owner } = input;
+    const params = input.params ?? {};
     const logger = () => this.opts.logger.child({ job: id, owner });
     const run: Run = {
       id,
       owner,
       type,
       params,
+      onError: input.onError ?? OnError.report,
       scratch: {},
-      log: new JobLogBuffer(secretValues(params, type.secrets), logger),
+      log: new JobLogBuffer(secretValues(params, type.secrets), logger, links.logLines),
       softCancelled: false,
+      ...(links.pipes && { pipes: links.pipes }),
+      ...(links.jobs && { jobs: links.jobs }),
     };
     this.#runs.set(key(owner, id), run);
     return run;
@@ -230,8 +211,7 @@ export class JobRuntime {
 
   /** The lock a job of `type` with `params` takes, if its type has one. */
   lockName(typeName: string, params: Record<string, unknown>): string | undefined {
-    const lock = this.types.get(typeName)?.lock;
-    return typeof lock === 'function' ? lock(params) : lock;
+    return lockOf(this.types.get(typeName), params);
   }
 
   /** What JobInfo shows of a job beyond its statechart: params (secrets masked) and the log excerpt. */
@@ -294,44 +274,6 @@ function unavailableType(type: string): JobType<unknown> {
   };
 }
 
-/** What JobInfo shows of a run: its params (secrets masked) and its log excerpt. */
-export type RunInfo = { params?: Record<string, unknown>; 'logs-excerpt'?: string };
-
-export function runInfo(run: Run): RunInfo {
-  const excerpt = run.log.excerpt();
-  return { params: redact(run.params, run.type.secrets), ...(excerpt !== undefined && { 'logs-excerpt': excerpt }) };
-}
-
-/**
- * Run a job's commit, abort or clean hook. They must not fail; if one does — by throwing, or
- * by rejecting, since TypeScript lets an async function stand for a void one — the job's log
- * says so, and nothing else happens (an unhandled rejection would end the process).
- */
-export function runHook(run: Run, name: Exclude<keyof JobHooks<unknown>, 'prepare'>): void {
-  const hook = run.type.hooks?.[name];
-  if (!hook) return;
-  const failed = (err: unknown) => run.log.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-  try {
-    const returned: unknown = hook(finalizeContext(run));
-    if (returned instanceof Promise) returned.catch(failed);
-  } catch (err) {
-    failed(err);
-  }
-}
-
-/** What a type's finalize hooks see of a run. */
-export function finalizeContext(run: Run): FinalizeContext<unknown> {
-  return {
-    id: run.id,
-    owner: run.owner,
-    type: run.type.type,
-    params: run.params,
-    scratch: run.scratch,
-    softCancelled: run.softCancelled,
-    log: run.log,
-  };
-}
-
 /**
  * The commands that bring re-attached work in line with the job's statechart as it is now:
  * paused or not (paused and standby pause the work), its speed, and a cancel asked for.
@@ -347,3 +289,6 @@ function syncCommands(job: AnyActorRef): WorkCommand[] {
   if (context.cancel !== 'none') commands.push({ type: 'cancel', force: context.cancel === 'force' });
   return commands;
 }
+
+// Where other rooms found these before run.ts held them.
+export type { JobsApi, Run, RunInfo, Work } from './run.js';

@@ -8,13 +8,22 @@ import { OnError } from '../../machines/index.js';
 import { JobCancelledError } from './handler.js';
 import type { JobContext, ReadyOutcome, WrappedJob } from './handler.js';
 import { HandlerContext } from './handler-context.js';
+import type { HandlerWork } from './handler-context.js';
+import type { LockManager } from './locks.js';
 import { RateLimiter } from './rate-limit.js';
-import type { JobRuntime, Run } from './runtime.js';
+import { lockOf } from './run.js';
+import type { Run, Work } from './run.js';
+
+/** What a job's work needs from the place it runs in (the service's runtime, or a worker). */
+export interface WorkPlace {
+  /** The locks its jobs share. */
+  readonly locks: LockManager;
+}
 
 /** How often progress reaches the statechart at most (JOB_PROGRESS is published at most every 100 ms). */
 export const PROGRESS_EVERY_MS = 50;
 
-export class WorkControl {
+export class WorkControl implements Work, HandlerWork {
   readonly #abort = new AbortController();
   readonly #limiter: RateLimiter;
   #paused: boolean;
@@ -34,7 +43,7 @@ export class WorkControl {
   constructor(
     readonly input: WorkInput,
     private readonly job: Run,
-    private readonly runtime: JobRuntime,
+    private readonly place: WorkPlace,
     private readonly report: (event: WorkReport) => void,
     /** Set when the handler runs again after a service restart. */
     private readonly resumed?: JobContext['resumed'],
@@ -115,13 +124,13 @@ export class WorkControl {
   }
 
   async #lock(): Promise<void> {
-    const name = this.runtime.lockName(this.input.type, this.job.params);
+    const name = lockOf(this.job.type, this.job.params);
     if (name === undefined) return;
-    const { locks } = this.runtime;
+    const { locks } = this.place;
     const holder = locks.holder(name);
     if (holder !== undefined) this.job.log.info(`waiting for lock '${name}'`);
     try {
-      this.job.release = await locks.acquire(name, this.input.id, this.input.owner, this.#abort.signal);
+      this.job.release = await locks.acquire(name, this.job.id, this.job.owner, this.#abort.signal);
     } catch {
       throw new JobCancelledError();
     }
@@ -171,7 +180,7 @@ export class WorkControl {
   }
 
   async ioError(operation: 'read' | 'write', error: unknown): Promise<void> {
-    const action = this.input.onError;
+    const action = this.job.onError;
     const message = error instanceof Error ? error.message : String(error);
     this.job.log.warn(`${operation} error (${action}): ${message}`);
     this.#send({ type: 'work.error', operation, action });
@@ -181,9 +190,9 @@ export class WorkControl {
   }
 
   async wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob> {
-    const jobs = this.runtime.jobs;
+    const jobs = this.job.jobs;
     if (!jobs) throw new Error('wrap needs the job service');
-    const { owner } = this.input;
+    const { owner } = this.job;
     const id = jobs.start(owner, type, params);
     this.job.log.info(`started job '${id}' (${type}) and waits for it`);
     const unfollow = jobs.onProgress(owner, id, (current, total) => {

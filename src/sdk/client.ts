@@ -8,33 +8,20 @@
  * await client.close();
  */
 import { connect } from '@nats-io/transport-node';
-import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import type { JobEventName } from '../../machines/index.js';
-import type { ErrorCode } from '../protocol/errors.js';
 import type { EventEnvelope, JobInfo, JobStartArgs, QueryPage, commandArgs, commandReturns } from '../protocol/schemas.js';
 import { EMBEDDED_URL } from '../nats/embedded.js';
 import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
 import { generateId } from '../service/ids.js';
+import { EventStream } from './event-stream.js';
+import { decodeReply } from './jobs-error.js';
 import { downloadLog, downloadOutput, uploadInput } from './pipes.js';
 import type { DownloadOptions, Sink, Transferred, UploadOptions } from './pipes.js';
 
 export type CommandArgs<C extends Command> = z.input<(typeof commandArgs)[C]>;
 export type CommandReturn<C extends Command> = z.infer<(typeof commandReturns)[C]>;
-
-/** An error reply from the service: QEMU's text in `message`, the header code in `code`. */
-export class JobsError extends Error {
-  constructor(
-    message: string,
-    readonly code: ErrorCode | number,
-    readonly command: Command,
-    /** The job the command addressed, if it named one. */
-    readonly id?: string,
-  ) {
-    super(message);
-    this.name = 'JobsError';
-  }
-}
 
 export interface JobsClientOptions {
   /** The account the requests are made as: the `<caller>` of command subjects. */
@@ -274,53 +261,4 @@ export class JobsClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Job events as an async iterator. */
-export class EventStream implements AsyncIterable<EventEnvelope> {
-  /**
-   * Resolves once the server has registered the subscription; rejects if the server refused
-   * it (a PermissionViolationError: those events are not yours to see).
-   */
-  readonly ready: Promise<void>;
-
-  constructor(
-    private readonly sub: Subscription,
-    /** Resolves once the server has seen the subscription (a flush after it). */
-    registered: Promise<void>,
-  ) {
-    // The server answers a refused subscription before the flush, so once the flush is back
-    // a refused subscription is already closed, with the server's error.
-    this.ready = registered.then(async () => {
-      if (!sub.isClosed()) return;
-      const outcome = await sub.closed;
-      if (outcome instanceof Error) throw outcome;
-    });
-    this.ready.catch(() => undefined); // not awaiting `ready` must not be an unhandled rejection
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<EventEnvelope> {
-    for await (const msg of this.sub) yield msg.json<EventEnvelope>();
-    const outcome = await this.sub.closed;
-    if (outcome instanceof Error) throw outcome;
-  }
-
-  /** End the stream. */
-  close(): void {
-    this.sub.unsubscribe();
-  }
-}
-
-function decodeReply(command: Command, msg: Msg, id: string | undefined): unknown {
-  let body: { return?: unknown; error?: { desc?: string } };
-  try {
-    body = msg.json();
-  } catch {
-    throw new JobsError(`Unreadable reply to ${command}`, 500, command);
-  }
-  if (body.error) {
-    const code = Number(msg.headers?.get('Nats-Service-Error-Code') ?? 500);
-    throw new JobsError(body.error.desc ?? 'Unknown error', code, command, id);
-  }
-  return body.return;
 }

@@ -1,5 +1,7 @@
 /** The public face of the SDK. */
-export { EventStream, JobsClient, JobsError } from './client.js';
+export { JobsClient } from './client.js';
+export { EventStream } from './event-stream.js';
+export { JobsError } from './jobs-error.js';
 export type { CommandArgs, CommandReturn, ConnectOptions, JobAddress, JobsClientOptions, PageArgs, QueryFilters, StartOptions } from './client.js';
 export { Command, subjects } from '../protocol/subjects.js';
 export type { EventEnvelope, JobInfo, QueryPage } from '../protocol/schemas.js';

@@ -7,13 +7,14 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { PipeName, inputPipe, pipeStream, pipeSubjects } from '../pipes/names.js';
 import { PipeReader } from '../pipes/reader.js';
 import { PipeError } from '../pipes/wire.js';
 import { PipeWriter } from '../pipes/writer.js';
-import type { JobsClient } from './client.js';
-import { JobsError } from './client.js';
+import type { JobInfo } from '../protocol/schemas.js';
+import { JobsError } from './jobs-error.js';
 
 /** What arrived or was sent: the size and `SHA-256=<base64url>` digest, checked end to end. */
 export interface Transferred {
@@ -47,6 +48,14 @@ export type Sink = Writable | ((chunk: Uint8Array) => void | Promise<void>);
 
 const CHECK_EVERY_MS = 2000;
 
+/** What a transfer needs of a {@link JobsClient}: its connection and address, and `wait` to check the job. */
+export interface TransferClient {
+  readonly nc: NatsConnection;
+  readonly prefix: string;
+  readonly user: string;
+  wait(id: string, opts: { timeoutMs?: number }): Promise<JobInfo>;
+}
+
 /**
  * Upload input `index` (from 0) of job `id`, started with `pipes.inputs`. Resolves once every
  * byte is stored and the end is written; the job checks the digest as it reads.
@@ -55,7 +64,7 @@ const CHECK_EVERY_MS = 2000;
  * await uploadInput(client, id, 0, createReadStream('./a.img'));
  */
 export async function uploadInput(
-  client: JobsClient,
+  client: TransferClient,
   id: string,
   index: number,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -110,7 +119,7 @@ export async function uploadInput(
  * End input `index` of job `id` with an error, without data: the job fails with `error` when it
  * comes to read it (e.g. an upload of several files that stopped before this one).
  */
-export async function failInput(client: JobsClient, id: string, index: number, error: string): Promise<void> {
+export async function failInput(client: TransferClient, id: string, index: number, error: string): Promise<void> {
   const { nc, prefix, user } = client;
   const pipe = inputPipe(index);
   const writer = new PipeWriter({
@@ -130,7 +139,7 @@ export async function failInput(client: JobsClient, id: string, index: number, e
  * the service's retention time). Rejects with the job's error if it failed or was cancelled,
  * and with `Job not found` if there is no such job and nothing kept.
  */
-export function downloadOutput(client: JobsClient, id: string, sink: Sink, opts: DownloadOptions = {}): Promise<Transferred> {
+export function downloadOutput(client: TransferClient, id: string, sink: Sink, opts: DownloadOptions = {}): Promise<Transferred> {
   return download(client, id, PipeName.output, `Output of job '${id}'`, sink, opts);
 }
 
@@ -138,11 +147,11 @@ export function downloadOutput(client: JobsClient, id: string, sink: Sink, opts:
  * Download the log of job `id` (every line it wrote), as far as it is written; with `follow`,
  * until the job concludes.
  */
-export function downloadLog(client: JobsClient, id: string, sink: Sink, opts: DownloadOptions & { follow?: boolean } = {}): Promise<Transferred | undefined> {
+export function downloadLog(client: TransferClient, id: string, sink: Sink, opts: DownloadOptions & { follow?: boolean } = {}): Promise<Transferred | undefined> {
   return download(client, id, PipeName.log, `Log of job '${id}'`, sink, opts, !opts.follow);
 }
 
-async function download(client: JobsClient, id: string, pipe: string, label: string, sink: Sink, opts: DownloadOptions, soFar = false): Promise<Transferred> {
+async function download(client: TransferClient, id: string, pipe: string, label: string, sink: Sink, opts: DownloadOptions, soFar = false): Promise<Transferred> {
   const { nc, prefix, user } = client;
   let endedChecks = 0;
   const reader = new PipeReader({
@@ -191,7 +200,7 @@ async function download(client: JobsClient, id: string, pipe: string, label: str
 type JobState = { kind: 'live' } | { kind: 'concluded'; error?: string } | { kind: 'gone'; error: string };
 
 /** Whether the job still runs, has concluded, or is gone (or the service is). */
-async function jobState(client: JobsClient, id: string): Promise<JobState> {
+async function jobState(client: TransferClient, id: string): Promise<JobState> {
   try {
     const info = await client.wait(id, { timeoutMs: 0 });
     return { kind: 'concluded', ...(info.error !== undefined && { error: info.error }) };

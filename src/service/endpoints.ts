@@ -13,11 +13,12 @@ import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
-import { checkPayload } from './limits.js';
+import { checkPayload } from '../protocol/limits.js';
 import { EncodedReturn, PAGING_HINT, queryReply } from './query.js';
 import { downloadCommands } from './downloads.js';
 import type { DownloadTokens } from '../persist/download-tokens.js';
 import type { ServiceMetrics } from './metrics.js';
+import { countEndpointError } from '../nats/service-stats.js';
 
 type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
 type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
@@ -212,20 +213,10 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     } catch (sendErr) {
       opts.logger.error({ err: sendErr, command }, 'reply failed');
     }
-    countError(service, command, reply.error.desc);
+    // nats.js counts only handlers that throw synchronously; ours answer errors asynchronously.
+    countEndpointError(service, command, reply.error.desc);
     return String(code);
   }
-}
-
-/**
- * Count an error reply in the endpoint's `$SRV.STATS` (`num_errors`, `last_error`). nats.js
- * counts only handlers that throw synchronously; ours answer errors asynchronously, so the
- * count is made here, through the library's own (unexported) per-endpoint stats.
- */
-function countError(service: Service, endpoint: string, desc: string): void {
-  type Handler = { name?: string; stats?: { countError?: (err: Error) => void } };
-  const handlers = (service as unknown as { handlers?: Handler[] }).handlers;
-  handlers?.find((h) => h.name === endpoint)?.stats?.countError?.(new Error(desc));
 }
 
 /** How to ask for a smaller reply to `command`. */

@@ -6,15 +6,18 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JobEventName } from '../../machines/index.js';
+import type { JobEmitted } from '../../machines/index.js';
 import { subjects } from '../protocol/subjects.js';
 import type { EventEnvelope } from '../protocol/schemas.js';
-import type { JobEvent } from './jobs.js';
+
+/** What a job announces, without refusals: the events the wire publishes. */
+export type PublishedEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
 
 /** The shortest time between two JOB_PROGRESS events of one job. */
 export const PROGRESS_INTERVAL_MS = 100;
 
 interface Held {
-  event: JobEvent;
+  event: PublishedEvent;
   at: EventEnvelope['timestamp'];
   timer: NodeJS.Timeout;
 }
@@ -28,7 +31,7 @@ export class EventPublisher {
     private readonly prefix: string,
   ) {}
 
-  publish(event: JobEvent): void {
+  publish(event: PublishedEvent): void {
     const job = `${event.data.owner}.${event.data.id}`;
     const at = timestamp();
     if (event.type === JobEventName.progress) {
@@ -72,7 +75,7 @@ export class EventPublisher {
     this.#send(held.event, held.at);
   }
 
-  #send(event: JobEvent, at: EventEnvelope['timestamp']): void {
+  #send(event: PublishedEvent, at: EventEnvelope['timestamp']): void {
     // A held progress event whose timer fires after the connection closed or while it drains
     // (the service is shutting down) has nowhere to go; publishing would throw from the timer
     // and crash.

@@ -12,7 +12,7 @@ import { EMBEDDED_PORT, EMBEDDED_WS_PORT, writeEmbeddedUrl, writeEmbeddedWsUrl }
 import { NatsServer, NatsServerMissingError } from '../nats/server.js';
 import { selectTypes } from '../runtime/select-types.js';
 import { loadSettings } from '../settings.js';
-import { builtinTypes } from './builtin-types.js';
+import { builtinTypes } from '../runtime/builtin/builtin-types.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { JobService } from './service.js';
 import { StoreUnavailableError } from '../persist/open.js';

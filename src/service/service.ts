@@ -23,10 +23,10 @@ import type { JobStore } from '../persist/job-store.js';
 import { storeNames } from '../persist/names.js';
 import { instanceId, openStore } from '../persist/open.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
-import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../worker/wire.js';
+import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
-import { payloadBounds, resolveLimits } from './limits.js';
-import type { Limits } from './limits.js';
+import { payloadBounds, resolveLimits } from '../protocol/limits.js';
+import type { Limits } from '../protocol/limits.js';
 import { ServiceMetrics, serveMetrics } from './metrics.js';
 import { DownloadTokens } from '../persist/download-tokens.js';
 
@@ -131,8 +131,7 @@ export class JobService implements AsyncDisposable {
               ? { svc, reattachMs: opts.workers?.reattachMs ?? DEFAULT_REATTACH_MS }
               : { reattachMs: 0 }),
           });
-    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger });
-    runtime.remote = workers;
+    const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, remote: workers });
     const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {}, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
     const jobs = new JobManager({
       runtime,

@@ -12,9 +12,9 @@
  */
 import { adjacencyMapToArray, createTestModel } from 'xstate/graph';
 import { jobMachine, statusOf, JOB_VERBS, JobStatus, OnError } from '../../machines/index.js';
-import type { JobEvent, JobInput, JobSnapshot, JobVerb, PrepareReport, VerbEvent } from '../../machines/index.js';
+import type { JobMachineEvent, JobInput, JobSnapshot, JobVerb, PrepareReport, VerbEvent } from '../../machines/index.js';
 
-export type ModelEvent = JobEvent;
+export type ModelEvent = JobMachineEvent;
 
 /** The job machine of the model: its prepare step ends only when the model says so. */
 export const modelMachine = jobMachine.provide({ actions: { prepare: () => undefined } });
@@ -221,7 +221,7 @@ export interface JobModel {
  * const { paths } = jobModel();
  * for (const path of paths) {
  *   const job = createActor(machine, { input: MODEL_INPUT }).start();
- *   for (const event of path.events) job.send(event as JobEvent);
+ *   for (const event of path.events) job.send(event as JobMachineEvent);
  *   assert.equal(statusOf(job.getSnapshot()), path.status);
  * }
  */

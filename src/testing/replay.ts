@@ -8,7 +8,7 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { JobEventName } from '../../machines/index.js';
 import { JobsError } from '../sdk/index.js';
-import type { JobsClient } from '../sdk/index.js';
+import type { CommandArgs, JobsClient } from '../sdk/index.js';
 import type { Command } from '../protocol/subjects.js';
 import { ANY_ERROR } from './twin.js';
 import type { WireEvent, WireReply, WireStep } from './twin.js';
@@ -52,7 +52,7 @@ type Got = { ok: true; return: unknown } | { ok: false; code: number; message: s
 
 async function send(client: JobsClient, step: WireStep): Promise<Got> {
   try {
-    return { ok: true, return: await client.request(step.command as Command, step.args as never) };
+    return { ok: true, return: await client.request(step.command as Command, step.args as CommandArgs<Command>) };
   } catch (err) {
     if (err instanceof JobsError) return { ok: false, code: Number(err.code), message: err.message };
     return { ok: false, code: 0, message: `no reply: ${err instanceof Error ? err.message : String(err)}` };

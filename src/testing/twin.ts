@@ -7,7 +7,7 @@
  */
 import { createActor } from 'xstate';
 import { JobEventName, JobStatus, RefusalReason, statusOf, transactionMachine } from '../../machines/index.js';
-import type { JobActorRef, JobEmitted, JobEvent, JobInput, JobSnapshot, VerbEvent } from '../../machines/index.js';
+import type { JobActorRef, JobEmitted, JobMachineEvent, JobInput, JobSnapshot, VerbEvent } from '../../machines/index.js';
 import { modelState } from './job-model.js';
 import { dueReport, wireJobMachine, workKey } from './work.js';
 import type { WorkBehaviour } from './work.js';
@@ -55,7 +55,7 @@ export interface TwinSetup {
 export const ANY_ERROR = '<any error>';
 
 /** The transaction machine whose members are {@link wireJobMachine}s (made once: a machine is costly to build). */
-const wireTransactionMachine = transactionMachine.provide({ actors: { job: wireJobMachine } } as never);
+const wireTransactionMachine = transactionMachine.provide({ actors: { job: wireJobMachine } });
 
 /** The owner the twin's jobs have; events are compared without it (the replay's user owns them). */
 const OWNER = 'model';
@@ -123,8 +123,8 @@ export class Twin {
       this.#jobs = txn.getSnapshot().context.members;
     } else {
       const job = createActor(wireJobMachine, { input: inputs[0]! });
-      this.#root = job as never;
-      this.#jobs = [job as unknown as JobActorRef];
+      this.#root = job;
+      this.#jobs = [job];
     }
     for (const job of this.#jobs) {
       job.on('*', (e: JobEmitted) => {
@@ -174,7 +174,7 @@ export class Twin {
     if (before === JobStatus.null) {
       reply = { ok: false, code: 404, message: 'Job not found' }; // a dismissed job is gone
     } else {
-      job.send(verb as JobEvent);
+      job.send(verb as JobMachineEvent);
       const refusal = this.#refusal as Extract<JobEmitted, { type: 'verb.refused' }> | undefined;
       reply = refusal
         ? { ok: false, code: refusal.reason === RefusalReason.negativeSpeed ? 400 : 409, message: refusal.message }
@@ -215,7 +215,7 @@ export class Twin {
         .filter((d) => d.report !== undefined);
       const next = this.order === 'first' ? due[0] : due[due.length - 1];
       if (!next) return;
-      next.job.send(next.report as JobEvent);
+      next.job.send(next.report as JobMachineEvent);
     }
     throw new Error('the work of the model never settles');
   }

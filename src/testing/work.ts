@@ -5,9 +5,9 @@
  * effects are provided, to record what the work has been told (in `context.work`), so that
  * the report the work owes next ({@link dueReport}) follows from the snapshot alone.
  */
-import { assign } from 'xstate';
 import { CANCELED_ERROR, jobMachine, JobStatus, statusOf } from '../../machines/index.js';
 import type { JobSnapshot, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import { assignExtra } from './model-context.js';
 
 /**
  * How a job's work behaves, by the params it was started with:
@@ -54,11 +54,8 @@ function told(work: WorkKnowledge, command: WorkCommand): WorkKnowledge {
  */
 export const wireJobMachine = jobMachine.provide({
   actions: {
-    startWork: assign(((_: unknown, input: WorkInput) => ({
-      work: { paused: input.paused, told: 'none' } satisfies WorkKnowledge,
-    })) as never),
-    tellWork: assign((({ context }: { context: { work?: WorkKnowledge } }, command: WorkCommand) =>
-      context.work ? { work: told(context.work, command) } : {}) as never),
+    startWork: assignExtra('work', (_: WorkKnowledge | undefined, input: WorkInput): WorkKnowledge => ({ paused: input.paused, told: 'none' })),
+    tellWork: assignExtra('work', (work: WorkKnowledge | undefined, command: WorkCommand) => (work ? told(work, command) : undefined)),
   },
 });
 

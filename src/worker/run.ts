@@ -10,7 +10,7 @@ import { makeLogger } from '../logger.js';
 import { connectNats } from '../nats/connect.js';
 import { EMBEDDED_URL, readEmbeddedUrl } from '../nats/embedded.js';
 import { selectTypes } from '../runtime/select-types.js';
-import { builtinTypes } from '../service/builtin-types.js';
+import { builtinTypes } from '../runtime/builtin/builtin-types.js';
 import { loadSettings } from '../settings.js';
 import { loadWorkerSettings } from './settings.js';
 import { JobWorker } from './worker.js';

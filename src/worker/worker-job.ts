@@ -9,11 +9,12 @@ import { OnError } from '../../machines/index.js';
 import type { WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { JobType } from '../runtime/handler.js';
 import { JobLogBuffer, secretValues } from '../runtime/job-log.js';
-import { finalizeContext, runHook } from '../runtime/runtime.js';
-import type { JobRuntime, Run } from '../runtime/runtime.js';
+import { finalizeContext, runHook } from '../runtime/run.js';
+import type { Run } from '../runtime/run.js';
 import { WorkControl } from '../runtime/work-control.js';
-import { errorText } from './wire.js';
-import type { Report, RunRequest } from './wire.js';
+import type { WorkPlace } from '../runtime/work-control.js';
+import { errorText } from '../protocol/worker.js';
+import type { Report, RunRequest } from '../protocol/worker.js';
 
 /** How long an abandoned job's handler has to end after its cancel, before abort and clean run anyway. */
 export const ABANDON_WAIT_MS = 5000;
@@ -60,15 +61,15 @@ export class WorkerJob {
   } = {};
 
   /** `send` publishes one serialized {@link Report} to the service. */
-  constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, runtime: JobRuntime, send: (data: string) => void, logger: Logger) {
+  constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, place: WorkPlace, send: (data: string) => void, logger: Logger) {
     this.#send = send;
     const { id, owner } = request;
     const log = new ForwardedLog(secretValues(params, type.secrets), logger.child({ job: id, owner, svc: request.svc }), (level, message, fields) =>
       this.#publish({ type: 'log', level, message, ...(fields !== undefined && { fields }) }),
     );
-    this.run = { id, owner, type, params, scratch: {}, log, softCancelled: false };
+    this.run = { id, owner, type, params, onError: request['on-error'], scratch: {}, log, softCancelled: false };
     const input: WorkInput = { id, owner, type: type.type, params, speed: request.speed, onError: request['on-error'], paused: request.paused };
-    this.#control = new WorkControl(input, this.run, runtime, (event) => this.#report(event));
+    this.#control = new WorkControl(input, this.run, place, (event) => this.#report(event));
   }
 
   /** The work has reported its outcome. */

@@ -11,17 +11,15 @@ import { randomBytes } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { JobType } from '../runtime/handler.js';
 import { JobTypes } from '../runtime/registry.js';
 import { JobRuntime } from '../runtime/runtime.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { Slots } from './slots.js';
-import { HOOK_NAMES, JobMessage, OK, RunRequest, ServiceBeat, decode, errorText, failure, onMessage, respond, send, tokensAfter, workerSubjects } from './wire.js';
-import type { AttachReply, Heartbeat } from './wire.js';
+import { JobMessage, OK, RunRequest, ServiceBeat, decode, errorText, failure, onMessage, respond, send, tokensAfter, workerSubjects } from '../protocol/worker.js';
+import type { AttachReply, Heartbeat } from '../protocol/worker.js';
 import { WorkerJob } from './worker-job.js';
-
-/** A list of job types, each with its own params type. */
-export type JobTypeList<Ps extends readonly unknown[]> = { readonly [K in keyof Ps]: JobType<Ps[K]> };
+import { announcedTypes, listed, withSlots } from './worker-types.js';
+import type { JobTypeList } from './worker-types.js';
 
 export interface JobWorkerOptions<Ps extends readonly unknown[] = readonly unknown[]> {
   /** The worker's connection; it stays open after {@link JobWorker.close}. */
@@ -48,7 +46,10 @@ export interface JobWorkerOptions<Ps extends readonly unknown[] = readonly unkno
 
 /** Liveness checks run this often. */
 const SWEEP_MS = 250;
-const key = (svc: string, owner: string, id: string) => `${svc}\u0000${owner}\u0000${id}`;
+/** The start of the keys of the jobs service `svc` dispatched here. */
+const ofService = (svc: string) => `${svc}\u0000`;
+/** A job's key among this worker's: the service that dispatched it, its owner and its id. */
+const serviceJobKey = (svc: string, owner: string, id: string) => `${ofService(svc)}${owner}\u0000${id}`;
 
 interface ServiceState {
   seen: number;
@@ -154,11 +155,7 @@ export class JobWorker implements AsyncDisposable {
   #heartbeat(closing = false): Heartbeat {
     return {
       worker: this.id,
-      types: this.#types.names().map((name) => {
-        const type = this.#types.get(name)!;
-        const hooks = HOOK_NAMES.filter((hook) => type.hooks?.[hook] !== undefined);
-        return { type: name, secrets: [...(type.secrets ?? [])], hooks, params: this.#schemas.get(name) };
-      }),
+      types: announcedTypes(this.#types, this.#schemas),
       capacity: this.#slots.capacity,
       load: this.load,
       'interval-ms': this.#heartbeatMs,
@@ -186,7 +183,7 @@ export class JobWorker implements AsyncDisposable {
     } catch (err) {
       return respond(this.#nc, msg, failure(errorText(err)));
     }
-    const k = key(request.svc, request.owner, request.id);
+    const k = serviceJobKey(request.svc, request.owner, request.id);
     if (this.#jobs.has(k)) return respond(this.#nc, msg, failure(`Job '${request.id}' already runs on worker '${this.id}'`));
     const subject = workerSubjects.report(this.#prefix, request.svc, this.id, request.owner, request.id);
     const job = new WorkerJob(request, type, params, this.#runtime, (data) => send(this.#nc, subject, data), this.#logger);
@@ -198,7 +195,7 @@ export class JobWorker implements AsyncDisposable {
   #onJobMessage(msg: Msg, svc: string, owner: string, id: string): void {
     this.#heard(svc);
     const message = decode(JobMessage, msg.data);
-    const k = key(svc, owner, id);
+    const k = serviceJobKey(svc, owner, id);
     const job = this.#jobs.get(k);
     if (!message || !job) {
       if (msg.reply) respond(this.#nc, msg, failure(message ? `Worker '${this.id}' has no job '${id}'` : 'Invalid job message'));
@@ -274,45 +271,18 @@ export class JobWorker implements AsyncDisposable {
       if (silent <= timeout + state.reattachMs) {
         if (!state.away) {
           state.away = true;
-          const jobs = [...this.#jobs.keys()].filter((k) => k.startsWith(`${svc}\u0000`)).length;
+          const jobs = [...this.#jobs.keys()].filter((k) => k.startsWith(ofService(svc))).length;
           if (jobs > 0) this.#logger.warn({ svc, jobs, reattachMs: state.reattachMs }, 'the service stopped responding: its jobs wait for it to come back');
         }
         continue;
       }
       this.#services.delete(svc);
       for (const [k, job] of this.#jobs) {
-        if (!k.startsWith(`${svc}\u0000`)) continue;
+        if (!k.startsWith(ofService(svc))) continue;
         this.#logger.warn({ svc, job: job.run.id, owner: job.run.owner }, 'the service stopped responding: job cancelled');
         this.#jobs.delete(k);
         void job.abandon(`Service '${svc}' stopped responding`);
       }
     }
   }
-}
-
-function listed(types: readonly JobType<unknown>[]): JobTypes {
-  const registry = new JobTypes();
-  for (const type of types) registry.register(type);
-  return registry;
-}
-
-/** The same types, each handler first taking one of the worker's slots (cancel leaves the queue). */
-function withSlots(types: JobTypes, slots: Slots): JobTypes {
-  const out = new JobTypes();
-  for (const name of types.names()) {
-    const type = types.get(name)!;
-    out.register({
-      ...type,
-      handler: async (job) => {
-        const release = await slots.acquire(job.signal);
-        try {
-          await job.pausePoint();
-          return await type.handler(job);
-        } finally {
-          release();
-        }
-      },
-    });
-  }
-  return out;
 }

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 import { bigFile, fileSha256 } from '../pipes/helpers.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { CWD, jobctl, logJob } from './helpers.js';
 
 describe('jobctl call --job with pipes', () => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { generatePaths } from '../../src/testing/index.js';
 import { startStack } from '../support/stack.js';
 import { countJob } from '../testing/count-job.js';

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { serviceHealth } from '../../src/http/beside.js';
 import { startHttp } from '../../src/http/start.js';
 import type { RunningHttp } from '../../src/http/start.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { ServiceMetrics } from '../../src/service/metrics.js';
 import { JobService } from '../../src/service/service.js';
 import { startNatsServer, startStack } from '../support/stack.js';

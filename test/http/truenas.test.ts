@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { defineJob } from '../../src/runtime/handler.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import { Command } from '../../src/protocol/subjects.js';
 import { MiB, bigFile, fileSha256 } from '../pipes/helpers.js';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CHUNK_SIZE, UNLIMITED_CHUNK_SIZE, UNLIMITED_LANES } from '../../src/runtime/builtin/copy.js';
 import { perOwner } from '../../src/runtime/builtin/owner-dir.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { sequence, sleep } from '../service/helpers.js';
 import { copyProbe, failNow, logOf, logged, mostUnderWay, release, underWay } from './copy-probe.js';
 import type { ProbeEntry } from './copy-probe.js';

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor } from 'xstate';
 import { jobMachine } from '../../machines/index.js';
-import type { JobEvent, JobInput } from '../../machines/index.js';
+import type { JobMachineEvent, JobInput } from '../../machines/index.js';
 import { describeEmitted, harness, settle } from '../support/harness.js';
 import { jobModel } from '../../src/testing/job-model.js';
 import type { ModelEvent } from '../../src/testing/job-model.js';
@@ -56,8 +56,8 @@ async function compare(flags: Partial<JobInput>): Promise<number> {
       if (member.log.includes('j:null')) break;
       if (event.type === 'create') member.create();
       else if (event.type === 'start') member.start();
-      else member.send('j', event as JobEvent);
-      alone.job.send(event as JobEvent);
+      else member.send('j', event as JobMachineEvent);
+      alone.job.send(event as JobMachineEvent);
       await settle();
     }
     const trail = events.map((e) => e.type).join(' → ');

@@ -23,7 +23,7 @@ import {
   JobVerb,
   RefusalReason,
 } from '../../machines/index.js';
-import type { JobEmitted, JobEvent, JobInput, JobSnapshot } from '../../machines/index.js';
+import type { JobEmitted, JobMachineEvent, JobInput, JobSnapshot } from '../../machines/index.js';
 import { TRANSITIONS, VERBS_ACCEPTED } from '../../src/testing/qemu-tables.js';
 import { describeEvent, jobModel, modelMachine, modelState, verbOf } from '../../src/testing/job-model.js';
 import type { JobModel, JobModelOptions, ModelEvent, ModelPath } from '../../src/testing/job-model.js';
@@ -151,7 +151,7 @@ function replay(path: ModelPath, input: JobInput, coverage: Coverage): void {
     path.events.forEach((event, i) => {
       const before = job.getSnapshot();
       emitted.length = 0;
-      job.send(event as JobEvent);
+      job.send(event as JobMachineEvent);
       const after = job.getSnapshot();
       coverage.steps++;
       try {

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { defineJob } from '../../src/runtime/handler.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import { startFilesStack } from '../jobs/helpers.js';
 import type { FilesStack } from '../jobs/helpers.js';

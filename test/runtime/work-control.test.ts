@@ -31,7 +31,7 @@ async function handle(body: (job: JobContext, control: WorkControl) => Promise<u
     }
   });
   const runtime = new JobRuntime(new JobTypes().register(type), { logger: pino({ level: 'silent' }) });
-  const run = runtime.open(INPUT.owner, INPUT.id, 't', {});
+  const run = runtime.open({ id: INPUT.id, owner: INPUT.owner, type: 't', params: {} }, {});
   control = new WorkControl(INPUT, run, runtime, (e) => void reports.push(e));
   await control.run();
   if (failure) throw failure.error;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { defineJob } from '../../src/runtime/handler.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';

@@ -47,9 +47,9 @@ import {
   JobVerb,
   RefusalReason,
 } from '../../machines/index.js';
-import type { JobEmitted, JobEvent, JobInput, JobSnapshot } from '../../machines/index.js';
+import type { JobEmitted, JobMachineEvent, JobInput, JobSnapshot } from '../../machines/index.js';
 import { defineJob } from '../../src/runtime/handler.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { JobsError } from '../../src/sdk/index.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import type { JobInfo } from '../../src/protocol/schemas.js';
@@ -269,7 +269,7 @@ function realise(source: string, events: readonly ModelEvent[]): Realised {
   const out: ModelEvent[] = [];
   const send = (event: ModelEvent) => {
     if (verbOf(event) !== undefined) features.add(`pair ${statusOf(job.getSnapshot())}>${variantOf(event)}`);
-    job.send(event as JobEvent);
+    job.send(event as JobMachineEvent);
     out.push(event);
   };
   try {
@@ -479,7 +479,7 @@ class Replayer {
         // What the model says.
         const before = statusOf(twin.getSnapshot());
         emitted.length = 0;
-        for (const event of step.events) twin.send(event as JobEvent);
+        for (const event of step.events) twin.send(event as JobMachineEvent);
         const after = twin.getSnapshot();
         assert.equal(after.status, 'active', `the model's actor is ${after.status}`);
         const status = statusOf(after);

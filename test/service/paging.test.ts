@@ -14,7 +14,7 @@ import { NatsServer } from '../../src/nats/server.js';
 import type { JobInfo } from '../../src/protocol/schemas.js';
 import { z } from 'zod';
 import { defineJob } from '../../src/runtime/handler.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { JobsError } from '../../src/sdk/index.js';
 import type { JobsClient, QueryPage } from '../../src/sdk/index.js';
 import { startStack } from '../support/stack.js';

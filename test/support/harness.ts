@@ -21,9 +21,9 @@ import {
 import { TRANSITIONS, VERBS_ACCEPTED } from '../../src/testing/qemu-tables.js';
 import type {
   JobActorRef,
-  JobContext,
+  JobMachineContext,
   JobEmitted,
-  JobEvent,
+  JobMachineEvent,
   JobInput,
   JobVerb,
   RefusalReason,
@@ -65,9 +65,9 @@ export interface Harness {
   /** The member job actor with this id. */
   job(id: string): JobActorRef;
   /** Send an event to a member. */
-  send(id: string, event: JobEvent): void;
+  send(id: string, event: JobMachineEvent): void;
   status(id: string): JobStatus;
-  context(id: string): JobContext;
+  context(id: string): JobMachineContext;
   create(): void;
   start(): void;
   /** The log entries since the last call (or since the start). */

@@ -11,11 +11,11 @@ import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node'
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { NatsServer } from '../../src/nats/server.js';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { JobService } from '../../src/service/service.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import type { JobTypes } from '../../src/runtime/registry.js';
-import type { Limits } from '../../src/service/limits.js';
+import type { Limits } from '../../src/protocol/limits.js';
 import type { PipeSettings } from '../../src/pipes/settings.js';
 import type { WorkerSettings } from '../../src/service/remote/directory.js';
 import type { PersistenceSettings } from '../../src/persist/settings.js';

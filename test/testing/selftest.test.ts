@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { builtinTypes } from '../../src/service/builtin-types.js';
+import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
 import { startStack } from '../support/stack.js';
 import { countJob } from './count-job.js';
 import type { Stack } from '../support/stack.js';

@@ -8,7 +8,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JobsClient } from '../../src/sdk/index.js';
 import type { JobTypes } from '../../src/runtime/registry.js';
 import { JobWorker } from '../../src/worker/worker.js';
-import type { JobTypeList, JobWorkerOptions } from '../../src/worker/worker.js';
+import type { JobWorkerOptions } from '../../src/worker/worker.js';
+import type { JobTypeList } from '../../src/worker/worker-types.js';
 import type { Stack } from '../support/stack.js';
 import type { Recorder } from '../service/helpers.js';
 

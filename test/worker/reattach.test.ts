@@ -23,7 +23,7 @@ import { testJob } from '../../src/runtime/builtin/test-job.js';
 import { INTERRUPTED } from '../../src/runtime/interrupted-work.js';
 import { JobTypes } from '../../src/runtime/registry.js';
 import { JobsClient } from '../../src/sdk/index.js';
-import { workerSubjects } from '../../src/worker/wire.js';
+import { workerSubjects } from '../../src/protocol/worker.js';
 import { Recorder, sequence } from '../service/helpers.js';
 import { TRANSITIONS } from '../../src/testing/qemu-tables.js';
 import { startNatsServer, startStack } from '../support/stack.js';

@@ -7,7 +7,7 @@
 import type { EventEnvelope, JobInfo } from '../../protocol/schemas.js';
 import { COMMANDS } from '../../protocol/subjects.js';
 import type { Command } from '../../protocol/subjects.js';
-import type { JobsClient } from '../../sdk/index.js';
+import type { CommandArgs, JobsClient } from '../../sdk/index.js';
 import { parseJsonObject } from '../args.js';
 import type { CliCommand, Context } from '../command.js';
 import { CliError, ExitCode, toCliError } from '../errors.js';
@@ -60,16 +60,21 @@ async function callCommand(ctx: Context): Promise<number> {
   const client = await ctx.client();
   const payload = args === undefined ? {} : parseJsonObject(args, 'ARGS-JSON');
   // Raw arguments: the service validates them and says what is wrong.
-  const result = await client.request(command as Command, payload as never);
+  const result = await client.request(command as Command, payload as CommandArgs<Command>);
   printJson(ctx.io, result);
   return ExitCode.ok;
+}
+
+/** The values of an option given any number of times (parseArgs' `multiple`: an array). */
+function listOption(value: unknown): string[] | undefined {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : undefined;
 }
 
 type Outcome = { kind: 'done'; info: JobInfo } | { kind: 'detached' } | { kind: 'abandoned' };
 
 async function callJob(ctx: Context): Promise<number> {
   const { type, opts } = startRequest(ctx);
-  const pipes = pipeFiles(ctx.opts.input as unknown as string[] | undefined, ctx.str('output'));
+  const pipes = pipeFiles(listOption(ctx.opts.input), ctx.str('output'));
   if (pipes) opts.pipes = pipes.arg;
   const client = await ctx.client();
   const { io } = ctx;

@@ -12,12 +12,15 @@ import type { JobType } from '../../runtime/handler.js';
 import type { JobTypes } from '../../runtime/registry.js';
 import type { WorkCommand, WorkInput, WorkReport } from '../../../machines/index.js';
 import type { RemoteRunner, Run, Work } from '../../runtime/runtime.js';
-import { Heartbeat, Report, decode, onMessage, send, tokensAfter, workerSubjects } from '../../worker/wire.js';
-import type { HeartbeatInfo, ServiceBeat } from '../../worker/wire.js';
+import { Heartbeat, Report, decode, onMessage, send, tokensAfter, workerSubjects } from '../../protocol/worker.js';
+import type { HeartbeatInfo, ServiceBeat } from '../../protocol/worker.js';
 import { RemoteJob } from './remote-job.js';
 import type { Dispatcher, WorkerRef } from './remote-job.js';
-import { TypesWithWorkers, remoteJobType } from './remote-types.js';
+import { AnnouncedTypes, TypesWithWorkers } from './remote-types.js';
 import type { RemoteTypeSource } from './remote-types.js';
+import { ownedKey as key } from '../../protocol/owned-key.js';
+import { busy, hooksOf, newWorkerEntry, summary } from './worker-entry.js';
+import type { WorkerEntry, WorkerSummary } from './worker-entry.js';
 
 export interface WorkerSettings {
   /**
@@ -52,30 +55,9 @@ export interface WorkerDirectoryOptions extends WorkerSettings {
   logger: Logger;
 }
 
-/** What {@link WorkerDirectory.list} shows of a worker. */
-export interface WorkerSummary {
-  id: string;
-  types: string[];
-  capacity: number;
-  load: number;
-  closing: boolean;
-}
-
 /** Liveness checks run this often: a dead worker is noticed within timeout + SWEEP_MS. */
 export const SWEEP_MS = 250;
 
-interface WorkerEntry extends WorkerRef {
-  info: HeartbeatInfo;
-  /** Hooks by type. */
-  types: Map<string, ReadonlySet<string>>;
-  seen: number;
-  /** This service's jobs on the worker, until their work is stopped. */
-  readonly jobs: Set<RemoteJob>;
-  dispatched: number;
-}
-
-const key = (owner: string, id: string) => `${owner}\u0000${id}`;
-const NO_HOOKS: ReadonlySet<string> = new Set();
 
 export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunner {
   /** This service instance's id in worker subjects. */
@@ -92,10 +74,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
   readonly #heartbeatMs: number;
   readonly #workers = new Map<string, WorkerEntry>();
   readonly #jobs = new Map<string, RemoteJob>();
-  readonly #standIns = new Map<string, JobType<unknown>>();
-  /** The params' JSON Schema of each remote type, as the workers last announced it. */
-  readonly #schemas = new Map<string, Record<string, unknown>>();
-  readonly #secrets = new Map<string, Set<string>>();
+  readonly #announced = new AnnouncedTypes(this);
   readonly #subs: Subscription[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   #lastSweep = performance.now();
@@ -118,7 +97,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
 
   /** The runtime's remote work: a {@link RemoteJob} for a run whose type only workers have. */
   work(input: WorkInput, run: Run, report: (event: WorkReport) => void): Work | undefined {
-    if (this.#standIns.get(run.type.type) !== run.type) return undefined;
+    if (!this.#announced.isStandIn(run.type)) return undefined;
     const job = new RemoteJob(input, run, report, this);
     this.#jobs.set(key(input.owner, input.id), job);
     return job;
@@ -130,20 +109,14 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
    * kept besides those announced.
    */
   restoredType(name: string, secrets: readonly string[]): JobType<unknown> {
-    const known = this.#secretsOf(name);
-    for (const secret of secrets) known.add(secret);
-    let type = this.#standIns.get(name);
-    if (!type) {
-      type = remoteJobType(name, known, this);
-      this.#standIns.set(name, type);
-    }
-    return type;
+    this.#announced.addSecrets(name, secrets);
+    return this.#announced.standIn(name);
   }
 
   /** The work of a job restored after a restart, taken up again on `worker` (see {@link RemoteJob}). */
   reattach(input: WorkInput, run: Run, report: (event: WorkReport) => void, worker: string, how: { settled: boolean; sync: () => WorkCommand[] }): Work {
     // The worker may not be known yet (its heartbeat, or its answer to `attach`, tells its hooks).
-    const ref: WorkerRef = { id: worker, hooks: (type) => this.#workers.get(worker)?.types.get(type) ?? NO_HOOKS };
+    const ref: WorkerRef = { id: worker, hooks: (type) => hooksOf(this.#workers.get(worker), type) };
     const job = new RemoteJob(input, run, report, this, { worker: ref, ...how });
     this.#jobs.set(key(input.owner, input.id), job);
     return job;
@@ -172,17 +145,11 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
 
   /** The live workers. */
   list(): WorkerSummary[] {
-    return [...this.#workers.values()].map((w) => ({
-      id: w.id,
-      types: [...w.types.keys()],
-      capacity: w.info.capacity,
-      load: this.#busy(w),
-      closing: w.info.closing,
-    }));
+    return [...this.#workers.values()].map(summary);
   }
 
   remoteSchema(name: string): Record<string, unknown> | undefined {
-    return this.#schemas.get(name);
+    return this.#announced.schema(name);
   }
 
   remoteNames(): string[] {
@@ -193,13 +160,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
 
   remoteType(name: string): JobType<unknown> | undefined {
     const announced = [...this.#workers.values()].some((w) => !w.info.closing && w.types.has(name));
-    if (!announced) return undefined;
-    let type = this.#standIns.get(name);
-    if (!type) {
-      type = remoteJobType(name, this.#secretsOf(name), this);
-      this.#standIns.set(name, type);
-    }
-    return type;
+    return announced ? this.#announced.standIn(name) : undefined;
   }
 
   job(owner: string, id: string): RemoteJob | undefined {
@@ -211,7 +172,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     let best: { worker: WorkerEntry; score: number } | undefined;
     for (const worker of this.#workers.values()) {
       if (worker.info.closing || skip.has(worker.id) || !worker.types.has(type)) continue;
-      const score = this.#busy(worker) / worker.info.capacity;
+      const score = busy(worker) / worker.info.capacity;
       if (!best || score < best.score || (score === best.score && worker.dispatched < best.worker.dispatched)) best = { worker, score };
     }
     if (best) best.worker.dispatched++;
@@ -237,19 +198,6 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     if (entry) this.#gone(entry, 'is unreachable');
   }
 
-  /** Jobs given to `worker` whose work has not ended: its own count, or what it reported if more. */
-  #busy(worker: WorkerEntry): number {
-    let mine = 0;
-    for (const job of worker.jobs) if (!job.settled) mine++;
-    return Math.max(mine, worker.info.load);
-  }
-
-  #secretsOf(name: string): Set<string> {
-    let secrets = this.#secrets.get(name);
-    if (!secrets) this.#secrets.set(name, (secrets = new Set()));
-    return secrets;
-  }
-
   #onHeartbeat(msg: Msg): void {
     const beat = decode(Heartbeat, msg.data);
     const token = tokensAfter(`${this.prefix}.wrk.hb.`, msg.subject, 1)?.[0];
@@ -265,19 +213,10 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     if (this.#closed) return;
     let entry = this.#workers.get(beat.worker);
     if (!entry) {
-      const created: WorkerEntry = {
-        id: beat.worker,
-        info: beat,
-        types: new Map(),
-        seen: 0,
-        jobs: new Set(),
-        dispatched: 0,
-        hooks: (type) => created.types.get(type) ?? NO_HOOKS,
-      };
-      entry = created;
+      entry = newWorkerEntry(beat);
       this.#workers.set(beat.worker, entry);
       // Jobs restored after a restart that name it: its death now fails them too.
-      for (const job of this.#jobs.values()) if (job.worker?.id === beat.worker) created.jobs.add(job);
+      for (const job of this.#jobs.values()) if (job.worker?.id === beat.worker) entry.jobs.add(job);
       this.logger.info({ worker: beat.worker, types: beat.types.map((t) => t.type), capacity: beat.capacity }, 'worker joined');
     } else if (beat.closing && !entry.info.closing) {
       this.logger.info({ worker: beat.worker }, 'worker leaving');
@@ -285,8 +224,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     entry.info = beat;
     entry.types = new Map(beat.types.map((t) => [t.type, new Set(t.hooks)]));
     entry.seen = performance.now();
-    for (const t of beat.types) for (const secret of t.secrets) this.#secretsOf(t.type).add(secret);
-    for (const t of beat.types) if (t.params) this.#schemas.set(t.type, t.params);
+    this.#announced.heardFrom(beat);
   }
 
   #onReport(msg: Msg): void {

@@ -6,14 +6,14 @@
  * worker's reports back, forwards the finalize hooks, and fails the job when the worker is
  * declared gone.
  */
-import { RequestError } from '@nats-io/transport-node';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { WorkCommand, WorkInput, WorkReport } from '../../../machines/index.js';
 import { INTERRUPTED } from '../../runtime/interrupted-work.js';
 import type { Run, Work } from '../../runtime/runtime.js';
-import { AttachReply, decode, errorText, replyError, send, workerSubjects } from '../../worker/wire.js';
-import type { HeartbeatInfo, JobMessage, Report, RunRequest } from '../../worker/wire.js';
+import { AttachReply, decode, errorText, replyError } from '../../protocol/worker.js';
+import type { HeartbeatInfo, JobMessage, Report, RunRequest } from '../../protocol/worker.js';
+import { askAttach, askPrepare, askRun, tell } from './worker-calls.js';
+import type { WorkerLink } from './worker-calls.js';
 
 /** What a remote job needs to know of a worker. */
 export interface WorkerRef {
@@ -23,13 +23,8 @@ export interface WorkerRef {
 }
 
 /** What a remote job needs of the worker directory. */
-export interface Dispatcher {
-  readonly nc: NatsConnection;
-  readonly prefix: string;
-  readonly svc: string;
+export interface Dispatcher extends WorkerLink {
   readonly logger: Logger;
-  readonly dispatchTimeoutMs: number;
-  readonly prepareTimeoutMs: number;
   /** How long workers keep this service's jobs for it to come back after its timeout (0: it does not keep jobs). */
   readonly reattachMs: number;
   /** The best live worker for `type`, except those in `skip`. */
@@ -164,24 +159,13 @@ export class RemoteJob implements Work {
     const worker = this.#worker;
     if (!worker || !this.#accepted) return;
     if (!worker.hooks(this.input.type).has('prepare')) return;
-    const { nc, prefix, svc, prepareTimeoutMs } = this.dispatcher;
-    const subject = workerSubjects.job(prefix, worker.id, svc, this.input.owner, this.input.id);
     let onGone: ((error: string) => void) | undefined;
     const gone = new Promise<never>((_, reject) => {
       onGone = (error) => reject(new Error(error));
       this.#onGone.add(onGone);
     });
     try {
-      const reply = await Promise.race([
-        nc.request(subject, JSON.stringify({ type: 'prepare' }), { timeout: prepareTimeoutMs }).catch((err: unknown) => {
-          throw new Error(
-            noResponders(err)
-              ? `Worker '${worker.id}' stopped responding`
-              : `Worker '${worker.id}' did not finish prepare of job '${this.input.id}' within ${prepareTimeoutMs} ms`,
-          );
-        }),
-        gone,
-      ]);
+      const reply = await Promise.race([askPrepare(this.dispatcher, worker.id, this.input.owner, this.input.id), gone]);
       const error = replyError(reply);
       if (error !== undefined) throw new Error(error);
     } finally {
@@ -195,7 +179,7 @@ export class RemoteJob implements Work {
   }
 
   async #dispatch(): Promise<void> {
-    const { nc, prefix, svc, dispatchTimeoutMs } = this.dispatcher;
+    const { svc, dispatchTimeoutMs } = this.dispatcher;
     const { id, owner, type, params, speed, onError, paused } = this.input;
     const reattachMs = this.dispatcher.reattachMs;
     const request: RunRequest = { svc, id, owner, type, params, speed, 'on-error': onError, paused, ...(reattachMs > 0 && { 'reattach-ms': reattachMs }) };
@@ -207,17 +191,15 @@ export class RemoteJob implements Work {
       tried.add(worker.id);
       this.#worker = worker;
       this.dispatcher.attach(worker, this);
-      let reply;
-      try {
-        reply = await nc.request(workerSubjects.run(prefix, worker.id), JSON.stringify(request), { timeout: dispatchTimeoutMs });
-      } catch (err) {
-        if (noResponders(err)) {
-          // Nobody got it: that worker is gone; try the next one.
-          this.dispatcher.detach(worker, this);
-          this.#worker = undefined;
-          this.dispatcher.unreachable(worker);
-          continue;
-        }
+      const reply = await askRun(this.dispatcher, worker.id, request);
+      if (reply === 'unreachable') {
+        // Nobody got it: that worker is gone; try the next one.
+        this.dispatcher.detach(worker, this);
+        this.#worker = undefined;
+        this.dispatcher.unreachable(worker);
+        continue;
+      }
+      if (reply === 'no-answer') {
         // It may have got it: make sure it drops it.
         this.#accepted = true;
         this.#tell({ type: 'stop' });
@@ -241,28 +223,16 @@ export class RemoteJob implements Work {
    * fails with `Interrupted by service restart`.
    */
   async #reattach(reattach: Reattach): Promise<void> {
-    const { nc, prefix, svc, dispatchTimeoutMs, logger } = this.dispatcher;
+    const { logger } = this.dispatcher;
     const { id, owner } = this.input;
     const worker = reattach.worker;
-    const subject = workerSubjects.job(prefix, worker.id, svc, owner, id);
     const where = { job: id, owner, worker: worker.id };
-    let reply: Msg | undefined;
-    let problem: string | undefined;
-    try {
-      reply = await nc.request(subject, JSON.stringify({ type: 'attach' } satisfies JobMessage), { timeout: dispatchTimeoutMs });
-    } catch (err) {
-      if (noResponders(err)) problem = 'the worker is gone';
-      else {
-        problem = `the worker did not answer within ${dispatchTimeoutMs} ms`;
-        // It may have the job after all: it must not go on with a job that failed here.
-        send(nc, subject, JSON.stringify({ type: 'stop' } satisfies JobMessage));
-      }
-    }
+    const { reply, problem } = await askAttach(this.dispatcher, worker.id, owner, id);
     this.#attaching = false;
     try {
       if (this.#gone !== undefined || this.#stopped) {
         // Declared gone meanwhile, or stopped (the service stops, or the job was dropped).
-        if (reply && !this.#detached) send(nc, subject, JSON.stringify({ type: 'stop' } satisfies JobMessage));
+        if (reply && !this.#detached) tell(this.dispatcher, worker.id, owner, id, { type: 'stop' });
         return;
       }
       const error = reply && replyError(reply);
@@ -316,8 +286,7 @@ export class RemoteJob implements Work {
       if (!this.#stopped) this.#held.push(message);
       return;
     }
-    const { nc, prefix, svc } = this.dispatcher;
-    if (worker) send(nc, workerSubjects.job(prefix, worker.id, svc, this.input.owner, this.input.id), JSON.stringify(message));
+    if (worker) tell(this.dispatcher, worker.id, this.input.owner, this.input.id, message);
   }
 
   #fail(error: string): void {
@@ -325,8 +294,4 @@ export class RemoteJob implements Work {
     this.#settled = true;
     this.report({ type: 'work.failed', error });
   }
-}
-
-function noResponders(err: unknown): boolean {
-  return err instanceof RequestError && err.isNoResponders();
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { FinalizeContext, JobType } from '../../runtime/handler.js';
 import { JobTypes } from '../../runtime/registry.js';
 import type { JobTypeInfo } from '../../runtime/registry.js';
+import type { HeartbeatInfo } from '../../protocol/worker.js';
 import type { RemoteJob } from './remote-job.js';
 
 /** What the stand-in types need of the worker directory. */
@@ -78,4 +79,52 @@ export function remoteJobType(name: string, secrets: ReadonlySet<string>, source
       throw new Error(`Job type '${name}' runs on remote workers`);
     },
   };
+}
+
+/**
+ * What live workers announced of the remote types: the one stand-in of each (made once), the
+ * params' JSON Schema as the workers last announced it, and every secret ever announced.
+ */
+export class AnnouncedTypes {
+  readonly #standIns = new Map<string, JobType<unknown>>();
+  readonly #schemas = new Map<string, Record<string, unknown>>();
+  readonly #secrets = new Map<string, Set<string>>();
+
+  constructor(private readonly source: RemoteTypeSource) {}
+
+  /** The stand-in for `name`, made on first use. */
+  standIn(name: string): JobType<unknown> {
+    let type = this.#standIns.get(name);
+    if (!type) {
+      type = remoteJobType(name, this.#secretsOf(name), this.source);
+      this.#standIns.set(name, type);
+    }
+    return type;
+  }
+
+  /** `type` is the stand-in of its name (not an in-process type). */
+  isStandIn(type: JobType<unknown>): boolean {
+    return this.#standIns.get(type.type) === type;
+  }
+
+  schema(name: string): Record<string, unknown> | undefined {
+    return this.#schemas.get(name);
+  }
+
+  addSecrets(name: string, secrets: Iterable<string>): void {
+    const known = this.#secretsOf(name);
+    for (const secret of secrets) known.add(secret);
+  }
+
+  /** A worker's heartbeat: its types' secrets and schemas. */
+  heardFrom(beat: HeartbeatInfo): void {
+    for (const t of beat.types) this.addSecrets(t.type, t.secrets);
+    for (const t of beat.types) if (t.params) this.#schemas.set(t.type, t.params);
+  }
+
+  #secretsOf(name: string): Set<string> {
+    let secrets = this.#secrets.get(name);
+    if (!secrets) this.#secrets.set(name, (secrets = new Set()));
+    return secrets;
+  }
 }

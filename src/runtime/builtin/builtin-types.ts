@@ -1,13 +1,13 @@
 /** The job types every service knows out of the box. */
 import { resolve } from 'node:path';
-import { backupJob } from '../runtime/builtin/backup-job.js';
-import { commitJob } from '../runtime/builtin/commit-job.js';
-import { createJob } from '../runtime/builtin/create-job.js';
-import { mirrorJob } from '../runtime/builtin/mirror-job.js';
-import { perOwner } from '../runtime/builtin/owner-dir.js';
-import { streamJob } from '../runtime/builtin/stream-job.js';
-import { testJob } from '../runtime/builtin/test-job.js';
-import { JobTypes } from '../runtime/registry.js';
+import { backupJob } from './backup-job.js';
+import { commitJob } from './commit-job.js';
+import { createJob } from './create-job.js';
+import { mirrorJob } from './mirror-job.js';
+import { perOwner } from './owner-dir.js';
+import { streamJob } from './stream-job.js';
+import { testJob } from './test-job.js';
+import { JobTypes } from '../registry.js';
 
 /**
  * The built-in types; the file jobs read and write below `dataDir` (JOBS_DATA_DIR), which

@@ -3,9 +3,9 @@
  * payload, of a job's description and params, and how many live jobs one owner may have.
  * The broker's max_payload stays the outer bound; these hold whatever the broker allows.
  */
-import { BadInputError, TooManyJobsError } from '../protocol/errors.js';
-import { DEFAULT_BOUNDS } from '../protocol/validate.js';
-import type { PayloadBounds } from '../protocol/validate.js';
+import { BadInputError, TooManyJobsError } from './errors.js';
+import { DEFAULT_BOUNDS } from './validate.js';
+import type { PayloadBounds } from './validate.js';
 
 export interface Limits {
   /** Largest command payload, in bytes. @defaultValue 1048576 (nats.conf's max_payload) */
@@ -54,29 +54,6 @@ export interface StartRequest {
   where?: string | undefined;
 }
 
-/** Live jobs per owner, kept as jobs come and go. */
-export class OwnerCounts {
-  readonly #counts = new Map<string, number>();
-
-  get(owner: string): number {
-    return this.#counts.get(owner) ?? 0;
-  }
-
-  add(owner: string): void {
-    this.#counts.set(owner, this.get(owner) + 1);
-  }
-
-  remove(owner: string): void {
-    const n = this.get(owner) - 1;
-    if (n > 0) this.#counts.set(owner, n);
-    else this.#counts.delete(owner);
-  }
-
-  clear(): void {
-    this.#counts.clear();
-  }
-}
-
 /** Refuse a job start whose description or params are over a limit, with QEMU-style texts naming the field. */
 export function checkStart(limits: Limits, req: StartRequest): void {
   const name = (field: string) => (req.where ? `${req.where}.${field}` : field);
@@ -88,7 +65,7 @@ export function checkStart(limits: Limits, req: StartRequest): void {
   }
 }
 
-/** Refuse one more live job for `owner` past the limit (`pending`: jobs of the same request). */
-export function checkRoom(limits: Limits, counts: OwnerCounts, owner: string, pending: number): void {
-  if (counts.get(owner) + pending >= limits.maxJobsPerOwner) throw new TooManyJobsError(owner, limits.maxJobsPerOwner);
+/** Refuse one more live job for `owner`, who has `live` (counting those of the same request), past the limit. */
+export function checkRoom(limits: Limits, owner: string, live: number): void {
+  if (live >= limits.maxJobsPerOwner) throw new TooManyJobsError(owner, limits.maxJobsPerOwner);
 }

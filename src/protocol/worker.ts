@@ -12,7 +12,7 @@
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { OnError } from '../../machines/index.js';
-import { ACCOUNT_RE, JOB_ID_RE } from '../protocol/subjects.js';
+import { ACCOUNT_RE, JOB_ID_RE } from './subjects.js';
 
 /** Worker ids and service instance ids: one subject token. */
 export const NODE_ID_RE = ACCOUNT_RE;

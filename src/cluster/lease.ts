@@ -1,0 +1,287 @@
+/**
+ * Partition leases: at most one instance serves a partition at any moment, even across
+ * crashes, freezes and stream leader elections. A lease is the key `p.<n>` of the KV bucket
+ * `<prefix>_leases` (allow_direct off, so every read goes to the stream leader and is current),
+ * value `{holder, epoch}`; every change is a compare-and-set on the key's revision.
+ *
+ * - acquire: `create` of a free key (absent or deleted), or `update` at the revision a
+ *   contender observed unchanged for `leaseMs + marginMs` on its own clock (the holder is dead
+ *   or frozen). The epoch is the key's revision before the acquiring write: every acquisition
+ *   moves the key past it, so epochs strictly increase per partition. Stamp records with it.
+ * - renew: `update` at the held revision every `renewMs`; failures are retried every
+ *   `retryMs` until the lease runs out.
+ * - self-fencing: the holder stops serving (`onLost`) at the start of its last successful
+ *   renew (or acquire) request + leaseMs − marginMs, on its monotonic clock. That request
+ *   started before its write, which a contender observes no earlier than it happened, and the
+ *   contender waits leaseMs + marginMs from then: the holder has stopped 2 × marginMs before
+ *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
+ *   past its fence timer.
+ *
+ * Timings (defaults): lease 15 s, renew every 3 s, margin 1 s. Killing the node that leads the
+ * bucket's stream stalled writes for 5.6–6.7 s in measurements on nats-server 2.9.10 (its raft
+ * election timeout is 4–9 s), so a holder must survive ~10 s without a successful renew:
+ * leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's partitions wait ~16 s.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { watchForever } from './watch.js';
+import type { Watching } from './watch.js';
+
+export interface LeaseValue {
+  holder: string;
+  epoch: number;
+}
+
+export type LostReason = 'expired' | 'taken' | 'released';
+
+export interface LeaseOptions {
+  /** The bucket is `<prefix>_leases`. */
+  prefix: string;
+  /** This instance's id, written as the holder. */
+  holder: string;
+  /** @defaultValue 15000 */
+  leaseMs?: number;
+  /** @defaultValue 3000 */
+  renewMs?: number;
+  /** @defaultValue 1000 */
+  marginMs?: number;
+  /** Between retries of a failed renew. @defaultValue 250 */
+  retryMs?: number;
+  /** Replicas of the bucket's stream (3 on a cluster). @defaultValue 1 */
+  replicas?: number;
+  /** This instance now holds `partition` with `epoch`. */
+  onGained?: (partition: number, epoch: number) => void;
+  /** This instance must stop serving `partition` (called before anyone else can hold it). */
+  onLost?: (partition: number, reason: LostReason) => void;
+  /** A lease changed in the bucket (any holder): a coordinator reconsiders. */
+  onObserved?: (partition: number) => void;
+  /** Monotonic clock. @defaultValue performance.now */
+  now?: () => number;
+}
+
+interface Held {
+  revision: number;
+  epoch: number;
+  fenceAt: number;
+  fence: NodeJS.Timeout | undefined;
+  renew: NodeJS.Timeout | undefined;
+}
+
+const keyOf = (p: number) => `p.${p}`;
+const partitionOfKey = (key: string) => Number(key.slice(2));
+
+function wrongRevision(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+export class Leases {
+  /** Partition → the last revision seen of its key, and when (local clock) it was first seen. */
+  readonly #observed = new Map<number, { revision: number; at: number; value: LeaseValue | undefined }>();
+  readonly #held = new Map<number, Held>();
+  readonly #now: () => number;
+  readonly leaseMs: number;
+  readonly renewMs: number;
+  readonly marginMs: number;
+  readonly #retryMs: number;
+  #watching: Watching | undefined;
+  #pausedUntil = 0;
+  #closed = false;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly opts: LeaseOptions,
+  ) {
+    this.leaseMs = opts.leaseMs ?? 15_000;
+    this.renewMs = opts.renewMs ?? 3000;
+    this.marginMs = opts.marginMs ?? 1000;
+    this.#retryMs = opts.retryMs ?? 250;
+    this.#now = opts.now ?? (() => performance.now());
+  }
+
+  static async open(nc: NatsConnection, opts: LeaseOptions): Promise<Leases> {
+    const kv = await new Kvm(jetstream(nc, { timeout: Math.min(2000, opts.renewMs ?? 3000) })).create(`${opts.prefix}_leases`, {
+      history: 1,
+      replicas: opts.replicas ?? 1,
+      storage: 'file',
+      allow_direct: false,
+      description: 'jobstate: partition leases',
+    });
+    const leases = new Leases(kv, opts);
+    leases.#watching = watchForever(kv, (e) => leases.#observe(partitionOfKey(e.key), e));
+    await leases.#watching.started;
+    return leases;
+  }
+
+  #observe(p: number, e: KvEntry | null): void {
+    if (!Number.isInteger(p)) return;
+    const revision = e?.revision ?? 0;
+    const known = this.#observed.get(p);
+    if (known && known.revision >= revision) return;
+    const value = e?.operation === 'PUT' ? parseLease(e) : undefined;
+    this.#observed.set(p, { revision, at: this.#now(), value });
+    this.opts.onObserved?.(p);
+  }
+
+  /** The partitions this instance holds (and may serve). */
+  held(): number[] {
+    return [...this.#held.keys()].filter((p) => this.valid(p)).sort((a, b) => a - b);
+  }
+
+  /** Whether this instance may serve `partition` now: held and not past its fence, by the clock. */
+  valid(partition: number): boolean {
+    const h = this.#held.get(partition);
+    return h !== undefined && this.#now() < h.fenceAt;
+  }
+
+  /** The epoch this instance holds `partition` with, if it holds it. */
+  epoch(partition: number): number | undefined {
+    return this.valid(partition) ? this.#held.get(partition)?.epoch : undefined;
+  }
+
+  /** Who holds `partition` as far as the watch has seen (maybe stale). */
+  holderOf(partition: number): string | undefined {
+    return this.#observed.get(partition)?.value?.holder;
+  }
+
+  /**
+   * Try once to take `partition`: true when this instance holds it afterwards. A lease held by
+   * another instance is taken only once its revision has been seen unchanged for leaseMs +
+   * marginMs.
+   */
+  async acquire(partition: number): Promise<boolean> {
+    if (this.#closed) return false;
+    if (this.valid(partition)) return true;
+    const seen = this.#observed.get(partition);
+    // Not worth a request: the watch shows another holder's lease still fresh.
+    if (seen?.value && seen.value.holder !== this.opts.holder && !this.#stale(seen)) return false;
+    const current = await this.kv.get(keyOf(partition));
+    this.#observe(partition, current);
+    const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
+    if (value && value.holder !== this.opts.holder) {
+      const now = this.#observed.get(partition);
+      if (!now || now.revision !== current!.revision || !this.#stale(now)) return false;
+    }
+    const previous = current?.revision ?? 0;
+    const start = this.#now();
+    const mine: LeaseValue = { holder: this.opts.holder, epoch: previous };
+    try {
+      const revision = current === null ? await this.kv.create(keyOf(partition), JSON.stringify(mine)) : await this.kv.update(keyOf(partition), JSON.stringify(mine), previous);
+      if (this.#closed) return false;
+      this.#hold(partition, revision, mine.epoch, start);
+      return true;
+    } catch (err) {
+      if (wrongRevision(err)) return false; // another contender was first
+      throw err;
+    }
+  }
+
+  #stale(seen: { at: number }): boolean {
+    return this.#now() - seen.at >= this.leaseMs + this.marginMs;
+  }
+
+  #hold(p: number, revision: number, epoch: number, start: number): void {
+    const h: Held = { revision, epoch, fenceAt: start + this.leaseMs - this.marginMs, fence: undefined, renew: undefined };
+    this.#held.set(p, h);
+    this.#arm(p, h, start);
+    this.opts.onGained?.(p, epoch);
+  }
+
+  /** (Re)schedule the fence at h.fenceAt and the next renew `renewMs` after `start`. */
+  #arm(p: number, h: Held, start: number): void {
+    clearTimeout(h.fence);
+    clearTimeout(h.renew);
+    h.fence = setTimeout(() => this.#fence(p, h), Math.max(0, h.fenceAt - this.#now()));
+    h.renew = setTimeout(() => void this.#renew(p, h), Math.max(0, start + this.renewMs - this.#now()));
+  }
+
+  #fence(p: number, h: Held): void {
+    if (this.#held.get(p) !== h) return;
+    if (this.#now() < h.fenceAt) {
+      h.fence = setTimeout(() => this.#fence(p, h), h.fenceAt - this.#now());
+      return;
+    }
+    this.#drop(p, h, 'expired');
+  }
+
+  #drop(p: number, h: Held, reason: LostReason): void {
+    clearTimeout(h.fence);
+    clearTimeout(h.renew);
+    if (this.#held.get(p) !== h) return;
+    this.#held.delete(p);
+    this.opts.onLost?.(p, reason);
+  }
+
+  async #renew(p: number, h: Held): Promise<void> {
+    if (this.#held.get(p) !== h || this.#closed) return;
+    const now = this.#now();
+    if (now < this.#pausedUntil) {
+      h.renew = setTimeout(() => void this.#renew(p, h), this.#pausedUntil - now);
+      return;
+    }
+    const start = now;
+    try {
+      const revision = await this.kv.update(keyOf(p), JSON.stringify({ holder: this.opts.holder, epoch: h.epoch }), h.revision);
+      if (this.#held.get(p) !== h) return;
+      h.revision = revision;
+      if (start + this.leaseMs - this.marginMs > h.fenceAt) h.fenceAt = start + this.leaseMs - this.marginMs;
+      this.#arm(p, h, start);
+    } catch (err) {
+      if (this.#held.get(p) !== h) return;
+      if (wrongRevision(err)) {
+        const current = await this.kv.get(keyOf(p)).catch(() => undefined);
+        if (this.#held.get(p) !== h) return;
+        const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
+        if (current && (value?.holder !== this.opts.holder || value.epoch !== h.epoch)) {
+          this.#drop(p, h, 'taken');
+          return;
+        }
+        // Our own write whose reply was lost: go on from it, without extending the fence.
+        if (current) h.revision = current.revision;
+      }
+      h.renew = setTimeout(() => void this.#renew(p, h), this.#retryMs);
+    }
+  }
+
+  /** Stop serving `partition` now, then free its key (at our revision only) for the next holder. */
+  async release(partition: number): Promise<void> {
+    const h = this.#held.get(partition);
+    if (!h) return;
+    this.#drop(partition, h, 'released');
+    await this.kv.delete(keyOf(partition), { previousSeq: h.revision }).catch(() => {
+      // Taken or unreachable: a contender takes it once it is stale.
+    });
+  }
+
+  /** Release every held partition (graceful handover), then stop. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#held.keys()].map((p) => this.release(p)));
+    this.abandon();
+  }
+
+  /** Send no renewals for `ms`, as a frozen process would not (fencing goes on): tests use it. */
+  pause(ms: number): void {
+    this.#pausedUntil = this.#now() + ms;
+  }
+
+  /** Stop all timers and the watch without releasing or calling onLost (as a crash would). */
+  abandon(): void {
+    this.#closed = true;
+    for (const h of this.#held.values()) {
+      clearTimeout(h.fence);
+      clearTimeout(h.renew);
+    }
+    this.#held.clear();
+    this.#watching?.stop();
+  }
+}
+
+function parseLease(e: KvEntry): LeaseValue | undefined {
+  try {
+    const v = e.json<Partial<LeaseValue>>();
+    return typeof v.holder === 'string' && typeof v.epoch === 'number' ? { holder: v.holder, epoch: v.epoch } : undefined;
+  } catch {
+    return undefined;
+  }
+}
