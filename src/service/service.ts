@@ -17,11 +17,8 @@ import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
 import type { PersistenceSettings, Retention } from '../persist/settings.js';
-import { lastProgress } from '../persist/event-stream.js';
-import type { ToldProgress } from '../persist/event-stream.js';
 import type { JobStore } from '../persist/job-store.js';
-import { storeNames } from '../persist/names.js';
-import { instanceId, openStore } from '../persist/open.js';
+import { instanceId, openStore, readKept, setAsideAll } from '../persist/open.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
@@ -151,20 +148,10 @@ export class JobService implements AsyncDisposable {
     await workers?.start();
     if (store) {
       const started = performance.now();
-      // The progress clients were told (events, JobInfo) may be ahead of what was saved: a
-      // restored job comes back with at least that. Read beside the store, at once.
-      const [records, told] = await Promise.all([
-        store.loadAll(),
-        lastProgress(opts.nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
-          opts.logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
-          return new Map<string, ToldProgress>();
-        }),
-      ]);
+      const { records, told } = await readKept(store, opts.nc, prefix, opts.logger);
       const read = performance.now();
       const { restored, rejected } = jobs.restore(records, told);
-      for (const r of rejected) {
-        await store.setAside(r.key, r.revision).catch((err: unknown) => opts.logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
-      }
+      await setAsideAll(store, rejected, opts.logger);
       const ms = Math.round(performance.now() - started);
       opts.logger.info({ restored, records: records.length, setAside: rejected.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
     }
