@@ -128,7 +128,7 @@ export function runningJob(i: number): JobActorRef {
 
 const hub = createActorParent();
 
-/** A job alone resting in `running` in the actor system it shares with every other (the service's actor hub). */
+/** A job alone resting in `running` in the actor system it shares with every other (the jobs' actor parent). */
 export function runningJobInHub(i: number): JobActorRef {
   const job = createActor(jobMachine, { input: jobInput(i), parent: hub }).start();
   job.send({ type: 'create' });

@@ -2,14 +2,17 @@
  * Opening what a service keeps in JetStream for its prefix (names.ts): the event stream and the
  * job store's bucket, each created if need be, and the service's instance id kept in that
  * bucket. A service that cannot have them does not start: it says why, and how to run without.
+ * Then reading what they keep, at start, and setting aside the records that cannot be restored.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ensureEventStream } from './event-stream.js';
+import { ensureEventStream, lastProgress } from './event-stream.js';
+import type { ToldProgress } from './event-stream.js';
 import { JobStore } from './job-store.js';
 import type { JobStoreOptions } from './job-store.js';
 import { storeNames } from './names.js';
 import { SERVICE_INSTANCE_KEY } from './records.js';
+import type { Rejected, StoredRecord } from './records.js';
 import type { PersistenceSettings } from './settings.js';
 
 /**
@@ -71,6 +74,35 @@ export class PartitionsMismatchError extends Error {
         `set JOBS_PARTITIONS=${stored} (every instance of a prefix must use the same number), or start over with a new JOBS_PREFIX`,
     );
     this.name = 'PartitionsMismatchError';
+  }
+}
+
+/**
+ * What is kept, read at once at start: every record of the store, and the progress clients
+ * were last told (events, JobInfo) by `<owner>.<id>`, which may be ahead of what was saved: a
+ * restored job comes back with at least that. Without it (the event stream unreadable), jobs
+ * come back with the progress saved.
+ */
+export async function readKept(
+  store: JobStore,
+  nc: NatsConnection,
+  prefix: string,
+  logger: Logger,
+): Promise<{ records: StoredRecord[]; told: Map<string, ToldProgress> }> {
+  const [records, told] = await Promise.all([
+    store.loadAll(),
+    lastProgress(nc, storeNames(prefix).stream, prefix).catch((err: unknown) => {
+      logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
+      return new Map<string, ToldProgress>();
+    }),
+  ]);
+  return { records, told };
+}
+
+/** Set aside the records that cannot be restored, one after the other; one that fails stays in place. */
+export async function setAsideAll(store: JobStore, rejected: Iterable<Rejected>, logger: Logger): Promise<void> {
+  for (const r of rejected) {
+    await store.setAside(r.key, r.revision).catch((err: unknown) => logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
   }
 }
 

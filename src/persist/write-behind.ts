@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { DueKeys } from './coalescing.js';
 import type { KvUpdates } from './kv-updates.js';
 import { SaveWaits } from './save-waits.js';
-import type { WaitedKey } from './save-waits.js';
+import type { Wait, WaitedKey } from './save-waits.js';
 import { NotSavedError, StoreConflictError, isConflict } from './store-errors.js';
 import { ownVersion } from './unknown-outcomes.js';
 import type { Unknown } from './unknown-outcomes.js';
@@ -113,7 +113,7 @@ export class WriteBehind {
 
   /** Resolves once every key of `keys`, as of now, is written; see save-waits.ts for how it fails. */
   saved(keys: Iterable<string>, timeoutMs: number): Promise<void> {
-    let wait: ReturnType<SaveWaits['create']> | undefined;
+    let wait: Wait | undefined;
     for (const key of keys) {
       const state = this.#keys.get(key);
       if (!state || state.written >= state.version) continue;

@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { AnyActorRef } from 'xstate';
 import { z } from 'zod';
-import { JobStatus, OnError, jobMachine, statusOf, workInput } from '../../machines/index.js';
-import type { JobActorRef, JobInput, JobSnapshot, JobMachineContext as MachineContext, PrepareReport, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
+import { OnError, jobMachine, restoredWork, workInput, workSyncCommands } from '../../machines/index.js';
+import type { JobActorRef, JobInput, JobSnapshot, JobMachineContext as MachineContext, PrepareReport, RestoredWork, WorkCommand, WorkInput, WorkReport } from '../../machines/index.js';
 import type { JobContext, JobHooks, JobType } from './handler.js';
 import { INTERRUPTED, InterruptedWork } from './interrupted-work.js';
 import { JobLogBuffer, secretValues } from './job-log.js';
@@ -125,12 +125,12 @@ export class JobRuntime implements WorkPlace {
    * `running` job, when it must go on for a `resting` one (paused, ready, standby). A job
    * that was `stopping` its work gets the work's end; one that was `preparing` prepares again.
    */
-  restoreWork(context: MachineContext, job: AnyActorRef, where: 'running' | 'resting' | 'stopping' | 'preparing' | 'finished'): void {
+  restoreWork(context: MachineContext, job: AnyActorRef, where: RestoredWork): void {
     const run = this.#runOf(context);
     if (run?.restoredWorker !== undefined && this.remote) {
       const settled = where === 'preparing' || where === 'finished';
       const report = (event: WorkReport) => job.send(event);
-      const work = this.remote.reattach(workInput(context), run, report, run.restoredWorker, { settled, sync: () => syncCommands(job) });
+      const work = this.remote.reattach(workInput(context), run, report, run.restoredWorker, { settled, sync: () => workSyncCommands(job.getSnapshot() as JobSnapshot) });
       run.work = work;
       void work.run();
       if (where === 'preparing') this.#prepare(context, job);
@@ -150,19 +150,8 @@ export class JobRuntime implements WorkPlace {
   /** Give a job restored after a restart the work its status needs now, if any (see {@link restoreWork}). */
   resume(job: JobActorRef): void {
     const snapshot = job.getSnapshot();
-    const status = statusOf(snapshot);
-    const { context } = snapshot;
-    if (status === JobStatus.concluded) return;
-    const working = context.startedAt !== undefined && context.outcome === undefined;
-    if (status === JobStatus.running && working) this.restoreWork(context, job, 'running');
-    else if ((status === JobStatus.paused || status === JobStatus.ready || status === JobStatus.standby) && working) {
-      this.restoreWork(context, job, 'resting');
-    } else if (snapshot.matches({ aborting: 'stopping' })) this.restoreWork(context, job, 'stopping');
-    else if (snapshot.matches({ pending: 'preparing' })) this.restoreWork(context, job, 'preparing');
-    else if (context.startedAt !== undefined && (status === JobStatus.waiting || status === JobStatus.pending || status === JobStatus.aborting)) {
-      // The work ended, the job is not finalized yet: its hooks may still need the work's worker.
-      this.restoreWork(context, job, 'finished');
-    }
+    const where = restoredWork(snapshot);
+    if (where !== undefined) this.restoreWork(snapshot.context, job, where);
   }
 
   #open(input: JobInput, type: JobType<unknown>, links: RunLinks): Run {
@@ -178,8 +167,9 @@ export class JobRuntime implements WorkPlace {
       scratch: {},
       log: new JobLogBuffer(secretValues(params, type.secrets), logger, links.logLines),
       softCancelled: false,
-      ...(links.pipes && { pipes: links.pipes }),
-      ...(links.jobs && { jobs: links.jobs }),
+      // Always set, if only to undefined: every run has the same shape.
+      pipes: links.pipes,
+      jobs: links.jobs,
     };
     this.#runs.set(key(owner, id), run);
     return run;
@@ -272,22 +262,6 @@ function unavailableType(type: string): JobType<unknown> {
       throw new Error(`Job type '${type}' is not available`);
     },
   };
-}
-
-/**
- * The commands that bring re-attached work in line with the job's statechart as it is now:
- * paused or not (paused and standby pause the work), its speed, and a cancel asked for.
- * Each is idempotent on the work's side. Nothing once the work has ended.
- */
-function syncCommands(job: AnyActorRef): WorkCommand[] {
-  const snapshot = job.getSnapshot() as JobSnapshot;
-  const { context } = snapshot;
-  if (context.outcome !== undefined) return [];
-  const status = statusOf(snapshot);
-  const paused = status === JobStatus.paused || status === JobStatus.standby;
-  const commands: WorkCommand[] = [{ type: paused ? 'pause' : 'resume' }, { type: 'set-speed', speed: context.speed }];
-  if (context.cancel !== 'none') commands.push({ type: 'cancel', force: context.cancel === 'force' });
-  return commands;
 }
 
 // Where other rooms found these before run.ts held them.

@@ -239,10 +239,7 @@ export class JobManager implements JobsApi {
     }
   }
 
-  /**
-   * Dismiss concluded jobs kept longer than `keepConcludedMs`, and the oldest beyond
-   * `keepConcluded` (their `null` events are published as for any dismissal).
-   */
+  /** Retention: dismiss the concluded jobs kept too long, or beyond how many are kept. */
   sweep(retention: Retention, now = Date.now()): number {
     return sweepConcluded(this.#table, retention, this.#opts.logger, now);
   }

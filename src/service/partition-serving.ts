@@ -7,10 +7,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { ServingHooks } from '../cluster/ownership.js';
 import { partitionOf } from '../cluster/partition.js';
-import { lastProgress } from '../persist/event-stream.js';
-import type { ToldProgress } from '../persist/event-stream.js';
 import type { JobStore } from '../persist/job-store.js';
-import { storeNames } from '../persist/names.js';
+import { readKept, setAsideAll } from '../persist/open.js';
 import { ASIDE_PREFIX, SERVICE_INSTANCE_KEY, parseKey } from '../persist/records.js';
 import type { JobManager } from './jobs.js';
 
@@ -44,22 +42,12 @@ export function servingHooks(parts: ServingParts): ServingHooks {
   return {
     restore: async (batch, held) => {
       const started = performance.now();
-      // The progress clients were told (events, JobInfo) may be ahead of what was saved: a
-      // restored job comes back with at least that. Read beside the store, at once.
-      const [records, told] = await Promise.all([
-        store.loadAll(),
-        lastProgress(parts.nc, storeNames(parts.prefix).stream, parts.prefix).catch((err: unknown) => {
-          logger.warn({ err }, 'the progress last told could not be read from the event stream; jobs come back with the progress saved');
-          return new Map<string, ToldProgress>();
-        }),
-      ]);
+      const { records, told } = await readKept(store, parts.nc, parts.prefix, logger);
       const read = performance.now();
       const partitions = new Set(batch.filter(held));
       const mine = records.filter((r) => partitions.has(partitionOfKey(r.key, parts.partitions)));
       const { restored, rejected } = jobs.restore(mine, told);
-      for (const r of rejected) {
-        await store.setAside(r.key, r.revision).catch((err: unknown) => logger.warn({ err, key: r.key }, 'job store: setting a record aside failed; it stays in place'));
-      }
+      await setAsideAll(store, rejected, logger);
       const ms = Math.round(performance.now() - started);
       logger.info({ restored, records: mine.length, setAside: rejected.length, ms, readMs: Math.round(read - started), partitions: partitions.size }, 'jobs restored');
       parts.restored();

@@ -5,7 +5,7 @@
  */
 import { waitFor } from 'xstate';
 import type { Logger } from 'pino';
-import { JobStatus, JobVerb, RefusalReason, statusOf } from '../../machines/index.js';
+import { JobVerb, RefusalReason, finalizeSettled, transactionSettled } from '../../machines/index.js';
 import type { VerbEvent } from '../../machines/index.js';
 import { BadInputError, VerbRefusedError } from '../protocol/errors.js';
 import type { JobCancelArgs, JobRef, JobSetSpeedArgs } from '../protocol/schemas.js';
@@ -79,8 +79,8 @@ export class JobVerbs {
 
   /** After a finalize: once the job (or its transaction) has moved on, and is saved. */
   async #finalized(entry: LiveJob): Promise<VerbDone> {
-    if (entry.txn) await waitFor(entry.txn, (s) => s.matches('committed') || s.matches('aborted') || s.status === 'done');
-    else await waitFor(entry.job, (s) => statusOf(s) !== JobStatus.pending);
+    if (entry.txn) await waitFor(entry.txn, transactionSettled);
+    else await waitFor(entry.job, finalizeSettled);
     await this.saved(entry.owner, [entry.id]);
     return VERB_DONE;
   }
