@@ -216,6 +216,8 @@ export class Leases {
   async #renew(p: number, h: Held): Promise<void> {
     if (this.#held.get(p) !== h || this.#closed) return;
     const now = this.#now();
+    // Woken past the fence (a frozen process): lost, even if no one took it; acquire anew, with a new epoch.
+    if (now >= h.fenceAt) return this.#drop(p, h, 'expired');
     if (now < this.#pausedUntil) {
       h.renew = setTimeout(() => void this.#renew(p, h), this.#pausedUntil - now);
       return;

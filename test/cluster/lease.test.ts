@@ -1,5 +1,5 @@
 /**
- * Leases on one nats-server (fast, short timings L = 1.5 s, renew 0.5 s, margin 0.25 s):
+ * Leases on one nats-server (fast, short timings L = 3 s, renew 1 s, margin 0.5 s):
  * a free lease is taken at once and a fresh one is not; a released one is taken at once with
  * a higher epoch; of two contenders for a stale lease exactly one wins; a holder whose
  * renewals fail (server frozen) fences itself at (its last renew's start) + L − margin.
@@ -13,7 +13,7 @@ import type { LeaseOptions, LostReason } from '../../src/cluster/lease.js';
 import { startNatsServer } from '../support/stack.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const timing = { leaseMs: 1500, renewMs: 500, marginMs: 250, retryMs: 50 };
+const timing = { leaseMs: 3000, renewMs: 1000, marginMs: 500, retryMs: 50 };
 
 describe('leases', () => {
   let server: Awaited<ReturnType<typeof startNatsServer>>;

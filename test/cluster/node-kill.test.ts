@@ -70,4 +70,14 @@ describe('coordinators: a nats-server node dies under the leases', () => {
     assert.deepEqual(owners(inst.coordinators), assign(['a', 'b', 'c'], DEFAULT_PARTITIONS));
     assert.deepEqual(doubleOwnership(inst.timeline), []);
   });
+
+  test('the killed node restarts with its store and the cluster is whole again', async () => {
+    const down = cluster.nodes.find((n) => cluster.output(n.index).length > 0 && !cluster.alive(n.index));
+    assert.ok(down, 'no node is down');
+    await cluster.restart(down.index);
+    assert.ok(cluster.alive(down.index));
+    await settled(inst.coordinators, 10_000);
+    assert.deepEqual(doubleOwnership(inst.timeline), []);
+    assert.deepEqual(inst.timeline.filter((e) => e.kind === 'lost' && e.reason !== 'released'), []);
+  });
 });
