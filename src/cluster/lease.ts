@@ -80,6 +80,8 @@ export class Leases {
   /** Partition → the last revision seen of its key, and when (local clock) it was first seen. */
   readonly #observed = new Map<number, { revision: number; at: number; value: LeaseValue | undefined }>();
   readonly #held = new Map<number, Held>();
+  /** Partition → the epoch this process last held it with. */
+  readonly #epochs = new Map<number, number>();
   readonly #now: () => number;
   readonly leaseMs: number;
   readonly renewMs: number;
@@ -155,11 +157,11 @@ export class Leases {
     if (this.valid(partition)) return true;
     const seen = this.#observed.get(partition);
     // Not worth a request: the watch shows another holder's lease still fresh.
-    if (seen?.value && seen.value.holder !== this.opts.holder && !this.#stale(seen)) return false;
+    if (seen?.value && !this.#ours(partition, seen.value) && !this.#stale(seen)) return false;
     const current = await this.kv.get(keyOf(partition));
     this.#observe(partition, current);
     const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
-    if (value && value.holder !== this.opts.holder) {
+    if (value && !this.#ours(partition, value)) {
       const now = this.#observed.get(partition);
       if (!now || now.revision !== current!.revision || !this.#stale(now)) return false;
     }
@@ -177,6 +179,15 @@ export class Leases {
     }
   }
 
+  /**
+   * A lease this very process held and has stopped serving (fenced, nobody took it since): it
+   * may take it again at once. The same holder id from another process (a restart, or a
+   * misconfigured twin) is treated as anyone else's and waits until the lease is stale.
+   */
+  #ours(p: number, value: LeaseValue): boolean {
+    return value.holder === this.opts.holder && this.#epochs.get(p) === value.epoch;
+  }
+
   #stale(seen: { at: number }): boolean {
     return this.#now() - seen.at >= this.leaseMs + this.marginMs;
   }
@@ -184,6 +195,7 @@ export class Leases {
   #hold(p: number, revision: number, epoch: number, start: number): void {
     const h: Held = { revision, epoch, fenceAt: start + this.leaseMs - this.marginMs, fence: undefined, renew: undefined };
     this.#held.set(p, h);
+    this.#epochs.set(p, epoch);
     this.#arm(p, h, start);
     this.opts.onGained?.(p, epoch);
   }

@@ -75,6 +75,19 @@ describe('leases', () => {
     assert.ok(waited >= timing.leaseMs + timing.marginMs - 10, `taken after ${waited} ms`);
   });
 
+  test('the same holder id in a new process (a restart) waits for the old lease to go stale', async () => {
+    const p = prefix();
+    const before = await lease({ prefix: p, holder: 'a' });
+    assert.equal(await before.acquire(2), true);
+    before.abandon();
+    const again = await lease({ prefix: p, holder: 'a' });
+    const start = performance.now();
+    assert.equal(await again.acquire(2), false);
+    while (!(await again.acquire(2))) await sleep(50);
+    const waited = performance.now() - start;
+    assert.ok(waited >= timing.leaseMs + timing.marginMs - timing.renewMs - 10, `taken after ${waited} ms`);
+  });
+
   test('a holder that cannot renew fences itself at its last renew start + L − margin', async () => {
     const p = prefix();
     const lost: Array<{ t: number; reason: LostReason }> = [];
