@@ -80,8 +80,7 @@ export class Leases {
   /** Partition → the last revision seen of its key, and when (local clock) it was first seen. */
   readonly #observed = new Map<number, { revision: number; at: number; value: LeaseValue | undefined }>();
   readonly #held = new Map<number, Held>();
-  /** Partition → the epoch this process last held it with. */
-  readonly #epochs = new Map<number, number>();
+  readonly #epochs = new Map<number, number>(); // partition → the epoch this process last held it with
   readonly #now: () => number;
   readonly leaseMs: number;
   readonly renewMs: number;
@@ -90,6 +89,7 @@ export class Leases {
   #watching: Watching | undefined;
   #pausedUntil = 0;
   #closed = false;
+  #graceful = false;
 
   private constructor(
     private readonly kv: KV,
@@ -170,7 +170,11 @@ export class Leases {
     const mine: LeaseValue = { holder: this.opts.holder, epoch: previous };
     try {
       const revision = current === null ? await this.kv.create(keyOf(partition), JSON.stringify(mine)) : await this.kv.update(keyOf(partition), JSON.stringify(mine), previous);
-      if (this.#closed) return false;
+      if (this.#closed) {
+        // Won while closing: free it again if the close is graceful (a crash would leave it to go stale).
+        if (this.#graceful) await this.kv.delete(keyOf(partition), { previousSeq: revision }).catch(() => {});
+        return false;
+      }
       this.#hold(partition, revision, mine.epoch, start);
       return true;
     } catch (err) {
@@ -210,11 +214,8 @@ export class Leases {
 
   #fence(p: number, h: Held): void {
     if (this.#held.get(p) !== h) return;
-    if (this.#now() < h.fenceAt) {
-      h.fence = setTimeout(() => this.#fence(p, h), h.fenceAt - this.#now());
-      return;
-    }
-    this.#drop(p, h, 'expired');
+    if (this.#now() >= h.fenceAt) this.#drop(p, h, 'expired');
+    else h.fence = setTimeout(() => this.#fence(p, h), h.fenceAt - this.#now());
   }
 
   #drop(p: number, h: Held, reason: LostReason): void {
@@ -247,10 +248,7 @@ export class Leases {
         const current = await this.kv.get(keyOf(p)).catch(() => undefined);
         if (this.#held.get(p) !== h) return;
         const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
-        if (current && (value?.holder !== this.opts.holder || value.epoch !== h.epoch)) {
-          this.#drop(p, h, 'taken');
-          return;
-        }
+        if (current && (value?.holder !== this.opts.holder || value.epoch !== h.epoch)) return this.#drop(p, h, 'taken');
         // Our own write whose reply was lost: go on from it, without extending the fence.
         if (current) h.revision = current.revision;
       }
@@ -270,6 +268,7 @@ export class Leases {
 
   /** Release every held partition (graceful handover), then stop. */
   async close(): Promise<void> {
+    this.#graceful = true;
     await Promise.all([...this.#held.keys()].map((p) => this.release(p)));
     this.abandon();
   }
@@ -282,10 +281,7 @@ export class Leases {
   /** Stop all timers and the watch without releasing or calling onLost (as a crash would). */
   abandon(): void {
     this.#closed = true;
-    for (const h of this.#held.values()) {
-      clearTimeout(h.fence);
-      clearTimeout(h.renew);
-    }
+    for (const h of this.#held.values()) [h.fence, h.renew].forEach(clearTimeout);
     this.#held.clear();
     this.#watching?.stop();
   }
