@@ -18,9 +18,10 @@
  *   past its fence timer.
  *
  * Timings (defaults): lease 15 s, renew every 3 s, margin 1 s. Killing the node that leads the
- * bucket's stream stalled writes for 5.6–6.7 s in measurements on nats-server 2.9.10 (its raft
- * election timeout is 4–9 s), so a holder must survive ~10 s without a successful renew:
- * leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's partitions wait ~16 s.
+ * bucket's stream stalled writes for 3–7 s (seven runs, nats-server 2.9.10, 3 nodes on one host:
+ * the followers wait out a raft election timeout), so a holder must ride out ~10 s without a
+ * successful renew: leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's
+ * partitions wait up to L + margin (measured 14.6 s after a crash 1.5 s past a renewal).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';

@@ -103,7 +103,8 @@ describe('leases', () => {
     assert.equal(lost.length, 1);
     assert.equal(lost[0]!.reason, 'expired');
     assert.equal(a.valid(1), false);
-    // Fenced by renew-start + L − margin: at most L − margin after the acquisition started.
-    assert.ok(lost[0]!.t - t0 <= timing.leaseMs - timing.marginMs + 50, `fenced after ${lost[0]!.t - t0} ms`);
+    // Fenced by renew-start + L − margin (at most L − margin after the acquisition started), give or
+    // take a late timer on a loaded machine: well before a contender's L + margin.
+    assert.ok(lost[0]!.t - t0 <= timing.leaseMs - timing.marginMs + 300, `fenced after ${lost[0]!.t - t0} ms`);
   });
 });
