@@ -42,6 +42,8 @@ export interface Cluster extends AsyncDisposable {
   /** A connection to node `index` first (the others as fallbacks). */
   connect(index: number, opts?: ConnectionOptions): Promise<NatsConnection>;
   kill(index: number): Promise<void>;
+  /** Whether node `index` runs (a stopped node still does). */
+  alive(index: number): boolean;
   stop(index: number): void;
   cont(index: number): void;
   /** Start a killed node again (same ports, same store), and wait until the meta group has a leader. */
@@ -157,6 +159,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         ...extra,
       }),
     kill: killNode,
+    alive,
     stop: (i) => void children[i]?.kill('SIGSTOP'),
     cont: (i) => void children[i]?.kill('SIGCONT'),
     restart: async (i) => {
