@@ -27,7 +27,7 @@ export interface CoordinatorOptions {
   partitions?: number;
   /** Replicas of both buckets' streams (3 on a cluster). @defaultValue 1 */
   replicas?: number;
-  lease?: Pick<LeaseOptions, 'leaseMs' | 'renewMs' | 'marginMs' | 'retryMs'>;
+  lease?: Pick<LeaseOptions, 'leaseMs' | 'renewMs' | 'marginMs' | 'retryMs' | 'reclaimOwn'>;
   membership?: Pick<MembershipOptions, 'heartbeatMs' | 'ttlMs'>;
   /** @defaultValue 250 */
   reconcileMs?: number;

@@ -25,16 +25,15 @@
  * with the restore keeps a takeover inside the 15 s the service promises (docs/cluster.md).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
+import { keyOf, parseLease, partitionOfKey, wrongRevision } from './lease-value.js';
+import type { LeaseValue } from './lease-value.js';
 import { watchForever } from './watch.js';
 import type { Watching } from './watch.js';
 
-export interface LeaseValue {
-  holder: string;
-  epoch: number;
-}
+export type { LeaseValue } from './lease-value.js';
 
 export type LostReason = 'expired' | 'taken' | 'released';
 
@@ -51,6 +50,12 @@ export interface LeaseOptions {
   marginMs?: number;
   /** Between retries of a failed renew. @defaultValue 250 */
   retryMs?: number;
+  /**
+   * Take back at once a lease held under this holder id by an earlier process (a restart after a
+   * crash): only for a caller sure no live process shares the id (membership.ts refuses a live
+   * twin) and whose writes are revision-checked anyway. @defaultValue false
+   */
+  reclaimOwn?: boolean;
   /** Replicas of the bucket's stream (3 on a cluster). @defaultValue 1 */
   replicas?: number;
   /** This instance now holds `partition` with `epoch`. */
@@ -69,13 +74,6 @@ interface Held {
   fenceAt: number;
   fence: NodeJS.Timeout | undefined;
   renew: NodeJS.Timeout | undefined;
-}
-
-const keyOf = (p: number) => `p.${p}`;
-const partitionOfKey = (key: string) => Number(key.slice(2));
-
-function wrongRevision(err: unknown): boolean {
-  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
 export class Leases {
@@ -203,7 +201,7 @@ export class Leases {
    * misconfigured twin) is treated as anyone else's and waits until the lease is stale.
    */
   #ours(p: number, value: LeaseValue): boolean {
-    return value.holder === this.opts.holder && this.#epochs.get(p) === value.epoch;
+    return value.holder === this.opts.holder && (this.opts.reclaimOwn === true || this.#epochs.get(p) === value.epoch);
   }
 
   #stale(seen: { at: number }): boolean {
@@ -298,14 +296,5 @@ export class Leases {
     for (const h of this.#held.values()) [h.fence, h.renew].forEach(clearTimeout);
     this.#held.clear();
     this.#watching?.stop();
-  }
-}
-
-function parseLease(e: KvEntry): LeaseValue | undefined {
-  try {
-    const v = e.json<Partial<LeaseValue>>();
-    return typeof v.holder === 'string' && typeof v.epoch === 'number' ? { holder: v.holder, epoch: v.epoch } : undefined;
-  } catch {
-    return undefined;
   }
 }

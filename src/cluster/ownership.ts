@@ -106,7 +106,8 @@ export class LeasedOwnership implements Ownership {
       id: opts.id,
       partitions: opts.partitions,
       ...(opts.replicas !== undefined && { replicas: opts.replicas }),
-      ...(opts.lease && { lease: opts.lease }),
+      // A restart with this id takes its leases back at once: a live twin was refused at join.
+      lease: { reclaimOwn: true, ...opts.lease },
       ...(opts.membership && { membership: opts.membership }),
       ...(opts.reconcileMs !== undefined && { reconcileMs: opts.reconcileMs }),
       onGained: (p) => o.#gain(p),
