@@ -61,28 +61,29 @@ export class Coordinator {
     const replicas = opts.replicas ?? 1;
     // The parts call back into the coordinator, which exists once they do; nothing happens before (no lease is held yet).
     let c: Coordinator | undefined;
-    const leases = await Leases.open(nc, {
-      ...opts.lease,
-      prefix: opts.prefix,
-      holder: id,
-      replicas,
-      onGained: (p, epoch) => opts.onGained?.(p, epoch),
-      onLost: (p, reason) => {
-        opts.onLost?.(p, reason);
-        c?.schedule();
-      },
-      onObserved: () => c?.schedule(),
-    });
-    const membership = await Membership.join(nc, {
-      ...opts.membership,
-      prefix: opts.prefix,
-      id,
-      replicas,
-      onChange: () => c?.schedule(),
-    }).catch((err: unknown) => {
-      leases.abandon();
-      throw err;
-    });
+    // Both at once (a start waits for neither's round trips twice); no lease is taken before both are up.
+    const [leasesOpened, joined] = await Promise.allSettled([
+      Leases.open(nc, {
+        ...opts.lease,
+        prefix: opts.prefix,
+        holder: id,
+        replicas,
+        onGained: (p, epoch) => opts.onGained?.(p, epoch),
+        onLost: (p, reason) => {
+          opts.onLost?.(p, reason);
+          c?.schedule();
+        },
+        onObserved: () => c?.schedule(),
+      }),
+      Membership.join(nc, { ...opts.membership, prefix: opts.prefix, id, replicas, onChange: () => c?.schedule() }),
+    ]);
+    if (leasesOpened.status === 'rejected' || joined.status === 'rejected') {
+      if (leasesOpened.status === 'fulfilled') leasesOpened.value.abandon();
+      if (joined.status === 'fulfilled') joined.value.abandon();
+      throw joined.status === 'rejected' ? joined.reason : (leasesOpened as PromiseRejectedResult).reason;
+    }
+    const leases = leasesOpened.value;
+    const membership = joined.value;
     c = new Coordinator(id, opts, leases, membership);
     c.#timer = setInterval(() => c.schedule(), opts.reconcileMs ?? 250);
     c.schedule();

@@ -60,7 +60,7 @@ export interface LeasedOwnershipOptions extends Pick<CoordinatorOptions, 'prefix
   id: string;
   partitions: number;
   logger: Logger;
-  /** Gains within this of each other are restored together. @defaultValue 25 */
+  /** Gains within this of each other are restored together. @defaultValue 10 */
   debounceMs?: number;
   /** ...but a batch waits no longer than this after its first gain. @defaultValue 100 */
   maxDebounceMs?: number;
@@ -154,7 +154,16 @@ export class LeasedOwnership implements Ownership {
       const c = this.#coordinator;
       if (c && c.assigned().every((p) => this.serves(p))) return true;
       if (performance.now() >= deadline || this.#closed) return false;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Looked at again at each partition served, and every 50 ms (the assignment may change).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => done(), 50);
+        const off = this.on('serving', () => done());
+        const done = () => {
+          clearTimeout(timer);
+          off();
+          resolve();
+        };
+      });
     }
   }
 
@@ -201,7 +210,7 @@ export class LeasedOwnership implements Ownership {
     if (this.#gained.size === 0) this.#firstGainAt = now;
     this.#gained.add(p);
     clearTimeout(this.#timer);
-    const wait = Math.min(this.opts.debounceMs ?? 25, this.#firstGainAt + (this.opts.maxDebounceMs ?? 100) - now);
+    const wait = Math.min(this.opts.debounceMs ?? 10, this.#firstGainAt + (this.opts.maxDebounceMs ?? 100) - now);
     this.#timer = setTimeout(() => this.#flush(), Math.max(0, wait));
   }
 
