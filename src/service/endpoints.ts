@@ -25,7 +25,7 @@ import type { DownloadTokens } from '../persist/download-tokens.js';
 import { DEFAULT_MAX_REPLY, dispatchTable, tooLargeHint } from './dispatch.js';
 import type { ServiceMetrics } from './metrics.js';
 import { countEndpointError } from '../nats/service-stats.js';
-import { Forwarder, commandOwner, forwardTimeout, routeOf } from './forward.js';
+import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf } from './forward.js';
 import { ForwardServing } from './forward-serving.js';
 import { gatherQuery, serveGather } from './gather.js';
 
@@ -98,11 +98,6 @@ export class InFlight {
 const ENC = new TextEncoder();
 /** The reply of every applied verb, encoded once. */
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
-
-/** Another instance's reply to a forwarded command, relayed as it is (data and headers). */
-class Relayed {
-  constructor(readonly msg: Msg) {}
-}
 
 /** Something to answer: a client's command (ServiceMsg) or a forwarded one (Msg). */
 type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;

@@ -54,6 +54,11 @@ export function forwardTimeout(command: Command, args: unknown): number | undefi
   return ((args as { 'timeout-ms'?: number })['timeout-ms'] ?? FORWARDED_WAIT_MS) + WAIT_MARGIN_MS;
 }
 
+/** Another instance's reply to a forwarded command, relayed as it is (data and headers). */
+export class Relayed {
+  constructor(readonly msg: Msg) {}
+}
+
 export interface ForwarderOptions {
   nc: NatsConnection;
   prefix: string;
