@@ -5,63 +5,20 @@
  * over `<prefix>.int.p.<n>.<command>` and relays the reply unchanged.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect, headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { pino } from 'pino';
-import { builtinTypes } from '../../src/runtime/builtin/builtin-types.js';
-import { JobService } from '../../src/service/service.js';
 import { partitionOf } from '../../src/cluster/partition.js';
 import type { NatsServer } from '../../src/nats/server.js';
 import { startNatsServer } from '../support/stack.js';
-import { TestOwnership } from './ownership-double.js';
 import { errorReply, rawRequest, sleep } from './helpers.js';
 import type { RawReply } from './helpers.js';
+import { ownersIn, startInstance } from './instances.js';
+import type { Instance } from './instances.js';
 
 const P = 8;
 const WAIT_MS = 1000;
-
-interface Instance {
-  nc: NatsConnection;
-  service: JobService;
-  ownership: TestOwnership;
-  dataDir: string;
-}
-
-async function instance(server: NatsServer, prefix: string, served: number[]): Promise<Instance> {
-  const nc = await connect({ servers: server.url });
-  const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-fwd-'));
-  const ownership = new TestOwnership(P, served);
-  const service = await JobService.start({
-    nc,
-    types: builtinTypes(dataDir),
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    prefix,
-    persistence: false,
-    workers: false,
-    pipes: false,
-    ownership,
-    forwardWaitMs: WAIT_MS,
-  });
-  return { nc, service, ownership, dataDir };
-}
-
-/** Owners named `u<i>` whose partitions satisfy `pick`, distinct partitions. */
-function owners(pick: (p: number) => boolean, n: number): string[] {
-  const out: string[] = [];
-  const seen = new Set<number>();
-  for (let i = 0; out.length < n; i++) {
-    const p = partitionOf(`u${i}`, P);
-    if (pick(p) && !seen.has(p)) {
-      seen.add(p);
-      out.push(`u${i}`);
-    }
-  }
-  return out;
-}
+const owners = (pick: (p: number) => boolean, n: number) => ownersIn(P, pick, n);
 
 const EVEN = Array.from({ length: P / 2 }, (_, i) => 2 * i);
 const ODD = EVEN.map((p) => p + 1);
@@ -79,17 +36,14 @@ describe('forwarding between instances', () => {
 
   before(async () => {
     server = await startNatsServer();
-    a = await instance(server, prefix, EVEN);
-    b = await instance(server, prefix, ODD);
+    a = await startInstance({ url: server.url, prefix, partitions: P, served: EVEN, waitMs: WAIT_MS });
+    b = await startInstance({ url: server.url, prefix, partitions: P, served: ODD, waitMs: WAIT_MS });
     client = await connect({ servers: server.url });
   });
   after(async () => {
     await client.close();
-    for (const i of [a, b]) {
-      await i.service.close();
-      await i.nc.close();
-      rmSync(i.dataDir, { recursive: true, force: true });
-    }
+    await a.close();
+    await b.close();
     await server.stop();
   });
 
