@@ -43,9 +43,15 @@ export function commandOwner(command: Command, caller: string, args: unknown, ad
 /** Where `command` of `caller` is answered. */
 export function routeOf(command: Command, caller: string, args: unknown, admins: ReadonlySet<string>, ownership: Ownership): Route {
   const owner = commandOwner(command, caller, args, admins);
-  if (owner === undefined) return command === Command.queryJobs ? GATHER : LOCAL;
+  // Gathered only when some partition is served elsewhere: one instance serving all answers alone.
+  if (owner === undefined) return command === Command.queryJobs && !servesAll(ownership) ? GATHER : LOCAL;
   const partition = ownership.partitionOf(owner);
   return ownership.serves(partition) ? LOCAL : { kind: 'partition', partition };
+}
+
+function servesAll(ownership: Ownership): boolean {
+  for (let p = 0; p < ownership.partitions; p++) if (!ownership.serves(p)) return false;
+  return true;
 }
 
 /** How long one forwarded try of `command` may take, ms; undefined: what is left of the wait. */

@@ -53,8 +53,7 @@ export function serveGather(nc: NatsConnection, prefix: string, jobs: JobManager
         const req = msg.json<GatherRequest>();
         const served: number[] = [];
         for (let p = 0; p < ownership.partitions; p++) if (ownership.serves(p)) served.push(p);
-        const body = enc.encode(JSON.stringify(localAnswer(jobs, ownership, req, new Set(served))));
-        msg.respond(body.length > maxReply() ? enc.encode(JSON.stringify({ partitions: served, count: 0, jobs: [], tooLarge: true })) : body);
+        msg.respond(enc.encode(localAnswer(jobs, ownership, req, new Set(served), maxReply())));
       } catch (e) {
         logger.error({ err: e }, 'gathered query: answering failed');
       }
@@ -62,18 +61,27 @@ export function serveGather(nc: NatsConnection, prefix: string, jobs: JobManager
   });
 }
 
-function localAnswer(jobs: JobManager, ownership: Ownership, req: GatherRequest, served: ReadonlySet<number>): GatherReply {
+/** This instance's answer, encoded; `tooLarge` as soon as it outgrows `maxBytes` (nothing more is made). */
+function localAnswer(jobs: JobManager, ownership: Ownership, req: GatherRequest, served: ReadonlySet<number>, maxBytes: number): string {
   const listing = jobs.query(req.caller, { ...req.args, limit: undefined, offset: undefined });
   const take = req.take ?? listing.count;
-  const out: JobInfo[] = [];
+  const partitions = JSON.stringify([...served]);
+  const items: string[] = [];
+  let bytes = partitions.length + 64;
   let skipped = 0;
   // Jobs of partitions not served (yet, or any more) belong to whoever serves them.
-  for (let i = 0; i < listing.count && out.length < take; i++) {
+  for (let i = 0; i < listing.count && items.length < take; i++) {
     const info = listing.at(i)!;
-    if (served.has(ownership.partitionOf(info.owner))) out.push(info);
-    else skipped++;
+    if (!served.has(ownership.partitionOf(info.owner))) {
+      skipped++;
+      continue;
+    }
+    const json = JSON.stringify(info);
+    bytes += Buffer.byteLength(json) + 1;
+    if (bytes > maxBytes) return `{"partitions":${partitions},"count":${listing.count},"jobs":[],"tooLarge":true}`;
+    items.push(json);
   }
-  return { partitions: [...served], count: listing.count - skipped, jobs: out };
+  return `{"partitions":${partitions},"count":${listing.count - skipped},"jobs":[${items.join(',')}]}`;
 }
 
 /** The merged listing of an admin's query over every instance; a 503 naming the partitions no instance answered for. */

@@ -186,3 +186,31 @@ describe('forwarding between instances', () => {
     }
   });
 });
+
+describe('an instance going away while it relays', () => {
+  test('its forwarded job-waits are answered as its own are; the other instance answers from then on', async () => {
+    const server = await startNatsServer();
+    const prefix = `fwdc${process.pid}`;
+    const a = await startInstance({ url: server.url, prefix, partitions: P, served: EVEN, waitMs: WAIT_MS });
+    const b = await startInstance({ url: server.url, prefix, partitions: P, served: ODD, waitMs: WAIT_MS });
+    const client = await connect({ servers: server.url });
+    try {
+      const [odd] = owners((p) => p % 2 === 1, 1) as [string];
+      const req = (command: string, args: unknown, timeoutMs = 5000) => rawRequest(client, prefix, odd, command, JSON.stringify(args), timeoutMs);
+      await req('job-start', { type: 'test', id: 'long', params: { steps: 1000, 'step-ms': 1000 } });
+      // Enough waits that some cross from A (which does not serve the job) to B.
+      const waits = Array.from({ length: 16 }, () => req('job-wait', { id: 'long' }, 20_000));
+      await sleep(200);
+      await a.close();
+      assert.deepEqual(await req('job-cancel', { id: 'long' }), { body: '{"return":{}}', headers: {} });
+      const outcomes = (await Promise.all(waits)).map((w) => (w.headers['Nats-Service-Error'] ?? JSON.parse(w.body).return.status) as string);
+      assert.ok(outcomes.includes('The service is shutting down'), `some waits went through A: ${outcomes.join(', ')}`);
+      assert.ok(outcomes.every((o) => o === 'The service is shutting down' || o === 'concluded'), outcomes.join(', '));
+    } finally {
+      await client.close();
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+});
