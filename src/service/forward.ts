@@ -57,7 +57,8 @@ function servesAll(ownership: Ownership): boolean {
 /** How long one forwarded try of `command` may take, ms; undefined: what is left of the wait. */
 export function forwardTimeout(command: Command, args: unknown): number | undefined {
   if (command !== Command.jobWait) return undefined;
-  return ((args as { 'timeout-ms'?: number })['timeout-ms'] ?? FORWARDED_WAIT_MS) + WAIT_MARGIN_MS;
+  // Node's timers take at most 2^31 - 1 ms (more fires at once).
+  return Math.min(((args as { 'timeout-ms'?: number })['timeout-ms'] ?? FORWARDED_WAIT_MS) + WAIT_MARGIN_MS, 2_147_483_647);
 }
 
 /** Another instance's reply to a forwarded command, relayed as it is (data and headers). */
