@@ -7,5 +7,5 @@ export { Leases } from './lease.js';
 export type { LeaseOptions, LeaseValue, LostReason } from './lease.js';
 export { Coordinator } from './coordinator.js';
 export type { CoordinatorOptions } from './coordinator.js';
-export { LeasedOwnership, PartitionMovingError, ownsEverything } from './ownership.js';
+export { LeasedOwnership, ownsEverything } from './ownership.js';
 export type { Ownership, ServingHooks } from './ownership.js';

@@ -11,7 +11,6 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import { Coordinator } from './coordinator.js';
 import type { CoordinatorOptions } from './coordinator.js';
 import type { LostReason } from './lease.js';
@@ -24,13 +23,6 @@ export interface Ownership {
   serves(p: number): boolean;
   /** Listeners: 'serving' after p's jobs are restored; 'unserving' before p's jobs are dropped. */
   on(event: 'serving' | 'unserving', listener: (p: number) => void): () => void;
-}
-
-/** The answer to a command for a partition that is not served where it arrived (code 503). */
-export class PartitionMovingError extends ProtocolError {
-  constructor(readonly partition: number) {
-    super(`Partition ${partition} is moving between instances; retry the command`, ErrorCode.unavailable);
-  }
 }
 
 /** Every partition, always (memory-only services and tests): nothing is ever announced. */

@@ -6,10 +6,10 @@
 import type { Logger } from 'pino';
 import { transactionMachine } from '../../machines/index.js';
 import type { JobVerb } from '../../machines/index.js';
-import { PartitionMovingError, ownsEverything } from '../cluster/ownership.js';
+import { ownsEverything } from '../cluster/ownership.js';
 import type { Ownership } from '../cluster/ownership.js';
 import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
-import { ProtocolError } from '../protocol/errors.js';
+import { PartitionMovingError, ProtocolError } from '../protocol/errors.js';
 import { resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';
 import type { JobCancelArgs, JobInfo, JobRef, JobSetSpeedArgs, JobStartArgs, JobWaitArgs, QueryJobsArgs, TransactionArgs } from '../protocol/schemas.js';

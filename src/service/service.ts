@@ -20,7 +20,7 @@ import type { PersistenceSettings, Retention } from '../persist/settings.js';
 import type { JobStore } from '../persist/job-store.js';
 import { instanceId, openStore, storePartitions } from '../persist/open.js';
 import { LeasedOwnership, ownsEverything } from '../cluster/ownership.js';
-import type { LeasedOwnershipOptions } from '../cluster/ownership.js';
+import type { LeasedOwnershipOptions, Ownership } from '../cluster/ownership.js';
 import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
 import { partitionOfKey, servingHooks } from './partition-serving.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
@@ -68,6 +68,13 @@ export interface JobServiceOptions {
   replicas?: number;
   /** Lease, heartbeat and reconcile timings (docs/cluster.md): tests shorten them. */
   cluster?: Pick<LeasedOwnershipOptions, 'lease' | 'membership' | 'reconcileMs'>;
+  /**
+   * The partitions served here, decided by the caller (tests): no leases are taken. @defaultValue
+   * with a store, the leases this instance holds; without, every partition
+   */
+  ownership?: Ownership;
+  /** How long a forwarded command waits for its partition to be served somewhere, ms. @defaultValue 15000 */
+  forwardWaitMs?: number;
 }
 
 /** How often retention is applied, and delete markers of removed jobs are purged. */
@@ -128,7 +135,7 @@ export class JobService implements AsyncDisposable {
     const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
-    const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+    const partitions = opts.ownership?.partitions ?? opts.partitions ?? DEFAULT_PARTITIONS;
     const store: JobStore | undefined =
       persistence &&
       (await openStore(opts.nc, prefix, persistence, {
@@ -139,11 +146,11 @@ export class JobService implements AsyncDisposable {
         // is made below, before any job exists to be written.
         mayWrite: (key): boolean => {
           const p = partitionOfKey(key, partitions);
-          return p < 0 || leased!.mayWrite(p);
+          return p < 0 || !leased || leased.mayWrite(p);
         },
         onConflict: (key) => {
           const p = partitionOfKey(key, partitions);
-          if (p >= 0) void leased!.stale(p, key);
+          if (p >= 0) void leased?.stale(p, key);
         },
       }));
     if (store) await storePartitions(store, partitions, opts.logger);
@@ -151,7 +158,7 @@ export class JobService implements AsyncDisposable {
     // across a restart (docs/workers.md, Service restarts).
     const svc = store && (await instanceId(store, { make: newServiceId, valid: (id) => NODE_ID_RE.test(id), logger: opts.logger, given: opts.instanceId }));
     const leased: LeasedOwnership | undefined =
-      store && svc !== undefined
+      store && svc !== undefined && !opts.ownership
         ? new LeasedOwnership({ prefix, id: svc, partitions, logger: opts.logger, ...(opts.replicas !== undefined && { replicas: opts.replicas }), ...opts.cluster })
         : undefined;
     const workers =
@@ -169,9 +176,11 @@ export class JobService implements AsyncDisposable {
           });
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, remote: workers });
     const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {}, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
+    const admins = new Set(opts.admins ?? ['admin']);
+    const ownership = opts.ownership ?? leased ?? ownsEverything(partitions);
     const jobs = new JobManager({
       runtime,
-      admins: new Set(opts.admins ?? ['admin']),
+      admins,
       publish: (event) => {
         publisher.publish(event);
         metrics.events.inc({ event: event.type });
@@ -181,7 +190,7 @@ export class JobService implements AsyncDisposable {
       limits,
       ...(store && persistence && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
       ...(pipes && { pipes }),
-      ownership: leased ?? ownsEverything(partitions),
+      ownership,
     });
     // Listening to the workers before the jobs are restored: a restored job's worker answers
     // its re-attach, and reports from then on.
@@ -228,7 +237,9 @@ export class JobService implements AsyncDisposable {
     const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
     const downloads = new DownloadTokens(opts.nc, prefix);
     const bounds = payloadBounds(limits);
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }) }, inFlight);
+    // Commands of owners served elsewhere are forwarded (endpoints.ts); one instance alone answers all.
+    const routing = (opts.ownership || leased) && { nc: opts.nc, ownership, admins, ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }) };
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }), ...(routing && { routing }) }, inFlight);
     const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
