@@ -142,10 +142,7 @@ export class Leases {
     return this.valid(partition) ? this.#held.get(partition)?.epoch : undefined;
   }
 
-  /**
-   * Whether the bucket, read now, still shows this instance's hold of `partition` (same holder,
-   * same epoch): a write refused for its revision is then another writer's doing, not a takeover.
-   */
+  /** Whether the bucket, read now, still shows this hold of `partition` (same holder and epoch: a refused write was not a takeover). */
   async confirm(partition: number): Promise<boolean> {
     const h = this.#held.get(partition);
     if (!h || !this.valid(partition)) return false;
