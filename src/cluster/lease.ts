@@ -17,11 +17,11 @@
  *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
  *   past its fence timer.
  *
- * Timings (defaults): lease 13.5 s, renew every 1.5 s, margin 0.75 s. Killing the node that leads the
+ * Timings (defaults): lease 13.5 s, renew every 1.5 s, margin 0.5 s. Killing the node that leads the
  * bucket's stream stalled writes for 3–7 s (seven runs, nats-server 2.9.10, 3 nodes on one host:
  * the followers wait out a raft election timeout; 5.6–6.7 s in earlier runs), so a holder must
- * ride out ~10 s without a successful renew: leaseMs − marginMs − renewMs = 11.25 s. The price: a
- * crashed holder's partitions wait up to leaseMs + marginMs = 14.25 s after its last renew, which
+ * ride out ~10 s without a successful renew: leaseMs − marginMs − renewMs = 11.5 s. The price: a
+ * crashed holder's partitions wait up to leaseMs + marginMs = 14 s after its last renew, which
  * with the restore keeps a takeover inside the 15 s the service promises (docs/cluster.md).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -46,7 +46,7 @@ export interface LeaseOptions {
   leaseMs?: number;
   /** @defaultValue 1500 */
   renewMs?: number;
-  /** @defaultValue 750 */
+  /** @defaultValue 500 */
   marginMs?: number;
   /** Between retries of a failed renew. @defaultValue 250 */
   retryMs?: number;
@@ -97,7 +97,7 @@ export class Leases {
   ) {
     this.leaseMs = opts.leaseMs ?? 13_500;
     this.renewMs = opts.renewMs ?? 1500;
-    this.marginMs = opts.marginMs ?? 750;
+    this.marginMs = opts.marginMs ?? 500;
     this.#retryMs = opts.retryMs ?? 250;
     this.#now = opts.now ?? (() => performance.now());
   }

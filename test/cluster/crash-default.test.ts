@@ -1,5 +1,5 @@
 /**
- * A crashed instance with the default lease timings (L = 13.5 s, renew 1.5 s, margin 0.75 s): its
+ * A crashed instance with the default lease timings (L = 13.5 s, renew 1.5 s, margin 0.5 s): its
  * partitions are taken by the others within L + margin + 1.5 s of the crash, never while it
  * could still serve them, each by exactly one. (test/cluster/takeover.test.ts covers the same
  * with short leases and a frozen holder.)
@@ -14,7 +14,7 @@ import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances
 import type { Instances } from './helpers.js';
 
 const L = 13_500;
-const MARGIN = 750;
+const MARGIN = 500;
 const RENEW = 1500;
 
 describe('coordinators: a crash with the default lease timings', () => {
