@@ -94,7 +94,7 @@ export class JobManager implements JobsApi {
     this.#checks = new StartChecks(runtime, table, resolveLimits(opts.limits), opts.pipes);
     this.#waits = new JobWaits(table, opts.rememberFinished ?? 10_000);
     this.#verbs = new JobVerbs(table, opts.logger, opts.store, opts.saveTimeoutMs ?? 5000);
-    this.#saving = opts.store && new JobSaving(opts.store, (owner, id) => runtime.saveRun(owner, id));
+    this.#saving = opts.store && new JobSaving(opts.store, (owner, id) => runtime.saveRun(owner, id), opts.publish);
     this.#jobLogic = runtime.jobMachine();
     this.#txnLogic = transactionMachine.provide({ actors: { job: this.#jobLogic } });
     this.#launcher = new JobLauncher({

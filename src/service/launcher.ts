@@ -128,7 +128,7 @@ export class JobLauncher {
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
       pipes?.concluded(input.owner, input.id, lost.message);
-      saving?.store.removed(entry.storeKey);
+      saving?.removed(entry.storeKey);
       waits.answer(entry, lost);
       this.#remove(entry);
     }
@@ -139,7 +139,9 @@ export class JobLauncher {
       entry.refusal = event;
       return;
     }
-    this.parts.publish(event);
+    // With a store, the event waits in the job's outbox until the state it reports is saved.
+    if (this.parts.saving) this.parts.saving.event(entry, event);
+    else this.parts.publish(event);
     if (event.type === 'JOB_PROGRESS') {
       for (const follow of entry.progress ?? []) follow(event.data['current-progress'], event.data['total-progress']);
     }
