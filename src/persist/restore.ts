@@ -97,9 +97,9 @@ export function restoreJobs<E>(
       store.adopt(t.key, t.revision);
       for (const m of members) store.adopt(jobKey(t.owner, m.id), m.revision!);
       for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
+        parts.saving.restoring(jobKey(t.owner, ref.id), members[i]!.record!); // a dismissed one's last events too
         if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
         entries.push(parts.register(inputs[i]!, ref, txn, members[i]!.record!.seq, members[i]!.record!.run ?? null));
-        parts.saving.restoring(jobKey(t.owner, ref.id), members[i]!.record!);
       }
     } catch (err) {
       txn?.stop();

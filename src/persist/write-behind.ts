@@ -207,7 +207,13 @@ export class WriteBehind {
     state.written = Math.max(state.written, version);
     state.inFlight = false;
     // Before the waits: what a reply reports is published before the reply.
-    for (const listener of this.#landed) listener(key, value);
+    for (const listener of this.#landed) {
+      try {
+        listener(key, value);
+      } catch (err) {
+        this.opts.logger.error({ err, key }, 'job store: a listener of written records failed');
+      }
+    }
     this.#waits.settle(state);
     if (state.version > state.written) {
       // Changed again while this write was in flight (also: an id used again after a
