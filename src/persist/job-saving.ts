@@ -73,10 +73,10 @@ export class JobSaving {
    */
   async replay(logger: Logger): Promise<number> {
     const started = performance.now();
-    const jobs = await this.#outbox.replay(this.store.nc, this.store.events, (err) =>
+    const { jobs, published } = await this.#outbox.replay(this.store.nc, this.store.events, (err) =>
       logger.warn({ err }, 'job store: the event stream could not say which saved events are out; all are published again (the stream drops those it has)'),
     );
-    if (jobs > 0) logger.info({ jobs, ms: Math.round(performance.now() - started) }, 'saved events checked against the event stream; the rest published');
+    if (jobs > 0) logger.info({ jobs, published, ms: Math.round(performance.now() - started) }, 'saved events checked against the event stream; the rest published');
     return jobs;
   }
 

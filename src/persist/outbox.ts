@@ -55,6 +55,8 @@ interface JobEvents<E> {
   queue: Array<Queued<E>>;
   /** Restored: held until the event stream says which are out. */
   held: boolean;
+  /** Restored: the last number its record's outbox held. */
+  restoredTo?: number;
   /** Its record is being removed: everything goes once the removal is written. */
   gone: boolean;
 }
@@ -116,7 +118,7 @@ export class EventOutbox<E extends OutboxEvent> {
   restored(key: string, created: number, events: SavedEvents | undefined): void {
     if (!events) return; // a record from before the outbox: numbering starts at 1
     const queue = events.outbox.map((e) => ({ event: { type: e.type, data: e.data } as unknown as E, at: e.at, seq: e.seq }));
-    this.#jobs.set(key, { created, seq: events.seq, saved: events.seq, queue, held: queue.length > 0, gone: false });
+    this.#jobs.set(key, { created, seq: events.seq, saved: events.seq, queue, held: queue.length > 0, gone: false, restoredTo: events.seq });
   }
 
   /** The restored jobs whose outbox is held, by store key, with their creation numbers. */
@@ -129,11 +131,11 @@ export class EventOutbox<E extends OutboxEvent> {
   /**
    * The event stream holds the job's events up to `out` (undefined: it cannot tell); what is
    * older than `oldest` (ms since the epoch) counts as out too. The outbox's later events are
-   * published now, and the job's new events after them.
+   * published now, and the job's new events after them. Returns how many of the outbox's.
    */
-  release(key: string, out: number | undefined, oldest = -Infinity): void {
+  release(key: string, out: number | undefined, oldest = -Infinity): number {
     const job = this.#jobs.get(key);
-    if (!job?.held) return;
+    if (!job?.held) return 0;
     job.held = false;
     if (out !== undefined) {
       let skip = 0;
@@ -143,24 +145,32 @@ export class EventOutbox<E extends OutboxEvent> {
       }
       job.queue.splice(0, skip);
     }
+    const to = job.restoredTo ?? 0;
+    const again = job.queue.reduce((n, q) => (q.seq !== undefined && q.seq <= to ? n + 1 : n), 0);
     this.#drain(job);
+    return again;
   }
 
   /**
    * Publish the held outboxes of restored jobs, each from where the event stream of `ref`
    * says it stopped (none: all of them, and the stream drops what it already has).
    */
-  async replay(nc: NatsConnection, ref: { stream: string; prefix: string } | undefined, failed: (err: unknown) => void): Promise<number> {
+  async replay(
+    nc: NatsConnection,
+    ref: { stream: string; prefix: string } | undefined,
+    failed: (err: unknown) => void,
+  ): Promise<{ jobs: number; published: number }> {
     const held = this.held();
-    if (held.size === 0) return 0;
+    if (held.size === 0) return { jobs: 0, published: 0 };
     let found: Awaited<ReturnType<typeof publishedUpTo>> | undefined;
     try {
       if (ref) found = await publishedUpTo(nc, ref, held);
     } catch (err) {
       failed(err);
     }
-    for (const key of held.keys()) this.release(key, found?.out.get(key), found?.oldest);
-    return held.size;
+    let published = 0;
+    for (const key of held.keys()) published += this.release(key, found?.out.get(key), found?.oldest);
+    return { jobs: held.size, published };
   }
 
   /** The state of `key`'s job, made anew for a job created since (an earlier one's events go now). */
@@ -179,9 +189,9 @@ export class EventOutbox<E extends OutboxEvent> {
     return job;
   }
 
-  /** Publish the job's queued events up to the first one not yet saved. */
-  #drain(job: JobEvents<E>): void {
-    if (job.held) return;
+  /** Publish the job's queued events up to the first one not yet saved; returns how many. */
+  #drain(job: JobEvents<E>): number {
+    if (job.held) return 0;
     let n = 0;
     for (const q of job.queue) {
       if (q.seq !== undefined && q.seq > job.saved) break;
@@ -190,6 +200,7 @@ export class EventOutbox<E extends OutboxEvent> {
     }
     if (n === job.queue.length) job.queue = [];
     else if (n > 0) job.queue.splice(0, n);
+    return n;
   }
 }
 

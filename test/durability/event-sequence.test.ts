@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { JobStatus } from '../../machines/index.js';
@@ -66,6 +67,8 @@ describe('job events across a SIGKILL', () => {
     });
     await sleep(500);
     const jobs = await jobsById(fx.alice);
+    const replay = fx.service.lines().find((l) => l.msg === 'saved events checked against the event stream; the rest published');
+    assert.ok(replay && Number(replay.jobs) > 0, 'the restarted service checked the saved outboxes against the event stream');
 
     for (const id of [...long, ...started]) {
       const events = seen.get(id) ?? [];
@@ -94,5 +97,27 @@ describe('job events across a SIGKILL', () => {
       const seqs = kept.get(id) ?? [];
       assert.deepEqual(seqs, seqs.map((_, i) => i + 1), `${id} in the event stream: ${seqs.join(' ')}`);
     }
+  });
+
+  test('saved events the event stream does not hold are published at restore, in order, with their numbers', async () => {
+    // A job's record keeps its last events (its outbox) until its next write. Kill the service,
+    // take those events out of the stream, as if the service had died after the save and
+    // before they went out: the restarted service publishes them again, and only them.
+    await fx.service.kill();
+    const id = 'long-0';
+    const kv = await new Kvm(nc).open(storeNames(prefix).bucket);
+    const record = (await kv.get(`job.alice.${id}`))!.json<{ events: { seq: number; outbox: Array<{ seq: number; type: string }> } }>();
+    const outbox = record.events.outbox.map((e) => e.seq);
+    assert.ok(outbox.length > 0, 'the record holds its last events');
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(storeNames(prefix).stream, { filter: `${prefix}.evt.alice.${id}.>` });
+    const before = seen.get(id)!.length;
+    await fx.restart();
+    await until('the saved events to be published again', async () => (seen.get(id)!.length >= before + outbox.length ? true : undefined));
+    await sleep(300);
+    assert.deepEqual(seen.get(id)!.slice(before).map((e) => e.seq), outbox);
+    assert.deepEqual(seen.get(id)!.slice(before).map((e) => e.event), record.events.outbox.map((e) => e.type));
+    const replay = fx.service.lines().find((l) => l.msg === 'saved events checked against the event stream; the rest published');
+    assert.equal(replay?.published, outbox.length);
   });
 });

@@ -95,7 +95,7 @@ describe('outbox: events after the save', () => {
       }
       assert.equal(out.size, 0, 'nothing goes before the stream is read');
       const failures: unknown[] = [];
-      assert.equal(await box.replay(nc, ref, (err) => failures.push(err)), jobs.length);
+      assert.equal((await box.replay(nc, ref, (err) => failures.push(err))).jobs, jobs.length);
       assert.deepEqual(failures, []);
       return out;
     }
