@@ -9,7 +9,8 @@
  *
  * At restore a record's outbox is held until the event stream says which of its events are
  * out already ({@link publishedUpTo}); the others are published then, before the job's new
- * events. The stream also drops a re-publication (its `Nats-Msg-Id`).
+ * events. (No `Nats-Msg-Id`: JetStream's duplicate check cost the broker a third more CPU per
+ * job, docs/performance.md; the lookup is what keeps an event from going out twice.)
  */
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -204,10 +205,10 @@ export class EventOutbox<E extends OutboxEvent> {
   }
 }
 
-/** The `Nats-Msg-Id` of a job's numbered event: owner, id, creation number, number. */
-export function eventMsgId(owner: string, id: string, created: number, seq: number): string {
-  return `${owner}.${id}.${created}.${seq}`;
-}
+/** The header with a job's event number (1, 2, 3…, per job; not on JOB_PROGRESS). */
+export const SEQ_HEADER = 'Jobs-Seq';
+/** The header with the job's creation number: tells its events from an earlier job's of the same id. */
+export const CREATION_HEADER = 'Jobs-Creation';
 
 /** Above this many jobs to look up, the last event of every subject is read in one pass instead of per job. */
 const PER_JOB_LOOKUPS = 32;
@@ -224,13 +225,13 @@ export async function publishedUpTo(
   jobs: ReadonlyMap<string, number>,
 ): Promise<{ out: Map<string, number>; oldest: number }> {
   const highest = new Map<string, number>(); // `<owner>.<id>.<created>` → highest number
-  const each = (m: { headers?: { get(k: string): string } | undefined }) => {
-    const msgId = m.headers?.get('Nats-Msg-Id');
-    if (!msgId) return;
-    const dot = msgId.lastIndexOf('.');
-    const seq = Number(msgId.slice(dot + 1));
-    const job = msgId.slice(0, dot);
-    if (Number.isInteger(seq) && seq > (highest.get(job) ?? 0)) highest.set(job, seq);
+  const each = (m: { subject: string; headers?: { get(k: string): string } | undefined }) => {
+    const seq = Number(m.headers?.get(SEQ_HEADER));
+    const created = m.headers?.get(CREATION_HEADER);
+    if (!Number.isInteger(seq) || !created) return;
+    const tokens = m.subject.split('.');
+    const job = `${tokens.at(-3)}.${tokens.at(-2)}.${created}`;
+    if (seq > (highest.get(job) ?? 0)) highest.set(job, seq);
   };
   const info = await (await jetstreamManager(nc)).streams.info(ref.stream);
   // What the stream cannot hold any more (older than its max age) counts as out.

@@ -10,7 +10,7 @@ import { JobEventName } from '../../machines/index.js';
 import type { JobEmitted } from '../../machines/index.js';
 import { subjects } from '../protocol/subjects.js';
 import type { EventEnvelope } from '../protocol/schemas.js';
-import { eventMsgId, timestamp } from '../persist/outbox.js';
+import { CREATION_HEADER, SEQ_HEADER, timestamp } from '../persist/outbox.js';
 import type { Marked } from '../persist/outbox.js';
 
 /**
@@ -93,14 +93,11 @@ export class EventPublisher {
       this.nc.publish(subject, JSON.stringify(envelope));
       return;
     }
-    // Numbered (saved first): the number for subscribers, the message id for the event
-    // stream, which drops a re-publication after a restart.
+    // Numbered (saved first): the number for subscribers; with the job's creation number, what
+    // a restore reads back from the event stream to publish no event twice.
     const h = headers();
     h.set(SEQ_HEADER, String(seq));
-    h.set('Nats-Msg-Id', eventMsgId(event.data.owner, event.data.id, event.mark!.created, seq));
+    h.set(CREATION_HEADER, String(event.mark!.created));
     this.nc.publish(subject, JSON.stringify(envelope), { headers: h });
   }
 }
-
-/** The header with a job's event number (1, 2, 3…, per job; not on JOB_PROGRESS). */
-export const SEQ_HEADER = 'Jobs-Seq';

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { headers, connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ensureEventStream } from '../../src/persist/event-stream.js';
-import { EventOutbox, eventMsgId } from '../../src/persist/outbox.js';
+import { CREATION_HEADER, EventOutbox, SEQ_HEADER } from '../../src/persist/outbox.js';
 import type { Marked, OutboxEvent, SavedEvents } from '../../src/persist/outbox.js';
 import { startNatsServer } from '../support/stack.js';
 
@@ -72,8 +72,8 @@ describe('outbox: events after the save', () => {
     function published(id: string, created: number, seqs: number[], type = 'JOB_STATUS_CHANGE'): void {
       for (const seq of seqs) {
         const h = headers();
-        h.set('Jobs-Seq', String(seq));
-        h.set('Nats-Msg-Id', eventMsgId('alice', id, created, seq));
+        h.set(SEQ_HEADER, String(seq));
+        h.set(CREATION_HEADER, String(created));
         nc.publish(`${prefix}.evt.alice.${id}.${type}`, JSON.stringify({ seq }), { headers: h });
       }
     }
