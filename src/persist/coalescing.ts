@@ -17,10 +17,14 @@ export const MINOR_DELAY_MS = 1000;
 /** The most writes started in one turn of the event loop. */
 const WRITES_PER_TURN = 32;
 
-/** What starts the writes: `ready(key)` says whether a write of `key` may start now, `start(key)` starts it. */
+/**
+ * What starts the writes: `ready(key)` says whether a write of `key` may start now, `start(key)`
+ * starts it and says whether it went out (false: nothing to write, e.g. a job that came and
+ * went before it was ever written: it does not count against the turn's writes).
+ */
 export interface KeyWriter {
   ready(key: string): boolean;
-  start(key: string): void;
+  start(key: string): boolean;
 }
 
 export class DueKeys {
@@ -90,8 +94,7 @@ export class DueKeys {
           return;
         }
         due.delete(key);
-        this.writer.start(key);
-        started++;
+        if (this.writer.start(key)) started++;
       }
     }
   }

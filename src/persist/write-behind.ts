@@ -60,7 +60,11 @@ export class WriteBehind {
       const state = this.#keys.get(key);
       return state !== undefined && !state.inFlight && !state.conflict;
     },
-    start: (key) => void this.#writeKey(key, this.#keys.get(key)!, 0),
+    start: (key) => {
+      const state = this.#keys.get(key)!;
+      void this.#writeKey(key, state, 0);
+      return state.inFlight; // false: done at once, nothing went out
+    },
   });
   readonly #waits = new SaveWaits();
   /** Keys whose last write failed, with the timer of their next try. */
