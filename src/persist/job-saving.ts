@@ -62,6 +62,14 @@ export class JobSaving {
     this.store.removed(key);
   }
 
+  /**
+   * A job dropped without being written (its partition is served elsewhere now): its unpublished
+   * events are left to its record's outbox, which the instance that restores it publishes.
+   */
+  dropped(key: string): void {
+    this.#outbox.forget(key);
+  }
+
   /** A job is being restored from `record`: its numbering goes on, its outbox waits for {@link replay}. */
   restoring(key: string, record: JobRecord): void {
     this.#outbox.restored(key, record.seq, record.events);

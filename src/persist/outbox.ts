@@ -90,6 +90,11 @@ export class EventOutbox<E extends OutboxEvent> {
     return { seq: job.seq, outbox };
   }
 
+  /** The job is dropped without its record being written (another instance serves it now): its events are not published here. */
+  forget(key: string): void {
+    this.#jobs.delete(key);
+  }
+
   /** The job's record is being removed: its events go once the removal is written. */
   gone(key: string): void {
     const job = this.#jobs.get(key);
