@@ -1,10 +1,14 @@
 /**
  * Saving the jobs' state in the job store as it changes: each job's actor and each grouped
  * transaction's is watched, and the store is told what changed (it writes at its own pace:
- * progress-only changes more slowly). What a record holds: records.ts.
+ * progress-only changes more slowly). What a record holds: records.ts. A job's events wait in
+ * its outbox (outbox.ts) until a record holding them is written.
  */
-import type { JobActorRef, JobSnapshot, TransactionActorRef } from '../../machines/index.js';
-import { JobStatus, statusOf } from '../../machines/index.js';
+import type { Logger } from 'pino';
+import type { JobActorRef, JobEmitted, JobSnapshot, TransactionActorRef } from '../../machines/index.js';
+import { JobEventName, JobStatus, statusOf } from '../../machines/index.js';
+import { EventOutbox } from './outbox.js';
+import type { Marked } from './outbox.js';
 import type { SavedRun } from './records.js';
 import { RECORD_VERSION, jobKey, txnKey } from './records.js';
 import type { JobRecord, TxnRecord } from './records.js';
@@ -22,15 +26,68 @@ export interface SavedJob {
   readonly txn?: unknown;
 }
 
+/** A job's event as the wire publishes it (refusals are not). */
+export type JobWireEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
+
 /** For observers whose actor's error another observer answers (XState rethrows an error an observer has no handler for). */
 const IGNORED = () => undefined;
 
 export class JobSaving {
+  readonly #outbox: EventOutbox<JobWireEvent>;
+
   constructor(
     readonly store: JobStore,
     /** What the runtime keeps of a job beside its statechart. */
     private readonly saveRun: (owner: string, id: string) => SavedRun | undefined,
-  ) {}
+    /** Publishes a job's event, once the state it reports is saved; with its number and time (`mark`). */
+    publish: (event: Marked<JobWireEvent>) => void,
+  ) {
+    this.#outbox = new EventOutbox(publish);
+    store.onLanded((key, value) => this.#outbox.landed(key, value));
+  }
+
+  /** A job's event: published once a record holding it is written (JOB_PROGRESS: at once, in order). */
+  event(entry: SavedJob, event: JobWireEvent): void {
+    if (event.type === JobEventName.progress) {
+      this.#outbox.pass(entry.storeKey, entry.seq, event);
+      return;
+    }
+    this.#outbox.add(entry.storeKey, entry.seq, event);
+    // Written at the next turn, with the event, even if the snapshot did not change.
+    this.store.changed(entry.storeKey, () => this.#jobRecord(entry));
+  }
+
+  /** The job's record is removed (its events go once the removal is written). */
+  removed(key: string): void {
+    this.#outbox.gone(key);
+    this.store.removed(key);
+  }
+
+  /**
+   * A job dropped without being written (its partition is served elsewhere now): its unpublished
+   * events are left to its record's outbox, which the instance that restores it publishes.
+   */
+  dropped(key: string): void {
+    this.#outbox.forget(key);
+  }
+
+  /** A job is being restored from `record`: its numbering goes on, its outbox waits for {@link replay}. */
+  restoring(key: string, record: JobRecord): void {
+    this.#outbox.restored(key, record.seq, record.events);
+  }
+
+  /**
+   * Publish the outboxes of the jobs restored since the last call, each from where the event
+   * stream says it stopped, before their new events. Resolves with how many jobs had one.
+   */
+  async replay(logger: Logger): Promise<number> {
+    const started = performance.now();
+    const { jobs, published } = await this.#outbox.replay(this.store.nc, this.store.events, (err) =>
+      logger.warn({ err }, 'job store: the event stream could not say which saved events are out; all are published again (the stream drops those it has)'),
+    );
+    if (jobs > 0) logger.info({ jobs, published, ms: Math.round(performance.now() - started) }, 'saved events checked against the event stream; the rest published');
+    return jobs;
+  }
 
   /** Save a job's record whenever its actor changes; `fresh` (a new job, not a restored one): now too. */
   watchJob(entry: SavedJob, fresh: boolean): void {
@@ -61,7 +118,7 @@ export class JobSaving {
     txn.subscribe({
       next: (snapshot) => {
         store.changed(k, record);
-        if (snapshot.status === 'done') for (const member of ids) store.removed(jobKey(owner, member));
+        if (snapshot.status === 'done') for (const member of ids) this.removed(jobKey(owner, member));
       },
       error: IGNORED, // answered by the transaction's error observer
     });
@@ -70,13 +127,18 @@ export class JobSaving {
 
   /** What the store keeps of a job; nothing once a job alone is dismissed (a member stays until its transaction is done). */
   #jobRecord(entry: SavedJob): JobRecord | undefined {
-    if (!entry.txn && statusOf(entry.job.getSnapshot()) === JobStatus.null) return undefined;
+    if (!entry.txn && statusOf(entry.job.getSnapshot()) === JobStatus.null) {
+      this.#outbox.gone(entry.storeKey);
+      return undefined;
+    }
     const run = this.saveRun(entry.owner, entry.id);
+    const events = this.#outbox.saved(entry.storeKey);
     return {
       v: RECORD_VERSION,
       seq: entry.seq,
       snapshot: persistedSnapshot(entry.job),
       ...(run && { run }),
+      ...(events && { events }),
     };
   }
 }

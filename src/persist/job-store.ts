@@ -30,10 +30,10 @@ import { KvUpdates } from './kv-updates.js';
 import type { StoredRecord } from './records.js';
 import type { StoreConflictError } from './store-errors.js';
 import { WriteBehind } from './write-behind.js';
-import type { RecordSource, WriteBehindOptions } from './write-behind.js';
+import type { LandedListener, RecordSource, WriteBehindOptions } from './write-behind.js';
 
 export { NotSavedError, StoreConflictError } from './store-errors.js';
-export type { RecordSource } from './write-behind.js';
+export type { LandedListener, RecordSource } from './write-behind.js';
 
 /** How long JetStream may take to acknowledge a write before it is given up (and tried again), ms. */
 const WRITE_TIMEOUT_MS = 2000;
@@ -41,6 +41,14 @@ const WRITE_TIMEOUT_MS = 2000;
 export interface JobStoreOptions extends WriteBehindOptions {
   /** How long JetStream may take to acknowledge a write before its outcome counts as unknown, ms. @defaultValue 2000 */
   writeTimeoutMs?: number;
+  /** The event stream and the prefix of its subjects: where a restore checks which saved events are out (outbox.ts). */
+  events?: EventStreamRef;
+}
+
+/** Where the service's events are kept. */
+export interface EventStreamRef {
+  readonly stream: string;
+  readonly prefix: string;
 }
 
 export class JobStore {
@@ -48,8 +56,11 @@ export class JobStore {
   /** Updates of existing keys, pipelined (creates and deletes go through `kv`). */
   readonly #updates: KvUpdates;
 
+  /** The event stream, if the store was told of it. */
+  readonly events: EventStreamRef | undefined;
+
   private constructor(
-    nc: NatsConnection,
+    readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     readonly kv: KV,
     readonly bucket: string,
@@ -57,6 +68,7 @@ export class JobStore {
   ) {
     this.#updates = new KvUpdates(nc, bucket, opts.writeTimeoutMs ?? WRITE_TIMEOUT_MS);
     this.#writes = new WriteBehind(nc, kv, this.#updates, opts);
+    this.events = opts.events;
   }
 
   /** Open (creating if need be) the bucket: one value per key, file storage. */
@@ -134,6 +146,11 @@ export class JobStore {
   /** The conflict that stopped writes to `key`, if another writer changed its record. */
   conflict(key: string): StoreConflictError | undefined {
     return this.#writes.conflict(key);
+  }
+
+  /** Be told each value once it is written (undefined: its key deleted), before the waits for it end. */
+  onLanded(listener: LandedListener): () => void {
+    return this.#writes.onLanded(listener);
   }
 
   /** Delete markers of keys removed more than `olderMs` ago (they would otherwise stay forever). */

@@ -23,7 +23,7 @@ export async function openStore(nc: NatsConnection, prefix: string, settings: Pe
   const names = storeNames(prefix);
   try {
     await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes });
-    return await JobStore.open(nc, names.bucket, opts);
+    return await JobStore.open(nc, names.bucket, { ...opts, events: { stream: names.stream, prefix } });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new StoreUnavailableError(why, err);

@@ -29,6 +29,30 @@ export interface JobRecord {
   /** The job actor's persisted snapshot (`getPersistedSnapshot()`). */
   snapshot: PersistedSnapshot;
   run?: SavedRun;
+  /** The job's event numbering and the events not known to be published (outbox.ts); absent in records of older services. */
+  events?: SavedEvents;
+}
+
+/** When an event happened, as QMP stamps events: seconds and microseconds since the epoch. */
+export interface Timestamp {
+  seconds: number;
+  microseconds: number;
+}
+
+/** An event in a record's outbox. */
+export interface SavedEvent {
+  seq: number;
+  type: string;
+  data: unknown;
+  at: Timestamp;
+}
+
+/** What a job record keeps of its events. */
+export interface SavedEvents {
+  /** The last number given to an event of the job. */
+  seq: number;
+  /** The numbered events not known to be published, in order. */
+  outbox: SavedEvent[];
 }
 
 /** What a job record keeps of the job's run beside its statechart (JobRuntime's `saveRun`/`restore`). */
@@ -78,6 +102,12 @@ const JobRecordShape = z.looseObject({
     context: z.looseObject({ job: z.looseObject({ id: z.string(), owner: z.string(), type: z.string() }) }),
   }),
   run: z.looseObject({}).optional(),
+  events: z
+    .looseObject({
+      seq: z.number().int().nonnegative(),
+      outbox: z.array(z.looseObject({ seq: z.number().int().positive(), type: z.string(), data: z.looseObject({}), at: z.looseObject({ seconds: z.number(), microseconds: z.number() }) })),
+    })
+    .optional(),
 });
 const TxnRecordShape = z.looseObject({
   v: z.literal(RECORD_VERSION),

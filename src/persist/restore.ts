@@ -68,6 +68,7 @@ export function restoreJobs<E>(
       started.start();
       store.adopt(k, revision);
       kept.push(parts.register(input, started, undefined, record.seq, record.run ?? null));
+      parts.saving.restoring(k, record);
     } catch (err) {
       job?.stop();
       store.forget(k);
@@ -95,6 +96,7 @@ export function restoreJobs<E>(
       store.adopt(t.key, t.revision);
       for (const m of members) store.adopt(jobKey(t.owner, m.id), m.revision!);
       for (const [i, ref] of txn.getSnapshot().context.members.entries()) {
+        parts.saving.restoring(jobKey(t.owner, ref.id), members[i]!.record!); // a dismissed one's last events too
         if (statusOf(ref.getSnapshot()) === JobStatus.null) continue; // dismissed, kept for its transaction
         entries.push(parts.register(inputs[i]!, ref, txn, members[i]!.record!.seq, members[i]!.record!.run ?? null));
       }
@@ -114,5 +116,7 @@ export function restoreJobs<E>(
   for (const r of rejected) {
     logger.error({ key: r.key, revision: r.revision, reason: r.reason }, 'job store: a record that cannot be restored; set aside');
   }
+  // Events saved but perhaps not published: out before the jobs' new ones (outbox.ts).
+  void parts.saving.replay(logger);
   return { restored, kept, rejected };
 }

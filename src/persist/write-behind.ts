@@ -27,6 +27,9 @@ import type { Unknown } from './unknown-outcomes.js';
 /** What one write needs: the value to store, or `undefined` to delete the key. */
 export type RecordSource = () => unknown;
 
+/** Told each value of a key once it is written (undefined: the key was deleted), before the key's waits settle. */
+export type LandedListener = (key: string, value: unknown) => void;
+
 export interface WriteBehindOptions {
   logger: Logger;
   /** The first retry after a failed write, ms (doubling up to 2 s). @defaultValue 100 */
@@ -64,11 +67,16 @@ export class WriteBehind {
       const state = this.#keys.get(key);
       return state !== undefined && !state.inFlight && !state.conflict;
     },
-    start: (key) => void this.#writeKey(key, this.#keys.get(key)!, 0),
+    start: (key) => {
+      const state = this.#keys.get(key)!;
+      void this.#writeKey(key, state, 0);
+      return state.inFlight; // false: done at once, nothing went out
+    },
   });
   readonly #waits = new SaveWaits();
   /** Keys whose last write failed, with the timer of their next try. */
   readonly #retrying = new Map<string, NodeJS.Timeout>();
+  readonly #landed = new Set<LandedListener>();
   #closed = false;
 
   /** `updates`: the pipelined updates of existing keys (creates and deletes go through `kv`). */
@@ -97,6 +105,12 @@ export class WriteBehind {
   /** The conflict that stopped writes to `key`, if another writer changed its record. */
   conflict(key: string): StoreConflictError | undefined {
     return this.#keys.get(key)?.conflict;
+  }
+
+  /** Be told every value once it is written (the outbox publishes the events it holds then). */
+  onLanded(listener: LandedListener): () => void {
+    this.#landed.add(listener);
+    return () => this.#landed.delete(listener);
   }
 
   /** The key's state changed: write `source()` (undefined: delete the key) when coalescing says. */
@@ -185,7 +199,7 @@ export class WriteBehind {
       // Written against the revision last known: no earlier write whose outcome was unknown landed.
       state.unknown = undefined;
       this.opts.onWrite?.((performance.now() - started) / 1000);
-      this.#written(key, state, version, data === undefined);
+      this.#written(key, state, version, value);
     } catch (err) {
       state.inFlight = false;
       if (isConflict(err)) {
@@ -200,10 +214,19 @@ export class WriteBehind {
     }
   }
 
-  /** A write of `version` landed: settle its waits, and write again what changed meanwhile. */
-  #written(key: string, state: KeyState, version: number, deleted: boolean): void {
+  /** A write of `version` (`value`, undefined: deleted) landed: settle its waits, and write again what changed meanwhile. */
+  #written(key: string, state: KeyState, version: number, value: unknown): void {
+    const deleted = value === undefined;
     state.written = Math.max(state.written, version);
     state.inFlight = false;
+    // Before the waits: what a reply reports is published before the reply.
+    for (const listener of this.#landed) {
+      try {
+        listener(key, value);
+      } catch (err) {
+        this.opts.logger.error({ err, key }, 'job store: a listener of written records failed');
+      }
+    }
     this.#waits.settle(state);
     if (this.#keys.get(key) !== state) return; // forgotten meanwhile
     if (state.version > state.written) {
@@ -240,7 +263,7 @@ export class WriteBehind {
       state.unknown = undefined;
       state.revision = stored === undefined ? undefined : entry!.revision;
       this.opts.logger.info({ key, revision: entry?.revision ?? null }, 'job store: a write whose acknowledgement was lost had landed; saving goes on');
-      this.#written(key, state, version, stored === undefined);
+      this.#written(key, state, version, stored === undefined ? undefined : JSON.parse(stored));
       return;
     }
     state.conflict = new StoreConflictError(key);

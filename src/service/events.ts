@@ -4,14 +4,20 @@
  * comes too soon is held, and published before the job's next event or when its time comes,
  * whichever is first — so order is kept and the last progress is never lost.
  */
+import { headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JobEventName } from '../../machines/index.js';
 import type { JobEmitted } from '../../machines/index.js';
 import { subjects } from '../protocol/subjects.js';
 import type { EventEnvelope } from '../protocol/schemas.js';
+import { CREATION_HEADER, SEQ_HEADER, timestamp } from '../persist/outbox.js';
+import type { Marked } from '../persist/outbox.js';
 
-/** What a job announces, without refusals: the events the wire publishes. */
-export type PublishedEvent = Exclude<JobEmitted, { type: 'verb.refused' }>;
+/**
+ * What a job announces, without refusals: the events the wire publishes. From the outbox
+ * (persistence on), with its `mark`: when it happened, and (all but JOB_PROGRESS) its number.
+ */
+export type PublishedEvent = Marked<Exclude<JobEmitted, { type: 'verb.refused' }>>;
 
 /** The shortest time between two JOB_PROGRESS events of one job. */
 export const PROGRESS_INTERVAL_MS = 100;
@@ -33,7 +39,7 @@ export class EventPublisher {
 
   publish(event: PublishedEvent): void {
     const job = `${event.data.owner}.${event.data.id}`;
-    const at = timestamp();
+    const at = event.mark?.at ?? timestamp();
     if (event.type === JobEventName.progress) {
       const now = performance.now();
       const last = this.#lastProgress.get(job) ?? -Infinity;
@@ -81,12 +87,17 @@ export class EventPublisher {
     // and crash.
     if (this.nc.isClosed() || this.nc.isDraining()) return;
     const envelope = { event: event.type, data: event.data, timestamp: at };
-    this.nc.publish(subjects.event(this.prefix, event.data.owner, event.data.id, event.type), JSON.stringify(envelope));
+    const subject = subjects.event(this.prefix, event.data.owner, event.data.id, event.type);
+    const seq = event.mark?.seq;
+    if (seq === undefined) {
+      this.nc.publish(subject, JSON.stringify(envelope));
+      return;
+    }
+    // Numbered (saved first): the number for subscribers; with the job's creation number, what
+    // a restore reads back from the event stream to publish no event twice.
+    const h = headers();
+    h.set(SEQ_HEADER, String(seq));
+    h.set(CREATION_HEADER, String(event.mark!.created));
+    this.nc.publish(subject, JSON.stringify(envelope), { headers: h });
   }
-}
-
-/** Now, as QMP stamps events: seconds and microseconds since the epoch. */
-function timestamp(): EventEnvelope['timestamp'] {
-  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-  return { seconds: Math.floor(us / 1e6), microseconds: us % 1e6 };
 }

@@ -100,7 +100,7 @@ export class JobManager implements JobsApi {
       publish: opts.publish,
       logger: opts.logger,
       pipes: opts.pipes,
-      saving: opts.store && new JobSaving(opts.store, (owner, id) => runtime.saveRun(owner, id)),
+      saving: opts.store && new JobSaving(opts.store, (owner, id) => runtime.saveRun(owner, id), opts.publish),
     });
   }
 

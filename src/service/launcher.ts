@@ -148,7 +148,7 @@ export class JobLauncher {
       if (!entry) continue;
       const lost = new ProtocolError(`Job '${input.id}' failed inside the service`, ErrorCode.internal);
       pipes?.concluded(input.owner, input.id, lost.message);
-      saving?.store.removed(entry.storeKey);
+      saving?.removed(entry.storeKey);
       waits.answer(entry, lost);
       this.#remove(entry);
     }
@@ -179,6 +179,7 @@ export class JobLauncher {
     this.stop(entries, true);
     for (const entry of entries) {
       saving?.store.forget(entry.storeKey);
+      saving?.dropped(entry.storeKey); // its unpublished events are the next owner's to publish
       const txn = entry.job.getSnapshot().context.job.txn;
       if (txn !== undefined) saving?.store.forget(txnKey(entry.owner, txn));
       waits.answer(entry, err);
@@ -192,7 +193,9 @@ export class JobLauncher {
       entry.refusal = event;
       return;
     }
-    this.parts.publish(event);
+    // With a store, the event waits in the job's outbox until the state it reports is saved.
+    if (this.parts.saving) this.parts.saving.event(entry, event);
+    else this.parts.publish(event);
     if (event.type === 'JOB_PROGRESS') {
       for (const follow of entry.progress ?? []) follow(event.data['current-progress'], event.data['total-progress']);
     }

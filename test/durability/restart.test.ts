@@ -164,7 +164,12 @@ describe('jobs across restarts', () => {
       if (id.startsWith('outage-')) continue;
       assert.equal(after2.get(id)?.status, was.status, `${id} kept its status`);
     }
-    const history = await historyFromStream(alice.nc, prefix, 'alice');
+    // Their events go out once their state is saved (events after the save): JetStream takes
+    // the writes a moment after it is back.
+    const history = await until('the outage jobs\' events', async () => {
+      const h = await historyFromStream(alice.nc, prefix, 'alice');
+      return [...Array(5).keys()].every((i) => h.get(`outage-${i}`)?.at(-1) === 'concluded') ? h : undefined;
+    }, 5000).catch(() => historyFromStream(alice.nc, prefix, 'alice'));
     for (let i = 0; i < 5; i++) {
       assert.deepEqual(history.get(`outage-${i}`), ['created', 'running', 'waiting', 'pending', 'concluded'], `outage-${i}`);
     }
