@@ -41,6 +41,8 @@ const WRITE_TIMEOUT_MS = 2000;
 export interface JobStoreOptions extends WriteBehindOptions {
   /** How long JetStream may take to acknowledge a write before its outcome counts as unknown, ms. @defaultValue 2000 */
   writeTimeoutMs?: number;
+  /** Copies of the bucket on a cluster (JOBS_REPLICAS), when it is created. @defaultValue 1 */
+  replicas?: number;
 }
 
 export class JobStore {
@@ -63,9 +65,13 @@ export class JobStore {
   static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
     // A write whose ack a nats-server restart swallowed is given up (and tried again) after 2 s, not JetStream's default 5 s.
     const js = jetstream(nc, { timeout: opts.writeTimeoutMs ?? WRITE_TIMEOUT_MS });
+    const replicas = opts.replicas ?? 1;
     const kv = await new Kvm(js).create(bucket, {
       history: 1,
       storage: 'file',
+      replicas,
+      // Replicated: reads from the leader only, a follower's may be behind (a takeover must read current records).
+      ...(replicas > 1 && { allow_direct: false }),
       description: 'jobstate: one record per job',
     });
     return new JobStore(nc, js, kv, bucket, opts);
