@@ -40,7 +40,7 @@ after(async () => {
   await cluster?.close();
 });
 
-test('SIGKILL of the instance holding the most partitions: its jobs answer again within 15 s, nothing lost or repeated', { timeout: 120_000 }, async () => {
+test('SIGKILL of the instance holding the most partitions: its jobs answer again within 15 s, nothing lost or repeated', { timeout: 120_000 }, async (t) => {
   await fleet.worker('backup', 2);
   const log = new StatusLog(watcher, fleet.prefix);
   await log.ready;
@@ -97,6 +97,7 @@ test('SIGKILL of the instance holding the most partitions: its jobs answer again
   }, TAKEOVER_MS - (Date.now() - killedAt), 250);
   const answeredMs = Date.now() - killedAt;
   assert.ok(answeredMs <= TAKEOVER_MS, `every job answered ${answeredMs} ms after the SIGKILL`);
+  t.diagnostic(`${victimId} held ${victimPartitions.length} partitions; every job answered ${answeredMs} ms after its SIGKILL`);
 
   const all = await snapshot(admin);
   assert.equal(all.size, JOBS, 'admin query-jobs lists all 300');
@@ -109,10 +110,10 @@ test('SIGKILL of the instance holding the most partitions: its jobs answer again
   assert.equal(r.status, 'concluded');
   assert.equal(r.error, undefined, 'the resumable job succeeded');
   assert.equal(r['current-progress'], 30);
-  assert.equal(w.status, 'concluded');
-  assert.equal(w.error, undefined, 'the worker job succeeded');
 
   await new Promise((resolve) => setTimeout(resolve, 500));
   log.check([...jobs, { owner: special, id: resumable }, { owner: special, id: remote }]);
   log.close();
+  assert.equal(w.status, 'concluded');
+  assert.equal(w.error, undefined, 'the worker job succeeded');
 });

@@ -61,7 +61,10 @@ test('SIGKILL of the job store leader: commands resume, nothing lost; the server
   await cluster.kill(leader);
   const countAtKill = acked.length;
   // Commands resume: more jobs are started after the kill.
-  await eventually(async () => assert.ok(acked.length >= countAtKill + 2 * OWNERS, `started since the kill: ${acked.length - countAtKill}`), 30_000);
+  await eventually(
+    async () => assert.ok(acked.length >= countAtKill + 2 * OWNERS, `started since the kill: ${acked.length - countAtKill}; ${failures.length} failed: ${[...new Set(failures.map((f) => f.replace(/^\w+: /, '').replace(/'job-\w+'/g, 'J')))].join(' | ')}`),
+    30_000,
+  );
   await cluster.restart(leader);
   await sleep(2000);
   running = false;

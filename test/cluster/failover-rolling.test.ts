@@ -48,17 +48,25 @@ test('a rolling restart under load fails no command', { timeout: 150_000 }, asyn
   let commands = 0;
   let running = true;
   const loops = [...clients].map(async ([owner, c]) => {
+    // Each command labelled: a failure names the one that failed.
+    const labelled = async <T>(command: string, op: () => Promise<T>): Promise<T> => {
+      try {
+        return await op();
+      } catch (err) {
+        throw new Error(`${command}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
     for (let n = 0; running; n++) {
       try {
-        const id = await c.start('test', { params: { steps: 1, 'step-ms': 1 }, 'auto-dismiss': false });
+        const id = await labelled('job-start', () => c.start('test', { params: { steps: 1, 'step-ms': 1 }, 'auto-dismiss': false }));
         commands++;
-        await c.query({});
+        await labelled('query-jobs', () => c.query({}));
         commands++;
         // Every other job is waited for and dismissed: verbs on jobs, not only starts.
         if (n % 2 === 0) {
-          await c.wait(id, { timeoutMs: 20_000 });
+          await labelled('job-wait', () => c.wait(id, { timeoutMs: 20_000 }));
           commands++;
-          await c.dismiss(id);
+          await labelled('job-dismiss', () => c.dismiss(id));
           commands++;
         } else kept.push({ owner, id });
       } catch (err) {
