@@ -13,6 +13,6 @@ export function parentOf(actor: AnyActorRef): AnyActorRef | undefined {
 /**
  * Where a member's notices go: its transaction (the parent that spawned it). A job alone is its
  * own transaction and ignores them: they go to itself, or to the parent it was given only to
- * share an actor system (the service's actor hub, which ignores them too).
+ * share an actor system (the service's actor parent, which ignores them too).
  */
 export const transaction = ({ self }: { self: AnyActorRef }): AnyActorRef => parentOf(self) ?? self;

@@ -18,9 +18,10 @@
  *   past its fence timer.
  *
  * Timings (defaults): lease 15 s, renew every 3 s, margin 1 s. Killing the node that leads the
- * bucket's stream stalled writes for 5.6–6.7 s in measurements on nats-server 2.9.10 (its raft
- * election timeout is 4–9 s), so a holder must survive ~10 s without a successful renew:
- * leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's partitions wait ~16 s.
+ * bucket's stream stalled writes for 3–7 s (seven runs, nats-server 2.9.10, 3 nodes on one host:
+ * the followers wait out a raft election timeout), so a holder must ride out ~10 s without a
+ * successful renew: leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's
+ * partitions wait up to L + margin (measured 14.6 s after a crash 1.5 s past a renewal).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
@@ -80,6 +81,7 @@ export class Leases {
   /** Partition → the last revision seen of its key, and when (local clock) it was first seen. */
   readonly #observed = new Map<number, { revision: number; at: number; value: LeaseValue | undefined }>();
   readonly #held = new Map<number, Held>();
+  readonly #epochs = new Map<number, number>(); // partition → the epoch this process last held it with
   readonly #now: () => number;
   readonly leaseMs: number;
   readonly renewMs: number;
@@ -88,6 +90,7 @@ export class Leases {
   #watching: Watching | undefined;
   #pausedUntil = 0;
   #closed = false;
+  #graceful = false;
 
   private constructor(
     private readonly kv: KV,
@@ -155,11 +158,11 @@ export class Leases {
     if (this.valid(partition)) return true;
     const seen = this.#observed.get(partition);
     // Not worth a request: the watch shows another holder's lease still fresh.
-    if (seen?.value && seen.value.holder !== this.opts.holder && !this.#stale(seen)) return false;
+    if (seen?.value && !this.#ours(partition, seen.value) && !this.#stale(seen)) return false;
     const current = await this.kv.get(keyOf(partition));
     this.#observe(partition, current);
     const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
-    if (value && value.holder !== this.opts.holder) {
+    if (value && !this.#ours(partition, value)) {
       const now = this.#observed.get(partition);
       if (!now || now.revision !== current!.revision || !this.#stale(now)) return false;
     }
@@ -168,13 +171,26 @@ export class Leases {
     const mine: LeaseValue = { holder: this.opts.holder, epoch: previous };
     try {
       const revision = current === null ? await this.kv.create(keyOf(partition), JSON.stringify(mine)) : await this.kv.update(keyOf(partition), JSON.stringify(mine), previous);
-      if (this.#closed) return false;
+      if (this.#closed) {
+        // Won while closing: free it again if the close is graceful (a crash would leave it to go stale).
+        if (this.#graceful) await this.kv.delete(keyOf(partition), { previousSeq: revision }).catch(() => {});
+        return false;
+      }
       this.#hold(partition, revision, mine.epoch, start);
       return true;
     } catch (err) {
       if (wrongRevision(err)) return false; // another contender was first
       throw err;
     }
+  }
+
+  /**
+   * A lease this very process held and has stopped serving (fenced, nobody took it since): it
+   * may take it again at once. The same holder id from another process (a restart, or a
+   * misconfigured twin) is treated as anyone else's and waits until the lease is stale.
+   */
+  #ours(p: number, value: LeaseValue): boolean {
+    return value.holder === this.opts.holder && this.#epochs.get(p) === value.epoch;
   }
 
   #stale(seen: { at: number }): boolean {
@@ -184,6 +200,7 @@ export class Leases {
   #hold(p: number, revision: number, epoch: number, start: number): void {
     const h: Held = { revision, epoch, fenceAt: start + this.leaseMs - this.marginMs, fence: undefined, renew: undefined };
     this.#held.set(p, h);
+    this.#epochs.set(p, epoch);
     this.#arm(p, h, start);
     this.opts.onGained?.(p, epoch);
   }
@@ -198,11 +215,8 @@ export class Leases {
 
   #fence(p: number, h: Held): void {
     if (this.#held.get(p) !== h) return;
-    if (this.#now() < h.fenceAt) {
-      h.fence = setTimeout(() => this.#fence(p, h), h.fenceAt - this.#now());
-      return;
-    }
-    this.#drop(p, h, 'expired');
+    if (this.#now() >= h.fenceAt) this.#drop(p, h, 'expired');
+    else h.fence = setTimeout(() => this.#fence(p, h), h.fenceAt - this.#now());
   }
 
   #drop(p: number, h: Held, reason: LostReason): void {
@@ -216,6 +230,8 @@ export class Leases {
   async #renew(p: number, h: Held): Promise<void> {
     if (this.#held.get(p) !== h || this.#closed) return;
     const now = this.#now();
+    // Woken past the fence (a frozen process): lost, even if no one took it; acquire anew, with a new epoch.
+    if (now >= h.fenceAt) return this.#drop(p, h, 'expired');
     if (now < this.#pausedUntil) {
       h.renew = setTimeout(() => void this.#renew(p, h), this.#pausedUntil - now);
       return;
@@ -233,10 +249,7 @@ export class Leases {
         const current = await this.kv.get(keyOf(p)).catch(() => undefined);
         if (this.#held.get(p) !== h) return;
         const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
-        if (current && (value?.holder !== this.opts.holder || value.epoch !== h.epoch)) {
-          this.#drop(p, h, 'taken');
-          return;
-        }
+        if (current && (value?.holder !== this.opts.holder || value.epoch !== h.epoch)) return this.#drop(p, h, 'taken');
         // Our own write whose reply was lost: go on from it, without extending the fence.
         if (current) h.revision = current.revision;
       }
@@ -256,6 +269,7 @@ export class Leases {
 
   /** Release every held partition (graceful handover), then stop. */
   async close(): Promise<void> {
+    this.#graceful = true;
     await Promise.all([...this.#held.keys()].map((p) => this.release(p)));
     this.abandon();
   }
@@ -268,10 +282,7 @@ export class Leases {
   /** Stop all timers and the watch without releasing or calling onLost (as a crash would). */
   abandon(): void {
     this.#closed = true;
-    for (const h of this.#held.values()) {
-      clearTimeout(h.fence);
-      clearTimeout(h.renew);
-    }
+    for (const h of this.#held.values()) [h.fence, h.renew].forEach(clearTimeout);
     this.#held.clear();
     this.#watching?.stop();
   }

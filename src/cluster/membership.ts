@@ -6,10 +6,10 @@
  * bucket's max_age (= ttlMs) lets the server drop dead members' keys too, but nats-server 2.9
  * sends no watch notification for that expiry, hence the local clock.
  *
- * Timings (defaults): heartbeat 1 s, ttl 5 s: a member survives four lost heartbeats (a stream
- * leader election of the members bucket stalls puts for ~6 s at worst; a member then briefly
- * looks gone, which only delays or retries acquisitions: leases, not membership, keep a
- * partition owned once). Self is always a member of its own view.
+ * Timings (defaults): heartbeat 1 s, ttl 5 s: a member survives four lost heartbeats. A leader
+ * election of the members stream stalls puts for 3–7 s (measured), so members may briefly look
+ * gone; that only delays or retries acquisitions — leases, not membership, keep each partition
+ * owned once — and a member that looks gone only adds partitions to the others' wish lists. Self is always a member of its own view.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';

@@ -7,7 +7,8 @@ import type { JobActorRef, JobSnapshot, TransactionActorRef } from '../../machin
 import { JobStatus, statusOf } from '../../machines/index.js';
 import type { SavedRun } from './records.js';
 import { RECORD_VERSION, jobKey, txnKey } from './records.js';
-import type { JobRecord, PersistedSnapshot, TxnRecord } from './records.js';
+import type { JobRecord, TxnRecord } from './records.js';
+import { persistedSnapshot } from './snapshots.js';
 import type { JobStore } from './job-store.js';
 
 /** A job as its saving sees it. */
@@ -53,7 +54,7 @@ export class JobSaving {
     const record = (): TxnRecord | undefined => {
       const snapshot = txn.getSnapshot();
       if (snapshot.status === 'done') return undefined;
-      const { children: _children, ...own } = txn.getPersistedSnapshot() as unknown as PersistedSnapshot;
+      const { children: _children, ...own } = persistedSnapshot(txn);
       return { v: RECORD_VERSION, seq, members: snapshot.context.members.map((m) => m.id), snapshot: own };
     };
     const ids = txn.getSnapshot().context.members.map((m) => m.id);
@@ -74,7 +75,7 @@ export class JobSaving {
     return {
       v: RECORD_VERSION,
       seq: entry.seq,
-      snapshot: entry.job.getPersistedSnapshot() as unknown as PersistedSnapshot,
+      snapshot: persistedSnapshot(entry.job),
       ...(run && { run }),
     };
   }

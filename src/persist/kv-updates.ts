@@ -12,6 +12,7 @@
  */
 import { createInbox, headers } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { EarliestTimer } from './earliest-timer.js';
 
 const ENC = new TextEncoder();
 
@@ -33,7 +34,8 @@ export class KvUpdates {
   readonly #sub: Subscription;
   readonly #subjectPrefix: string;
   #next = 0;
-  #timer: NodeJS.Timeout | undefined;
+  /** One timer: at the earliest deadline, the late updates are given up. */
+  readonly #timer = new EarliestTimer((now) => this.#expire(now));
 
   /** `bucket`: the KV bucket's name; `timeoutMs`: how long an acknowledgement may take. */
   constructor(
@@ -59,15 +61,15 @@ export class KvUpdates {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
-      this.#pending.set(token, { resolve, reject, deadline: performance.now() + this.timeoutMs });
-      this.#arm();
+      const deadline = performance.now() + this.timeoutMs;
+      this.#pending.set(token, { resolve, reject, deadline });
+      this.#timer.arm(deadline);
     });
   }
 
   /** Stop listening; updates still waiting are rejected. */
   close(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.close();
     if (!this.nc.isClosed()) this.#sub.unsubscribe();
     const err = new Error('The job store is closed');
     for (const p of this.#pending.values()) p.reject(err);
@@ -97,16 +99,8 @@ export class KvUpdates {
     else pending.resolve(ack.seq);
   }
 
-  /** One timer for every pending update: at the earliest deadline, the late ones are given up. */
-  #arm(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => this.#expire(), this.timeoutMs);
-    this.#timer.unref();
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    const now = performance.now();
+  /** Give up the updates past their deadline; returns the earliest deadline left. */
+  #expire(now: number): number {
     let earliest = Infinity;
     for (const [token, p] of this.#pending) {
       if (p.deadline <= now) {
@@ -114,9 +108,6 @@ export class KvUpdates {
         p.reject(new Error(`JetStream did not acknowledge the write in ${this.timeoutMs} ms`));
       } else if (p.deadline < earliest) earliest = p.deadline;
     }
-    if (earliest !== Infinity) {
-      this.#timer = setTimeout(() => this.#expire(), Math.max(1, earliest - now));
-      this.#timer.unref();
-    }
+    return earliest;
   }
 }

@@ -4,7 +4,6 @@
  * actor made from its saved snapshot and handed to the service to keep. A record that cannot
  * be brought back is set aside (by the caller, from `rejected`), each logged with why.
  */
-import { createActor } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import type { Logger } from 'pino';
 import { JobStatus, statusOf } from '../../machines/index.js';
@@ -14,6 +13,7 @@ import { jobKey, raiseProgress, sortRecords } from './records.js';
 import type { Rejected, StoredRecord } from './records.js';
 import type { ToldProgress } from './event-stream.js';
 import type { JobSaving } from './job-saving.js';
+import { restoredJob, restoredTransaction } from './snapshots.js';
 
 /** What restoring needs of the service that keeps the jobs. */
 export interface RestoreParts<E> {
@@ -62,7 +62,7 @@ export function restoreJobs<E>(
     if (input.txn !== undefined) continue; // restored with its transaction
     let job: JobActorRef | undefined;
     try {
-      job = createActor(parts.jobLogic, { snapshot: record.snapshot as never, input: undefined as never, parent: parts.parent });
+      job = restoredJob(parts.jobLogic, record.snapshot, parts.parent);
       const started = job;
       started.subscribe({ error: (err) => parts.lost(input.id, [input], err) });
       started.start();
@@ -89,8 +89,7 @@ export function restoreJobs<E>(
     let txn: TransactionActorRef | undefined;
     const entries: E[] = [];
     try {
-      const children = Object.fromEntries(members.map((m) => [m.id, { snapshot: m.record!.snapshot, src: 'job' }]));
-      txn = createActor(parts.txnLogic, { snapshot: { ...t.record.snapshot, children } as never, input: undefined as never });
+      txn = restoredTransaction(parts.txnLogic, t.record.snapshot, members.map((m) => ({ id: m.id, snapshot: m.record!.snapshot })));
       txn.subscribe({ error: (err) => parts.lost(t.id, inputs, err) });
       txn.start();
       store.adopt(t.key, t.revision);

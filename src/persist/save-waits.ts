@@ -3,8 +3,9 @@
  * at the version it had when the wait began. It resolves once every one of them is written at
  * that version or later; it rejects at the first conflict among them (with that
  * {@link StoreConflictError}), or at its deadline with a {@link NotSavedError} — the writes go
- * on. A wait ends once. One timer serves every wait with a deadline, armed for the earliest.
+ * on. A wait ends once. One timer serves every wait with a deadline (earliest-timer.ts).
  */
+import { EarliestTimer } from './earliest-timer.js';
 import { NotSavedError } from './store-errors.js';
 import type { StoreConflictError } from './store-errors.js';
 
@@ -32,8 +33,7 @@ export interface WaitedKey {
 export class SaveWaits {
   /** Waits with a deadline, and the one timer that fails the late ones. */
   readonly #timed = new Set<Wait>();
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Infinity;
+  readonly #timer = new EarliestTimer((now) => this.#expire(now));
 
   /** A wait for no key yet; `timeoutMs` starts at {@link begin} (Infinity: no deadline). */
   create(timeoutMs: number): Wait {
@@ -49,7 +49,7 @@ export class SaveWaits {
     if (w.timeoutMs !== Infinity) {
       w.deadline = performance.now() + w.timeoutMs;
       this.#timed.add(w);
-      this.#arm(w.deadline);
+      this.#timer.arm(w.deadline);
     }
     return promise;
   }
@@ -68,30 +68,18 @@ export class SaveWaits {
   }
 
   close(): void {
-    clearTimeout(this.#timer);
+    this.#timer.close();
   }
 
-  /** One timer for every wait with a deadline, armed for the earliest (`at`, performance.now() time). */
-  #arm(at: number): void {
-    if (this.#timer) {
-      if (this.#timerAt <= at) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(1, at - performance.now()));
-    this.#timer.unref();
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    const now = performance.now();
+  /** Fail the waits past their deadline; returns the earliest deadline left. */
+  #expire(now: number): number {
     let earliest = Infinity;
     for (const w of this.#timed) {
       if (w.done) this.#timed.delete(w);
       else if (w.deadline <= now) this.#finish(w, new NotSavedError(w.timeoutMs));
       else earliest = Math.min(earliest, w.deadline);
     }
-    if (earliest !== Infinity) this.#arm(earliest);
+    return earliest;
   }
 
   /** A wait is over: resolved (no error) or rejected. */

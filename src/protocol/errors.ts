@@ -6,7 +6,7 @@
 /**
  * The codes of the `Nats-Service-Error-Code` header: the contract's 400, 404, 409 and 500,
  * plus HTTP's 408 for a wait that ran out of time, 413 for a reply larger than the broker's
- * max_payload, and 503 for a service shutting down.
+ * max_payload, and 503 for a service shutting down or a partition moving between instances.
  */
 export const ErrorCode = { badInput: 400, notFound: 404, timeout: 408, refused: 409, tooLarge: 413, internal: 500, unavailable: 503 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -78,6 +78,21 @@ export class ReplyTooLargeError extends ProtocolError {
 export class ShuttingDownError extends ProtocolError {
   constructor() {
     super('The service is shutting down', ErrorCode.unavailable);
+  }
+}
+
+/** The owner's partition is served by no instance (yet): it is changing hands. */
+export class PartitionMovingError extends ProtocolError {
+  constructor(readonly partition: number) {
+    super(`Partition ${partition} is moving between instances; retry the command`, ErrorCode.unavailable);
+  }
+}
+
+/** An admin's query-jobs across partitions heard from no instance serving these: no partial list. */
+export class PartitionsMissingError extends ProtocolError {
+  constructor(readonly missing: readonly number[]) {
+    const which = missing.length === 1 ? `partition ${missing[0]}` : `partitions ${missing.join(', ')}`;
+    super(`No instance answered for ${which} (moving between instances); retry the query`, ErrorCode.unavailable);
   }
 }
 

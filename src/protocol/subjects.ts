@@ -3,6 +3,8 @@
  *
  * - commands: `P.cmd.<caller>.<command>` (request/reply)
  * - events:   `P.evt.<owner>.<id>.<EVENT>`
+ * - internal (the service's own user only): `P.int.p.<n>.<command>` (a command forwarded to
+ *   the instance serving partition n), `P.int.query` (admin query-jobs, gathered)
  */
 import type { JobEventName } from '../../machines/index.js';
 
@@ -37,6 +39,14 @@ export const JOB_ID_RE = /^[A-Za-z][A-Za-z0-9_-]{0,127}$/;
 /** {@link JOB_ID_RE} in words. */
 export const JOB_ID_RULE = 'a job ID starts with a letter and has up to 128 letters, digits, _ and -';
 
+/** The header a forwarded command carries its caller in; trusted on internal subjects only. */
+export const CALLER_HEADER = 'Jobs-Caller';
+/**
+ * Set on the answer of an instance that does not serve the partition a command was forwarded
+ * to (any more): nothing was done, the forwarding instance tries again.
+ */
+export const NOT_SERVED_HEADER = 'Jobs-Not-Served';
+
 /** @defaultValue 'jobs' */
 export const DEFAULT_PREFIX = 'jobs';
 
@@ -53,6 +63,21 @@ export const subjects = {
    */
   events: (prefix: string, f: { owner?: string; id?: string; event?: JobEventName } = {}) =>
     `${prefix}.evt.${f.owner ?? '*'}.${f.id ?? '*'}.${f.event ?? '*'}`,
+  /** A command forwarded to the instance serving partition `partition`. */
+  forward: (prefix: string, partition: number, command: Command) => `${prefix}.int.p.${partition}.${command}`,
+  /** What the instance serving `partition` listens on. */
+  forwardFilter: (prefix: string, partition: number) => `${prefix}.int.p.${partition}.>`,
+  /** The partition and command of a forwarded command's subject, or undefined when the subject is not one. */
+  forwardedOf: (prefix: string, subject: string): { partition: number; command: Command } | undefined => {
+    const head = `${prefix}.int.p.`;
+    if (!subject.startsWith(head)) return undefined;
+    const [n, command, ...rest] = subject.slice(head.length).split('.');
+    const partition = Number(n);
+    if (rest.length > 0 || !/^\d{1,9}$/.test(n ?? '') || !(COMMANDS as readonly string[]).includes(command ?? '')) return undefined;
+    return { partition, command: command as Command };
+  },
+  /** Admin query-jobs across instances: every instance answers for the partitions it serves. */
+  query: (prefix: string) => `${prefix}.int.query`,
   /** The caller token of a command subject, or undefined when the subject is not one. */
   callerOf: (prefix: string, subject: string): string | undefined => {
     const head = `${prefix}.cmd.`;

@@ -10,19 +10,10 @@ import type { JobPipes } from '../pipes/api.js';
 import type { JobContext, JobLog, ReadyOutcome, WrappedJob } from './handler.js';
 import type { Run } from './run.js';
 
-/** The side of a job's running work a handler acts on (a WorkControl). */
-export interface HandlerWork {
-  readonly speed: number;
-  readonly signal: AbortSignal;
-  progress(current: number, total: number): void;
-  setDescription(description: string): void;
-  pausePoint(): Promise<void>;
-  throttle(units: number): Promise<void>;
-  sleep(ms: number): Promise<void>;
-  ready(): Promise<ReadyOutcome>;
-  ioError(operation: 'read' | 'write', error: unknown): Promise<void>;
+/** The side of a job's running work a handler acts on (a WorkControl): what JobContext passes on. */
+export type HandlerWork = Pick<JobContext, 'speed' | 'signal' | 'progress' | 'setDescription' | 'pausePoint' | 'throttle' | 'sleep' | 'ready' | 'ioError'> & {
   wrap(type: string, params: Record<string, unknown>): Promise<WrappedJob>;
-}
+};
 
 export class HandlerContext implements JobContext<Record<string, unknown>> {
   // TypeScript-private, not #private: a handler may derive a context with Object.create (the

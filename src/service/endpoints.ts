@@ -1,66 +1,42 @@
 /**
  * One NATS micro-service endpoint per command. Each decodes the payload, validates it with
- * the command's zod schema, hands it to the job manager, and replies — nothing else.
+ * the command's zod schema, and hands it to the job manager — or, when another instance
+ * serves the owner's partition, forwards it there and relays the reply (forward.ts) — then
+ * replies. The instance serving a partition answers the commands forwarded to it the same way.
  */
-import type { Service, ServiceMsg } from '@nats-io/services';
+import { headers } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, PublishOptions } from '@nats-io/transport-node';
+import { ServiceErrorCodeHeader, ServiceErrorHeader } from '@nats-io/services';
+import type { Service } from '@nats-io/services';
 import type { Logger } from 'pino';
-import { JobVerb } from '../../machines/index.js';
-import { BadInputError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
+import type { Ownership } from '../cluster/ownership.js';
+import { BadInputError, PartitionMovingError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
-import { ACCOUNT_RE, COMMANDS, Command, isInboxReply, subjects } from '../protocol/subjects.js';
+import type { QueryJobsArgs } from '../protocol/schemas.js';
+import { ACCOUNT_RE, CALLER_HEADER, COMMANDS, Command, NOT_SERVED_HEADER, isInboxReply, subjects } from '../protocol/subjects.js';
 import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
 import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
 import type { JobManager } from './jobs.js';
 import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from '../protocol/limits.js';
-import { EncodedReturn, PAGING_HINT, queryReply } from './query.js';
-import { downloadCommands } from './downloads.js';
+import { EncodedReturn, queryReply } from './query.js';
 import type { DownloadTokens } from '../persist/download-tokens.js';
+import { DEFAULT_MAX_REPLY, dispatchTable, tooLargeHint } from './dispatch.js';
 import type { ServiceMetrics } from './metrics.js';
 import { countEndpointError } from '../nats/service-stats.js';
+import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf } from './forward.js';
+import { ForwardServing } from './forward-serving.js';
+import { gatherQuery, serveGather } from './gather.js';
 
-type Args<C extends Command> = import('zod').infer<(typeof commandArgs)[C]>;
-type Dispatch = { [C in Command]: (caller: string, args: Args<C>) => unknown };
-
-/** nats-server's default max_payload, for a connection that has not said its own. */
-const DEFAULT_MAX_REPLY = 1024 * 1024;
-
-/** `maxReply`: the largest reply the connection may send, in bytes (its server's max_payload). */
-export function dispatchTable(
-  jobs: JobManager,
-  pipes: PipeHub | undefined,
-  downloads: DownloadTokens,
-  maxReply: () => number = () => DEFAULT_MAX_REPLY,
-): Dispatch {
-  const download = downloadCommands(jobs, pipes, downloads);
-  return {
-    // A start is answered once the new jobs are saved (with a store), and their pipes are ready:
-    // the reply promises jobs that survive a restart, and what the caller uploads next is kept.
-    [Command.jobStart]: async (caller, args) => {
-      const started = jobs.startJob(caller, args);
-      await Promise.all([jobs.saved(caller, [started.id]), pipes?.ready(caller, started.id)]);
-      return started;
-    },
-    [Command.transaction]: async (caller, args) => {
-      const started = jobs.transaction(caller, args);
-      await Promise.all([jobs.saved(caller, started.jobs), ...started.jobs.map((id) => pipes?.ready(caller, id))]);
-      return started;
-    },
-    [Command.jobPause]: (caller, args) => jobs.verb(caller, JobVerb.pause, args),
-    [Command.jobResume]: (caller, args) => jobs.verb(caller, JobVerb.resume, args),
-    [Command.jobCancel]: (caller, args) => jobs.verb(caller, JobVerb.cancel, args),
-    [Command.jobComplete]: (caller, args) => jobs.verb(caller, JobVerb.complete, args),
-    [Command.jobFinalize]: (caller, args) => jobs.verb(caller, JobVerb.finalize, args),
-    [Command.jobDismiss]: (caller, args) => jobs.verb(caller, JobVerb.dismiss, args),
-    [Command.jobSetSpeed]: (caller, args) => jobs.verb(caller, JobVerb.setSpeed, args),
-    [Command.queryJobs]: (caller, args) => queryReply(jobs.query(caller, args), args, maxReply()),
-    [Command.jobWait]: (caller, args) => jobs.waitJob(caller, args),
-    [Command.jobLog]: (caller, args) => jobs.log(caller, args),
-    [Command.jobDownload]: (caller, args) => download.jobDownload(caller, args),
-    [Command.jobDownloadLog]: (caller, args) => download.jobDownloadLog(caller, args),
-    [Command.queryJobTypes]: () => jobs.jobTypes(),
-  };
+/** Partitions and instances: which partitions are served here, and how to reach the others. */
+export interface RoutingOptions {
+  nc: NatsConnection;
+  ownership: Ownership;
+  /** Callers who may address every owner's jobs: their query-jobs without `owner` is gathered. */
+  admins: ReadonlySet<string>;
+  /** How long a command waits for its partition to be served somewhere, ms. @defaultValue FORWARD_WAIT_MS */
+  waitMs?: number;
 }
 
 export interface EndpointsOptions {
@@ -79,6 +55,8 @@ export interface EndpointsOptions {
   downloads: DownloadTokens;
   /** Counts commands by name and result, and their latency. */
   metrics?: ServiceMetrics;
+  /** Forward commands of partitions served elsewhere; none: every command is answered here. */
+  routing?: RoutingOptions;
 }
 
 /** Commands whose answer is awaited (not yet replied), so that shutdown can wait for them. */
@@ -86,6 +64,7 @@ export class InFlight {
   #count = 0;
   #idle: (() => void) | undefined;
   #closing = false;
+  readonly #onClose = new Set<() => void>();
 
   get closing(): boolean {
     return this.#closing;
@@ -102,9 +81,16 @@ export class InFlight {
     }
   }
 
+  /** Call `listener` when draining starts (e.g. to answer forwarded waits); returns its removal. */
+  onClose(listener: () => void): () => void {
+    this.#onClose.add(listener);
+    return () => this.#onClose.delete(listener);
+  }
+
   /** Refuse new commands and wait for those in flight. */
   async drain(): Promise<void> {
     this.#closing = true;
+    for (const listener of [...this.#onClose]) listener();
     if (this.#count > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
   }
 }
@@ -113,12 +99,18 @@ const ENC = new TextEncoder();
 /** The reply of every applied verb, encoded once. */
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
+/** Something to answer: a client's command (ServiceMsg) or a forwarded one (Msg). */
+type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;
+
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
+  const { prefix, routing } = opts;
   const maxReply = opts.maxReply ?? (() => DEFAULT_MAX_REPLY);
   const dispatch = dispatchTable(opts.jobs, opts.pipes, opts.downloads, maxReply);
+  const run = (command: Command, caller: string, args: unknown) => (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
+  const forwarder = routing && new Forwarder({ nc: routing.nc, prefix, logger: opts.logger, ...(routing.waitMs !== undefined && { waitMs: routing.waitMs }) });
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
-      subject: subjects.commandFilter(opts.prefix, command),
+      subject: subjects.commandFilter(prefix, command),
       handler: (err, msg) => {
         if (err) {
           opts.logger.error({ err, command }, 'endpoint failed');
@@ -128,47 +120,109 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       },
     });
   }
+  if (routing) {
+    const serving = new ForwardServing(routing.nc, prefix, routing.ownership, answerForwarded, opts.logger);
+    const gather = serveGather(routing.nc, prefix, opts.jobs, routing.ownership, opts.logger, maxReply);
+    // Draining: forwarded commands go to the partitions' next instances, queries to the others.
+    inFlight.onClose(() => {
+      serving.close();
+      gather.unsubscribe();
+    });
+  }
 
   /**
    * Reply at once when the command's result is there (a verb without a store), or when its
    * promise settles. Every command gets a reply: one that would exceed the connection's
    * max_payload becomes a 413 error reply (see {@link reply}). A reply that still cannot be
    * sent (connection gone) is logged: it must not become an uncaught error, which would take
-   * the whole service down.
+   * the whole service down. These checks run here, on the instance the client reached.
    */
-  function answer(command: Command, msg: ServiceMsg): void {
+  function answer(command: Command, msg: Answerable): void {
     const started = performance.now();
-    const caller = subjects.callerOf(opts.prefix, msg.subject);
+    const caller = subjects.callerOf(prefix, msg.subject);
     // Only into an inbox: a reply subject elsewhere (the job store, someone's events) would
     // make the service publish there for the caller. Such a command is not run at all.
     if (msg.reply && !isInboxReply(msg.reply)) {
       opts.logger.warn({ command, caller, reply: msg.reply.slice(0, 128) }, 'command ignored: its reply subject is not an inbox');
       return;
     }
+    const done = (result: string) => count(command, started, result);
     let result: unknown;
     try {
       if (inFlight.closing) throw new ShuttingDownError();
       if (caller === undefined || !ACCOUNT_RE.test(caller)) throw new BadInputError('Invalid caller in the command subject');
       checkPayload(msg.data, opts.maxPayload);
       const args = validate(commandArgs[command], decodePayload(msg.data, opts.bounds ?? DEFAULT_BOUNDS));
-      result = (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
+      result = routed(command, caller, args, msg.data);
     } catch (err) {
-      count(command, started, refuse(command, caller, msg, err));
+      done(refuse(command, caller, msg, err, true));
       return;
     }
+    settle(command, caller, msg, result, true, done);
+  }
+
+  /** The command's result: here, gathered from every instance, or relayed from the instance serving its partition. */
+  function routed(command: Command, caller: string, args: unknown, data: Uint8Array): unknown {
+    if (!routing || !forwarder) return run(command, caller, args);
+    const route = routeOf(command, caller, args, routing.admins, routing.ownership);
+    if (route.kind === 'local') return run(command, caller, args);
+    if (route.kind === 'gather') {
+      const q = args as QueryJobsArgs;
+      return gatherQuery(routing.nc, prefix, routing.ownership.partitions, caller, q, maxReply()).then((listing) => queryReply(listing, q, maxReply()));
+    }
+    const forwarded = forwarder.forward(route.partition, command, caller, data, forwardTimeout(command, args)).then((m) => new Relayed(m));
+    if (command !== Command.jobWait) return forwarded;
+    // A forwarded wait may be long: a service going away answers it, as it does its own waits.
+    return new Promise((resolve, reject) => {
+      const off = inFlight.onClose(() => reject(new ShuttingDownError()));
+      forwarded.then(resolve, reject).finally(off);
+    });
+  }
+
+  /**
+   * A command forwarded to this instance, which serves `partition`: its caller is the
+   * `Jobs-Caller` header (trusted here only: the internal subjects are the service's own).
+   * Not served (any more), or draining: answered so, nothing done, and the forwarding
+   * instance tries again.
+   */
+  function answerForwarded(msg: Msg, partition: number, command: Command): void {
+    const caller = msg.headers?.get(CALLER_HEADER);
+    if (!msg.reply) return;
+    let result: unknown;
+    try {
+      if (inFlight.closing || !routing!.ownership.serves(partition)) {
+        refuse(command, caller, msg, new PartitionMovingError(partition), false, partition);
+        return;
+      }
+      if (!caller || !ACCOUNT_RE.test(caller)) throw new BadInputError(`Invalid caller in the forwarded command: '${caller?.slice(0, 64) ?? ''}'`);
+      checkPayload(msg.data, opts.maxPayload);
+      const args = validate(commandArgs[command], decodePayload(msg.data, opts.bounds ?? DEFAULT_BOUNDS));
+      const owner = commandOwner(command, caller, args, routing!.admins);
+      const ownerPartition = owner === undefined ? undefined : routing!.ownership.partitionOf(owner);
+      if (ownerPartition !== partition) {
+        throw new BadInputError(`Command ${command} forwarded to partition ${partition}, but its owner '${owner ?? ''}' is in ${ownerPartition ?? 'none'}`);
+      }
+      result = run(command, caller, args);
+    } catch (err) {
+      refuse(command, caller, msg, err, false);
+      return;
+    }
+    settle(command, caller, msg, result, false, () => undefined);
+  }
+
+  /** Reply with `result` now, or once it settles (counted in flight meanwhile); `done` gets the result's code. */
+  function settle(command: Command, caller: string, msg: Answerable, result: unknown, counted: boolean, done: (result: string) => void): void {
     if (!(result instanceof Promise)) {
-      reply(command, msg, result);
-      count(command, started, 'ok');
+      done(reply(command, caller, msg, result, counted));
       return;
     }
     inFlight.begin();
-    result.then(
-      (value) => {
-        reply(command, msg, value);
-        count(command, started, 'ok');
-      },
-      (err) => count(command, started, refuse(command, caller, msg, err)),
-    ).finally(() => inFlight.end());
+    result
+      .then(
+        (value) => done(reply(command, caller, msg, value, counted)),
+        (err) => done(refuse(command, caller, msg, err, counted)),
+      )
+      .finally(() => inFlight.end());
   }
 
   /** The command's result (`ok` or its error code) and latency, for /metrics. */
@@ -181,50 +235,57 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
   /**
    * The one place every success reply goes through: encoded once, and refused with a 413
    * error reply (how to ask for less) instead of being sent if it is over max_payload,
-   * which the broker would not carry.
+   * which the broker would not carry. A relayed reply goes as it came. `counted`: a client's
+   * command (counted in $SRV.STATS), not a forwarded one. Returns `ok` or the error code sent.
    */
-  function reply(command: Command, msg: ServiceMsg, result: unknown): void {
-    const caller = subjects.callerOf(opts.prefix, msg.subject);
+  function reply(command: Command, caller: string, msg: Answerable, result: unknown, counted: boolean): string {
     let body: Uint8Array;
+    let sent: PublishOptions | undefined;
     try {
-      body =
-        result === VERB_DONE
-          ? VERB_REPLY
-          : ENC.encode(result instanceof EncodedReturn ? `{"return":${result.json}}` : JSON.stringify({ return: result }));
+      if (result instanceof Relayed) {
+        body = result.msg.data;
+        if (result.msg.headers) sent = { headers: result.msg.headers };
+      } else {
+        body =
+          result === VERB_DONE
+            ? VERB_REPLY
+            : ENC.encode(result instanceof EncodedReturn ? `{"return":${result.json}}` : JSON.stringify({ return: result }));
+      }
       const max = maxReply();
       if (body.length > max) throw new ReplyTooLargeError(command, body.length, max, tooLargeHint(command));
     } catch (err) {
-      refuse(command, caller, msg, err);
-      return;
+      return refuse(command, caller, msg, err, counted);
     }
     try {
-      msg.respond(body);
+      msg.respond(body, sent);
     } catch (err) {
       opts.logger.error({ err, command, caller }, 'reply failed');
     }
+    const code = sent?.headers?.get(ServiceErrorCodeHeader);
+    if (!code) return 'ok';
+    if (counted) countEndpointError(service, command, sent?.headers?.get(ServiceErrorHeader) ?? '');
+    return code;
   }
 
-  function refuse(command: Command, caller: string | undefined, msg: ServiceMsg, err: unknown): string {
+  /** An error reply; `notServed`: the partition this instance does not serve (the forwarding instance tries again). */
+  function refuse(command: Command, caller: string | undefined, msg: Answerable, err: unknown, counted: boolean, notServed?: number): string {
     const { code, reply, unexpected } = toErrorReply(err);
     if (unexpected) opts.logger.error({ err, command, caller }, 'command failed');
     else opts.logger.debug({ command, caller, error: reply.error.desc }, 'command refused');
+    // As ServiceMsg.respondError writes them.
+    const h = headers();
+    h.set(ServiceErrorCodeHeader, String(code));
+    h.set(ServiceErrorHeader, headerSafe(reply.error.desc));
+    if (notServed !== undefined) h.set(NOT_SERVED_HEADER, String(notServed));
     try {
-      msg.respondError(code, headerSafe(reply.error.desc), JSON.stringify(reply));
+      msg.respond(JSON.stringify(reply), { headers: h });
     } catch (sendErr) {
       opts.logger.error({ err: sendErr, command }, 'reply failed');
     }
     // nats.js counts only handlers that throw synchronously; ours answer errors asynchronously.
-    countEndpointError(service, command, reply.error.desc);
+    if (counted) countEndpointError(service, command, reply.error.desc);
     return String(code);
   }
-}
-
-/** How to ask for a smaller reply to `command`. */
-function tooLargeHint(command: Command): string {
-  if (command === Command.queryJobs) return PAGING_HINT;
-  if (command === Command.jobLog) return "read the whole log through its pipe instead (job-download-log, the SDK's downloadLog, 'jobctl logs')";
-  if (command === Command.jobWait) return "the job's JobInfo (its result or params) is too large for one reply";
-  return 'ask for less in one command';
 }
 
 /** A header value: one line, bounded. */

@@ -26,6 +26,7 @@ import { payloadBounds, resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';
 import { ServiceMetrics, serveMetrics } from './metrics.js';
 import { DownloadTokens } from '../persist/download-tokens.js';
+import type { Ownership } from '../cluster/ownership.js';
 
 export interface JobServiceOptions {
   nc: NatsConnection;
@@ -56,6 +57,10 @@ export interface JobServiceOptions {
   pipes?: Partial<PipeSettings> | false;
   /** Where the service counts for Prometheus (docs/http.md). @defaultValue a registry of its own */
   metrics?: ServiceMetrics;
+  /** The partitions served here: commands of the others are forwarded to their instances. @defaultValue none: every command answered here */
+  ownership?: Ownership;
+  /** How long a forwarded command waits for its partition to be served somewhere, ms. @defaultValue 15000 */
+  forwardWaitMs?: number;
 }
 
 /** How often retention is applied, and delete markers of removed jobs are purged. */
@@ -130,9 +135,10 @@ export class JobService implements AsyncDisposable {
           });
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, remote: workers });
     const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {}, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
+    const admins = new Set(opts.admins ?? ['admin']);
     const jobs = new JobManager({
       runtime,
-      admins: new Set(opts.admins ?? ['admin']),
+      admins,
       publish: (event) => {
         publisher.publish(event);
         metrics.events.inc({ event: event.type });
@@ -175,7 +181,8 @@ export class JobService implements AsyncDisposable {
     const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
     const downloads = new DownloadTokens(opts.nc, prefix);
     const bounds = payloadBounds(limits);
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }) }, inFlight);
+    const routing = opts.ownership && { nc: opts.nc, ownership: opts.ownership, admins, ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }) };
+    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }), ...(routing && { routing }) }, inFlight);
     const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();

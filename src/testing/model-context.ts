@@ -1,6 +1,6 @@
 /**
  * The test model keeps in the job machine's context what its work has been told (`work`): a key
- * the machine's `JobContext` does not declare. xstate types `assign` against the machine's own
+ * the machine's `JobMachineContext` does not declare. xstate types `assign` against the machine's own
  * context, so an action that adds a key cannot be typed; this is the one place that widens it
  * (test/testing/model-context.test.ts checks the key lands in the snapshot).
  */

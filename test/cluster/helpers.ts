@@ -21,6 +21,7 @@ export interface Change {
 }
 
 export interface Instances {
+  prefix: string;
   coordinators: Coordinator[];
   connections: NatsConnection[];
   timeline: Change[];
@@ -56,6 +57,7 @@ export async function startInstances(cluster: Cluster, opts: Partial<Coordinator
   };
   for (const [i, name] of names.entries()) await add(name, i % cluster.nodes.length);
   return {
+    prefix,
     coordinators,
     connections,
     timeline,

@@ -9,12 +9,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
-import { findNatsServer, NatsServerMissingError } from '../../src/nats/server.js';
+import { findNatsServer, freePort, NatsServerMissingError } from '../../src/nats/server.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -43,6 +42,8 @@ export interface Cluster extends AsyncDisposable {
   /** A connection to node `index` first (the others as fallbacks). */
   connect(index: number, opts?: ConnectionOptions): Promise<NatsConnection>;
   kill(index: number): Promise<void>;
+  /** Whether node `index` runs (a stopped node still does). */
+  alive(index: number): boolean;
   stop(index: number): void;
   cont(index: number): void;
   /** Start a killed node again (same ports, same store), and wait until the meta group has a leader. */
@@ -54,19 +55,6 @@ export interface Cluster extends AsyncDisposable {
   /** What node `index` printed, for diagnostics. */
   output(index: number): string;
   close(): Promise<void>;
-}
-
-/** A free loopback port (src/nats/server.ts keeps its own helper private). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function freePorts(n: number): Promise<number[]> {
@@ -171,6 +159,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         ...extra,
       }),
     kill: killNode,
+    alive,
     stop: (i) => void children[i]?.kill('SIGSTOP'),
     cont: (i) => void children[i]?.kill('SIGCONT'),
     restart: async (i) => {

@@ -1,0 +1,52 @@
+/**
+ * A hand-flipped Ownership for forwarding tests: the test says which partitions an instance
+ * serves, and moves them, announcing 'serving' and 'unserving' as the real one does.
+ */
+import type { Ownership } from '../../src/cluster/ownership.js';
+import { partitionOf } from '../../src/cluster/partition.js';
+
+type Listener = (p: number) => void;
+
+export class TestOwnership implements Ownership {
+  readonly #served: Set<number>;
+  readonly #listeners = { serving: new Set<Listener>(), unserving: new Set<Listener>() };
+
+  constructor(
+    readonly partitions: number,
+    served: Iterable<number> = [],
+  ) {
+    this.#served = new Set(served);
+  }
+
+  partitionOf(owner: string): number {
+    return partitionOf(owner, this.partitions);
+  }
+
+  serves(p: number): boolean {
+    return this.#served.has(p);
+  }
+
+  on(event: 'serving' | 'unserving', listener: Listener): () => void {
+    this.#listeners[event].add(listener);
+    return () => this.#listeners[event].delete(listener);
+  }
+
+  /** Serve `p` from now on ('serving' once it is). */
+  serve(p: number): void {
+    if (this.#served.has(p)) return;
+    this.#served.add(p);
+    for (const l of this.#listeners.serving) l(p);
+  }
+
+  /** Stop serving `p' ('unserving' first, as before the jobs are dropped). */
+  unserve(p: number): void {
+    if (!this.#served.has(p)) return;
+    for (const l of this.#listeners.unserving) l(p);
+    this.#served.delete(p);
+  }
+
+  /** Stop serving `p` without a word: a command forwarded meanwhile finds it not served. */
+  forget(p: number): void {
+    this.#served.delete(p);
+  }
+}
