@@ -8,7 +8,8 @@ import type { Limits } from './protocol/limits.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from './persist/settings.js';
 import type { PersistenceSettings, Retention } from './persist/settings.js';
 import { DEFAULT_PIPE_SETTINGS } from './pipes/settings.js';
-import { DEFAULT_REATTACH_MS, MAX_REATTACH_MS } from './protocol/worker.js';
+import { DEFAULT_REATTACH_MS, MAX_REATTACH_MS, NODE_ID_RE } from './protocol/worker.js';
+import { DEFAULT_PARTITIONS } from './cluster/partition.js';
 import type { PipeSettings } from './pipes/settings.js';
 
 /** A positive whole number from a variable. */
@@ -102,6 +103,12 @@ const Env = z.object({
   JOBS_EVENTS_MAX_BYTES: count(DEFAULT_PERSISTENCE.eventsMaxBytes),
   /** How long a reply waits for what it reports to be saved, ms. @defaultValue 5000 */
   JOBS_SAVE_TIMEOUT_MS: count(DEFAULT_PERSISTENCE.saveTimeoutMs),
+  /** Partitions the jobs are spread over by owner; fixed when the job store is first made (docs/cluster.md). @defaultValue 32 */
+  JOBS_PARTITIONS: count(DEFAULT_PARTITIONS).pipe(z.number().max(1024, 'at most 1024')),
+  /** This instance's id among those sharing the prefix; unset: the one the job store keeps. */
+  JOBS_INSTANCE_ID: z.string().regex(NODE_ID_RE, 'letters, digits, _ and -, at most 64').optional(),
+  /** Replicas of the streams and buckets the service makes (3 on a 3-node cluster). @defaultValue 1 */
+  JOBS_REPLICAS: count(1).pipe(z.number().max(5, 'at most 5')),
   /** Concluded jobs older than this are dismissed, ms. @defaultValue 604800000 (7 days) */
   JOBS_KEEP_CONCLUDED_MS: count(DEFAULT_RETENTION.keepConcludedMs),
   /** At most this many concluded jobs are kept (the oldest are dismissed). @defaultValue 10000 */
@@ -131,6 +138,12 @@ export interface Settings {
   /** Keeping jobs across restarts; false: in memory only. */
   persistence: PersistenceSettings | false;
   retention: Retention;
+  /** Partitions of the jobs by owner (docs/cluster.md). */
+  partitions: number;
+  /** This instance's id; unset: the one the job store keeps. */
+  instanceId: string | undefined;
+  /** Replicas of the streams and buckets (the leases and members buckets so far). */
+  replicas: number;
 }
 
 /**
@@ -190,5 +203,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
         ? false
         : { eventsMaxAgeMs: e.JOBS_EVENTS_MAX_AGE_MS, eventsMaxBytes: e.JOBS_EVENTS_MAX_BYTES, saveTimeoutMs: e.JOBS_SAVE_TIMEOUT_MS },
     retention: { keepConcludedMs: e.JOBS_KEEP_CONCLUDED_MS, keepConcluded: e.JOBS_KEEP_CONCLUDED },
+    partitions: e.JOBS_PARTITIONS,
+    instanceId: e.JOBS_INSTANCE_ID,
+    replicas: e.JOBS_REPLICAS,
   };
 }

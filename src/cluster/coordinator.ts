@@ -27,11 +27,13 @@ export interface CoordinatorOptions {
   partitions?: number;
   /** Replicas of both buckets' streams (3 on a cluster). @defaultValue 1 */
   replicas?: number;
-  lease?: Pick<LeaseOptions, 'leaseMs' | 'renewMs' | 'marginMs' | 'retryMs'>;
+  lease?: Pick<LeaseOptions, 'leaseMs' | 'renewMs' | 'marginMs' | 'retryMs' | 'reclaimOwn'>;
   membership?: Pick<MembershipOptions, 'heartbeatMs' | 'ttlMs'>;
   /** @defaultValue 250 */
   reconcileMs?: number;
   onGained?: (partition: number, epoch: number) => void;
+  /** A partition is about to be handed over gracefully (the assignment moved it): save what it has. */
+  beforeRelease?: (partition: number) => Promise<void>;
   onLost?: (partition: number, reason: LostReason) => void;
   /** An acquisition or release failed (it is tried again at the next round). */
   onError?: (err: unknown, partition: number) => void;
@@ -59,28 +61,29 @@ export class Coordinator {
     const replicas = opts.replicas ?? 1;
     // The parts call back into the coordinator, which exists once they do; nothing happens before (no lease is held yet).
     let c: Coordinator | undefined;
-    const leases = await Leases.open(nc, {
-      ...opts.lease,
-      prefix: opts.prefix,
-      holder: id,
-      replicas,
-      onGained: (p, epoch) => opts.onGained?.(p, epoch),
-      onLost: (p, reason) => {
-        opts.onLost?.(p, reason);
-        c?.schedule();
-      },
-      onObserved: () => c?.schedule(),
-    });
-    const membership = await Membership.join(nc, {
-      ...opts.membership,
-      prefix: opts.prefix,
-      id,
-      replicas,
-      onChange: () => c?.schedule(),
-    }).catch((err: unknown) => {
-      leases.abandon();
-      throw err;
-    });
+    // Both at once (a start waits for neither's round trips twice); no lease is taken before both are up.
+    const [leasesOpened, joined] = await Promise.allSettled([
+      Leases.open(nc, {
+        ...opts.lease,
+        prefix: opts.prefix,
+        holder: id,
+        replicas,
+        onGained: (p, epoch) => opts.onGained?.(p, epoch),
+        onLost: (p, reason) => {
+          opts.onLost?.(p, reason);
+          c?.schedule();
+        },
+        onObserved: () => c?.schedule(),
+      }),
+      Membership.join(nc, { ...opts.membership, prefix: opts.prefix, id, replicas, onChange: () => c?.schedule() }),
+    ]);
+    if (leasesOpened.status === 'rejected' || joined.status === 'rejected') {
+      if (leasesOpened.status === 'fulfilled') leasesOpened.value.abandon();
+      if (joined.status === 'fulfilled') joined.value.abandon();
+      throw joined.status === 'rejected' ? joined.reason : (leasesOpened as PromiseRejectedResult).reason;
+    }
+    const leases = leasesOpened.value;
+    const membership = joined.value;
     c = new Coordinator(id, opts, leases, membership);
     c.#timer = setInterval(() => c.schedule(), opts.reconcileMs ?? 250);
     c.schedule();
@@ -102,9 +105,23 @@ export class Coordinator {
     return this.leases.valid(partition);
   }
 
+  /** Whether the leases bucket, read now, still shows this instance holding `partition`. */
+  confirm(partition: number): Promise<boolean> {
+    return this.leases.confirm(partition);
+  }
+
   /** The epoch to stamp `partition`'s records with, while this instance holds it. */
   epochOf(partition: number): number | undefined {
     return this.leases.epoch(partition);
+  }
+
+  /**
+   * Stop serving `partition` now and free its lease (a stale owner's write was refused); the
+   * next round takes it again if the assignment still says so and nobody else holds it.
+   */
+  async release(partition: number): Promise<void> {
+    await this.leases.release(partition);
+    this.schedule();
   }
 
   /** The partitions the assignment gives this instance (held or not yet). */
@@ -128,8 +145,13 @@ export class Coordinator {
       if (this.#busy.has(p)) continue;
       const held = this.leases.valid(p);
       if (want.has(p) && !held) this.#attempt(p, () => this.leases.acquire(p));
-      else if (!want.has(p) && held) this.#attempt(p, () => this.leases.release(p));
+      else if (!want.has(p) && held) this.#attempt(p, () => this.#handOver(p));
     }
+  }
+
+  async #handOver(p: number): Promise<void> {
+    await this.opts.beforeRelease?.(p);
+    await this.leases.release(p);
   }
 
   /** One request per partition at a time; failures wait for the next round. */

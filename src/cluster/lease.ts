@@ -17,23 +17,23 @@
  *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
  *   past its fence timer.
  *
- * Timings (defaults): lease 15 s, renew every 3 s, margin 1 s. Killing the node that leads the
+ * Timings (defaults): lease 12 s, renew every 2 s, margin 1 s. Killing the node that leads the
  * bucket's stream stalled writes for 3–7 s (seven runs, nats-server 2.9.10, 3 nodes on one host:
- * the followers wait out a raft election timeout), so a holder must ride out ~10 s without a
- * successful renew: leaseMs − marginMs − renewMs = 11 s. The price: a crashed holder's
- * partitions wait up to L + margin (measured 14.6 s after a crash 1.5 s past a renewal).
+ * the followers wait out a raft election timeout; 5.6–6.7 s in earlier runs), so a holder must
+ * ride out ~8 s without a successful renew: leaseMs − marginMs − renewMs = 9 s. The price: a
+ * crashed holder's partitions wait up to leaseMs + marginMs = 13 s after its last renew, which
+ * with the restore keeps a takeover inside the 15 s the service promises (docs/cluster.md).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
+import { keyOf, parseLease, partitionOfKey, wrongRevision } from './lease-value.js';
+import type { LeaseValue } from './lease-value.js';
 import { watchForever } from './watch.js';
 import type { Watching } from './watch.js';
 
-export interface LeaseValue {
-  holder: string;
-  epoch: number;
-}
+export type { LeaseValue } from './lease-value.js';
 
 export type LostReason = 'expired' | 'taken' | 'released';
 
@@ -42,14 +42,20 @@ export interface LeaseOptions {
   prefix: string;
   /** This instance's id, written as the holder. */
   holder: string;
-  /** @defaultValue 15000 */
+  /** @defaultValue 12000 */
   leaseMs?: number;
-  /** @defaultValue 3000 */
+  /** @defaultValue 2000 */
   renewMs?: number;
   /** @defaultValue 1000 */
   marginMs?: number;
   /** Between retries of a failed renew. @defaultValue 250 */
   retryMs?: number;
+  /**
+   * Take back at once a lease held under this holder id by an earlier process (a restart after a
+   * crash): only for a caller sure no live process shares the id (membership.ts refuses a live
+   * twin) and whose writes are revision-checked anyway. @defaultValue false
+   */
+  reclaimOwn?: boolean;
   /** Replicas of the bucket's stream (3 on a cluster). @defaultValue 1 */
   replicas?: number;
   /** This instance now holds `partition` with `epoch`. */
@@ -68,13 +74,6 @@ interface Held {
   fenceAt: number;
   fence: NodeJS.Timeout | undefined;
   renew: NodeJS.Timeout | undefined;
-}
-
-const keyOf = (p: number) => `p.${p}`;
-const partitionOfKey = (key: string) => Number(key.slice(2));
-
-function wrongRevision(err: unknown): boolean {
-  return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
 
 export class Leases {
@@ -96,15 +95,15 @@ export class Leases {
     private readonly kv: KV,
     private readonly opts: LeaseOptions,
   ) {
-    this.leaseMs = opts.leaseMs ?? 15_000;
-    this.renewMs = opts.renewMs ?? 3000;
+    this.leaseMs = opts.leaseMs ?? 12_000;
+    this.renewMs = opts.renewMs ?? 2000;
     this.marginMs = opts.marginMs ?? 1000;
     this.#retryMs = opts.retryMs ?? 250;
     this.#now = opts.now ?? (() => performance.now());
   }
 
   static async open(nc: NatsConnection, opts: LeaseOptions): Promise<Leases> {
-    const kv = await new Kvm(jetstream(nc, { timeout: Math.min(2000, opts.renewMs ?? 3000) })).create(`${opts.prefix}_leases`, {
+    const kv = await new Kvm(jetstream(nc, { timeout: Math.min(2000, opts.renewMs ?? 2000) })).create(`${opts.prefix}_leases`, {
       history: 1,
       replicas: opts.replicas ?? 1,
       storage: 'file',
@@ -141,6 +140,15 @@ export class Leases {
   /** The epoch this instance holds `partition` with, if it holds it. */
   epoch(partition: number): number | undefined {
     return this.valid(partition) ? this.#held.get(partition)?.epoch : undefined;
+  }
+
+  /** Whether the bucket, read now, still shows this hold of `partition` (same holder and epoch: a refused write was not a takeover). */
+  async confirm(partition: number): Promise<boolean> {
+    const h = this.#held.get(partition);
+    if (!h || !this.valid(partition)) return false;
+    const current = await this.kv.get(keyOf(partition));
+    const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
+    return value?.holder === this.opts.holder && value.epoch === h.epoch && this.#held.get(partition) === h;
   }
 
   /** Who holds `partition` as far as the watch has seen (maybe stale). */
@@ -190,7 +198,7 @@ export class Leases {
    * misconfigured twin) is treated as anyone else's and waits until the lease is stale.
    */
   #ours(p: number, value: LeaseValue): boolean {
-    return value.holder === this.opts.holder && this.#epochs.get(p) === value.epoch;
+    return value.holder === this.opts.holder && (this.opts.reclaimOwn === true || this.#epochs.get(p) === value.epoch);
   }
 
   #stale(seen: { at: number }): boolean {
@@ -285,14 +293,5 @@ export class Leases {
     for (const h of this.#held.values()) [h.fence, h.renew].forEach(clearTimeout);
     this.#held.clear();
     this.#watching?.stop();
-  }
-}
-
-function parseLease(e: KvEntry): LeaseValue | undefined {
-  try {
-    const v = e.json<Partial<LeaseValue>>();
-    return typeof v.holder === 'string' && typeof v.epoch === 'number' ? { holder: v.holder, epoch: v.epoch } : undefined;
-  } catch {
-    return undefined;
   }
 }

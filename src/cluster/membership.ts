@@ -35,6 +35,34 @@ export interface MembershipOptions {
   now?: () => number;
 }
 
+/** Another live process already uses this instance's id. */
+export class InstanceIdInUseError extends Error {
+  constructor(readonly id: string) {
+    super(`instance id ${id} is in use by a live instance; set JOBS_INSTANCE_ID to another id for this one`);
+    this.name = 'InstanceIdInUseError';
+  }
+}
+
+/**
+ * Refuse to join as `id` while another process heartbeats under it. A recent heartbeat may be
+ * a crashed predecessor's (a restart after SIGKILL): wait a little over one heartbeat and look
+ * again; only a new heartbeat means a live twin. An old one (or none) costs no wait.
+ */
+async function refuseLiveTwin(kv: KV, id: string, heartbeatMs: number, ttlMs: number): Promise<void> {
+  const seen = await kv.get(id);
+  if (seen?.operation !== 'PUT') return;
+  let at = 0;
+  try {
+    at = Number(seen.json<{ at?: unknown }>().at) || 0;
+  } catch {
+    // Not ours to read: treat as old.
+  }
+  if (Date.now() - at > ttlMs) return;
+  await new Promise((resolve) => setTimeout(resolve, heartbeatMs + 250));
+  const again = await kv.get(id);
+  if (again?.operation === 'PUT' && again.revision !== seen.revision) throw new InstanceIdInUseError(id);
+}
+
 export class Membership {
   /** Member id → (revision of its last heartbeat, local time it was first seen). */
   readonly #seen = new Map<string, { revision: number; at: number }>();
@@ -70,6 +98,7 @@ export class Membership {
       description: 'jobstate: live instances (heartbeats)',
     });
     const m = new Membership(kv, opts);
+    await refuseLiveTwin(kv, opts.id, m.#heartbeatMs, ttl);
     await m.#beat();
     m.#watching = watchForever(kv, (e) => m.#onEntry(e));
     await m.#watching.started;

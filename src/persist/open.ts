@@ -9,18 +9,17 @@ import type { Logger } from 'pino';
 import { ensureEventStream, lastProgress } from './event-stream.js';
 import type { ToldProgress } from './event-stream.js';
 import { JobStore } from './job-store.js';
+import type { JobStoreOptions } from './job-store.js';
 import { storeNames } from './names.js';
 import { SERVICE_INSTANCE_KEY } from './records.js';
 import type { Rejected, StoredRecord } from './records.js';
 import type { PersistenceSettings } from './settings.js';
 
-/** The job store and the event stream of `prefix`, created if need be; `onWrite` gets each write's time, seconds. */
-export async function openStore(
-  nc: NatsConnection,
-  prefix: string,
-  settings: PersistenceSettings,
-  opts: { logger: Logger; onWrite?: (seconds: number) => void },
-): Promise<JobStore> {
+/**
+ * The job store and the event stream of `prefix`, created if need be; `onWrite` gets each
+ * write's time, seconds; `mayWrite` and `onConflict`: the partitions served here (write-behind.ts).
+ */
+export async function openStore(nc: NatsConnection, prefix: string, settings: PersistenceSettings, opts: JobStoreOptions): Promise<JobStore> {
   const names = storeNames(prefix);
   try {
     await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes });
@@ -32,18 +31,50 @@ export async function openStore(
 }
 
 /**
- * The service's instance id as its store keeps it, `make()` at the first start. One that is
+ * The service's instance id: `given` (JOBS_INSTANCE_ID: several instances share one store, each
+ * with its own), else the one its store keeps, `make()` at the first start. One that is
  * not `valid` is set aside and replaced (its workers' jobs then cannot re-attach: they fail
  * as after a restart without a store).
  */
 export async function instanceId(
   store: JobStore,
-  opts: { make: () => string; valid: (id: string) => boolean; logger: Logger },
+  opts: { make: () => string; valid: (id: string) => boolean; logger: Logger; given?: string | undefined },
 ): Promise<string> {
+  if (opts.given !== undefined) return opts.given;
   const valid = (v: unknown): v is string => typeof v === 'string' && opts.valid(v);
   return store.getOrCreate(SERVICE_INSTANCE_KEY, opts.make, valid, (revision, reason) => {
     opts.logger.error({ key: SERVICE_INSTANCE_KEY, revision, reason }, 'job store: the service instance id is not one; set aside, a new one made');
   });
+}
+
+/** Where the store keeps the number of partitions its jobs are spread over (fixed at its first start). */
+export const PARTITIONS_KEY = 'meta.partitions';
+
+/**
+ * The number of partitions of this store: `wanted` is written at its first start; another value
+ * later is refused with a {@link PartitionsMismatchError} (the jobs' partitions would all move).
+ */
+export async function storePartitions(store: JobStore, wanted: number, logger: Logger): Promise<number> {
+  const valid = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+  const kept = await store.getOrCreate(PARTITIONS_KEY, () => wanted, valid, (revision, reason) => {
+    logger.error({ key: PARTITIONS_KEY, revision, reason }, 'job store: the number of partitions is not one; set aside, written again');
+  });
+  if (kept !== wanted) throw new PartitionsMismatchError(kept, wanted);
+  return kept;
+}
+
+/** JOBS_PARTITIONS differs from the number the store was created with. */
+export class PartitionsMismatchError extends Error {
+  constructor(
+    readonly stored: number,
+    readonly wanted: number,
+  ) {
+    super(
+      `Invalid setting JOBS_PARTITIONS: it is ${wanted}, but this prefix's job store was created with ${stored} partitions (key ${PARTITIONS_KEY}); ` +
+        `set JOBS_PARTITIONS=${stored} (every instance of a prefix must use the same number), or start over with a new JOBS_PREFIX`,
+    );
+    this.name = 'PartitionsMismatchError';
+  }
 }
 
 /**

@@ -33,6 +33,13 @@ export interface WriteBehindOptions {
   retryMs?: number;
   /** Called with the time each write took, seconds (the service's metrics). */
   onWrite?: (seconds: number) => void;
+  /**
+   * Whether `key` may be written now (several instances: its partition is served here, its
+   * lease valid by the clock). A key refused is not written; it waits for its next change.
+   */
+  mayWrite?: (key: string) => boolean;
+  /** A write of `key` was refused for its revision and the record is not ours: another writer owns it. */
+  onConflict?: (key: string) => void;
 }
 
 interface KeyState extends WaitedKey {
@@ -79,11 +86,12 @@ export class WriteBehind {
     this.#keys.set(key, { revision, version: 0, written: 0, source: () => undefined, inFlight: false, waiters: [] });
   }
 
-  /** Forget an adopted key: nothing of it is written. */
+  /** Forget a key: nothing more of it is written (a write in flight lands or not; nothing follows it). */
   forget(key: string): void {
-    const state = this.#keys.get(key);
-    if (state && !state.inFlight) this.#keys.delete(key);
+    this.#keys.delete(key);
     this.#due.forget(key);
+    clearTimeout(this.#retrying.get(key));
+    this.#retrying.delete(key);
   }
 
   /** The conflict that stopped writes to `key`, if another writer changed its record. */
@@ -159,6 +167,7 @@ export class WriteBehind {
   }
 
   async #writeKey(key: string, state: KeyState, attempt: number): Promise<void> {
+    if (this.opts.mayWrite?.(key) === false) return;
     const version = state.version;
     state.inFlight = true;
     let data: string | undefined;
@@ -196,6 +205,7 @@ export class WriteBehind {
     state.written = Math.max(state.written, version);
     state.inFlight = false;
     this.#waits.settle(state);
+    if (this.#keys.get(key) !== state) return; // forgotten meanwhile
     if (state.version > state.written) {
       // Changed again while this write was in flight (also: an id used again after a
       // removal, then written as a new key): write the newer state.
@@ -223,6 +233,7 @@ export class WriteBehind {
       return;
     }
     state.inFlight = false;
+    if (this.#keys.get(key) !== state) return; // forgotten meanwhile
     const stored = entry?.operation === 'PUT' ? entry.string() : undefined;
     const version = ownVersion([...(state.unknown ?? []), attempt], stored);
     if (version !== undefined) {
@@ -235,6 +246,7 @@ export class WriteBehind {
     state.conflict = new StoreConflictError(key);
     this.opts.logger.error({ err, key, revision: entry?.revision ?? null }, 'job store conflict: another writer changed this job; its state is no longer saved');
     this.#waits.settle(state);
+    this.opts.onConflict?.(key);
   }
 
   /** Try the key's write again after a backoff (at once after a reconnect). */

@@ -35,8 +35,8 @@ export interface LiveJob {
 
 export class JobTable {
   readonly #jobs = new Map<string, LiveJob>();
-  /** Live jobs per owner, for the limit. */
-  readonly #owners = new Map<string, number>();
+  /** Live jobs per owner: the limit counts them; a partition's jobs are found by their owners. */
+  readonly #owners = new Map<string, Set<LiveJob>>();
   #seq = 0;
 
   /** `admins`: callers who may see and act on every owner's jobs. */
@@ -47,8 +47,13 @@ export class JobTable {
   }
 
   add(job: LiveJob): void {
-    this.#jobs.set(ownedKey(job.owner, job.id), job);
-    this.#owners.set(job.owner, this.live(job.owner) + 1);
+    const k = ownedKey(job.owner, job.id);
+    const replaced = this.#jobs.get(k);
+    if (replaced) this.#owners.get(job.owner)?.delete(replaced);
+    this.#jobs.set(k, job);
+    let mine = this.#owners.get(job.owner);
+    if (!mine) this.#owners.set(job.owner, (mine = new Set()));
+    mine.add(job);
   }
 
   /** Drop `job` if it is the one kept under its id; whether it was. */
@@ -56,9 +61,9 @@ export class JobTable {
     const k = ownedKey(job.owner, job.id);
     if (this.#jobs.get(k) !== job) return false;
     this.#jobs.delete(k);
-    const n = this.live(job.owner) - 1;
-    if (n > 0) this.#owners.set(job.owner, n);
-    else this.#owners.delete(job.owner);
+    const mine = this.#owners.get(job.owner);
+    mine?.delete(job);
+    if (mine?.size === 0) this.#owners.delete(job.owner);
     return true;
   }
 
@@ -72,7 +77,14 @@ export class JobTable {
 
   /** How many live jobs `owner` has. */
   live(owner: string): number {
-    return this.#owners.get(owner) ?? 0;
+    return this.#owners.get(owner)?.size ?? 0;
+  }
+
+  /** The live jobs of the owners `which` picks (a partition's owners). */
+  ofOwners(which: (owner: string) => boolean): LiveJob[] {
+    const out: LiveJob[] = [];
+    for (const [owner, jobs] of this.#owners) if (which(owner)) out.push(...jobs);
+    return out;
   }
 
   clear(): void {

@@ -5,32 +5,25 @@
  */
 import type { Logger } from 'pino';
 import { transactionMachine } from '../../machines/index.js';
-import type { JobActorRef, JobVerb, TransactionActorRef } from '../../machines/index.js';
-import { ProtocolError } from '../protocol/errors.js';
+import type { JobVerb } from '../../machines/index.js';
+import { ownsEverything } from '../cluster/ownership.js';
+import type { Ownership } from '../cluster/ownership.js';
+import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
+import { PartitionMovingError, ProtocolError } from '../protocol/errors.js';
 import { resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';
-import type {
-  JobCancelArgs,
-  JobInfo,
-  JobRef,
-  JobSetSpeedArgs,
-  JobStartArgs,
-  JobWaitArgs,
-  QueryJobsArgs,
-  TransactionArgs,
-} from '../protocol/schemas.js';
+import type { JobCancelArgs, JobInfo, JobRef, JobSetSpeedArgs, JobStartArgs, JobWaitArgs, QueryJobsArgs, TransactionArgs } from '../protocol/schemas.js';
 import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { ToldProgress } from '../persist/event-stream.js';
-import { JobSaving } from '../persist/job-saving.js';
+import { JobSaving, storeKeysOf } from '../persist/job-saving.js';
 import type { JobStore } from '../persist/job-store.js';
-import { restoreJobs } from '../persist/restore.js';
 import type { Retention } from '../persist/settings.js';
 import type { PipeHub } from '../pipes/hub.js';
 import type { JobTypeInfo } from '../runtime/registry.js';
 import type { JobsApi } from '../runtime/run.js';
 import type { JobRuntime } from '../runtime/runtime.js';
-import { createActorParent, stopJobs } from './actor-parent.js';
+import { createActorParent } from './actor-parent.js';
 import type { ActorParent } from './actor-parent.js';
 import type { PublishedEvent } from './events.js';
 import { generateId } from './ids.js';
@@ -69,9 +62,12 @@ export interface JobManagerOptions {
   store?: JobStore;
   /** How long a command's reply waits for what it reports to be saved, ms. @defaultValue 5000 */
   saveTimeoutMs?: number;
+  /** The partitions served here: jobs start only in those. @defaultValue every partition */
+  ownership?: Ownership;
 }
 
 export class JobManager implements JobsApi {
+  readonly ownership: Ownership;
   readonly #opts: JobManagerOptions;
   readonly #runtime: JobRuntime;
   readonly #table: JobTable;
@@ -79,9 +75,6 @@ export class JobManager implements JobsApi {
   readonly #launcher: JobLauncher;
   readonly #verbs: JobVerbs;
   readonly #waits: JobWaits;
-  readonly #saving: JobSaving | undefined;
-  readonly #jobLogic;
-  readonly #txnLogic;
   /** The parent of the jobs started alone: they share its actor system. */
   readonly #parent: ActorParent = createActorParent();
   /** Jobs brought back by {@link restore} whose work {@link resumeRestored} has not given back yet. */
@@ -89,26 +82,25 @@ export class JobManager implements JobsApi {
 
   constructor(opts: JobManagerOptions) {
     this.#opts = opts;
+    this.ownership = opts.ownership ?? ownsEverything(DEFAULT_PARTITIONS);
     const runtime = (this.#runtime = opts.runtime);
     const table = (this.#table = new JobTable(opts.admins));
     this.#checks = new StartChecks(runtime, table, resolveLimits(opts.limits), opts.pipes);
     this.#waits = new JobWaits(table, opts.rememberFinished ?? 10_000);
     this.#verbs = new JobVerbs(table, opts.logger, opts.store, opts.saveTimeoutMs ?? 5000);
-    this.#saving = opts.store && new JobSaving(opts.store, (owner, id) => runtime.saveRun(owner, id));
-    this.#jobLogic = runtime.jobMachine();
-    this.#txnLogic = transactionMachine.provide({ actors: { job: this.#jobLogic } });
+    const jobLogic = runtime.jobMachine();
     this.#launcher = new JobLauncher({
       runtime,
       table,
       waits: this.#waits,
-      jobLogic: this.#jobLogic,
-      txnLogic: this.#txnLogic,
+      jobLogic,
+      txnLogic: transactionMachine.provide({ actors: { job: jobLogic } }),
       parent: this.#parent,
       jobsApi: this,
       publish: opts.publish,
       logger: opts.logger,
       pipes: opts.pipes,
-      saving: this.#saving,
+      saving: opts.store && new JobSaving(opts.store, (owner, id) => runtime.saveRun(owner, id)),
     });
   }
 
@@ -119,6 +111,7 @@ export class JobManager implements JobsApi {
    */
   startJob(caller: string, args: JobStartArgs): { id: string } {
     const req = this.#checks.check(caller, args, new Set(), undefined, false);
+    this.#mustServe(req.input.owner);
     // A start answered with an already queued job adds no job, so the limit does not apply.
     // A start with pipes carries its own data: it is never answered with another job.
     const queued = args.pipes ? undefined : this.#checks.queuedInstead(req.input);
@@ -172,6 +165,7 @@ export class JobManager implements JobsApi {
 
   /** transaction: every action is checked before any starts; grouped members share one transaction. */
   transaction(caller: string, args: TransactionArgs): { jobs: string[] } {
+    this.#mustServe(caller);
     const grouped = args.properties?.['completion-mode'] === 'grouped';
     const txn = grouped ? generateId('txn') : undefined;
     const ids = new Set<string>();
@@ -224,20 +218,7 @@ export class JobManager implements JobsApi {
    * records that could not be restored, to be set aside (each logged with its key and why).
    */
   restore(entries: Iterable<StoredRecord>, told: ReadonlyMap<string, ToldProgress> = new Map()): { restored: number; rejected: Rejected[] } {
-    const saving = this.#saving;
-    if (!saving) return { restored: 0, rejected: [] };
-    const launcher = this.#launcher;
-    const { restored, kept, rejected } = restoreJobs(entries, told, {
-      saving,
-      logger: this.#opts.logger,
-      jobLogic: this.#jobLogic,
-      txnLogic: this.#txnLogic,
-      parent: this.#parent,
-      register: (input, job, txn, seq, run) => launcher.register(input, job, txn, seq, undefined, run),
-      unregister: (input) => launcher.unregister(input),
-      lost: (actorId, inputs, err) => launcher.lost(actorId, inputs, err),
-      seqAtLeast: (seq) => this.#table.seqAtLeast(seq),
-    });
+    const { restored, kept, rejected } = this.#launcher.restore(entries, told);
     // Not push(...kept): a store may bring back 100,000 jobs, too many arguments for one call.
     this.#restored = this.#restored.length === 0 ? kept : this.#restored.concat(kept);
     return { restored, rejected };
@@ -278,17 +259,34 @@ export class JobManager implements JobsApi {
    * back at the next start, so work on remote workers is left running there, to be re-attached.
    */
   stopAll(): void {
-    const txns = new Set<TransactionActorRef>();
-    const alone: JobActorRef[] = [];
-    const keep = this.#opts.store !== undefined;
-    for (const entry of this.#table.values()) {
-      if (entry.txn) txns.add(entry.txn);
-      else alone.push(entry.job);
-      this.#runtime.stopWork(entry.owner, entry.id, keep);
-    }
-    for (const txn of txns) txn.stop();
-    stopJobs(this.#parent, alone);
+    this.#launcher.stop(this.#table.values(), this.#opts.store !== undefined);
     this.#table.clear();
+  }
+
+  /**
+   * Drop the jobs of `partitions` at once, writing nothing (another instance serves them now,
+   * from what was saved): their pending job-waits are answered 503. How many were dropped.
+   */
+  dropPartitions(partitions: readonly number[]): number {
+    const entries = this.#ofPartitions(partitions);
+    for (const p of partitions) this.#launcher.drop(entries.filter((e) => this.ownership.partitionOf(e.owner) === p), new PartitionMovingError(p));
+    return entries.length;
+  }
+
+  /** Resolves once the jobs of `partitions` are saved as they are now (a graceful handover follows), `timeoutMs` at most. */
+  async flushPartitions(partitions: readonly number[], timeoutMs: number): Promise<void> {
+    const keys = this.#ofPartitions(partitions).flatMap((e) => storeKeysOf(e.owner, e.id, e.job));
+    await this.#opts.store?.saved(keys, timeoutMs).catch(() => undefined);
+  }
+
+  #ofPartitions(partitions: readonly number[]): LiveJob[] {
+    return this.#table.ofOwners((owner) => partitions.includes(this.ownership.partitionOf(owner)));
+  }
+
+  /** A job of `owner` may start here only while its partition is served here (else the caller is told to retry). */
+  #mustServe(owner: string): void {
+    const p = this.ownership.partitionOf(owner);
+    if (!this.ownership.serves(p)) throw new PartitionMovingError(p);
   }
 
   /** A job's JobInfo: its statechart's, plus its params (secrets masked) and log excerpt. */

@@ -15,8 +15,11 @@ import type { PipeHub } from '../pipes/hub.js';
 import type { PipePlan } from '../pipes/plan.js';
 import { runInfo } from '../runtime/run.js';
 import type { JobsApi } from '../runtime/run.js';
-import type { SavedRun } from '../persist/records.js';
+import type { Rejected, SavedRun, StoredRecord } from '../persist/records.js';
+import type { ToldProgress } from '../persist/event-stream.js';
+import { restoreJobs } from '../persist/restore.js';
 import type { JobRuntime } from '../runtime/runtime.js';
+import { stopJobs } from './actor-parent.js';
 import type { ActorParent } from './actor-parent.js';
 import type { PublishedEvent } from './events.js';
 import { jobInfo } from './job-info.js';
@@ -106,6 +109,23 @@ export class JobLauncher {
     return entry;
   }
 
+  /** Bring back stored jobs (persist/restore.ts), each kept and watched by {@link register}. */
+  restore(entries: Iterable<StoredRecord>, told: ReadonlyMap<string, ToldProgress>): { restored: number; kept: LiveJob[]; rejected: Rejected[] } {
+    const { saving, table } = this.parts;
+    if (!saving) return { restored: 0, kept: [], rejected: [] };
+    return restoreJobs(entries, told, {
+      saving,
+      logger: this.parts.logger,
+      jobLogic: this.parts.jobLogic,
+      txnLogic: this.parts.txnLogic,
+      parent: this.parts.parent,
+      register: (input, job, txn, seq, run) => this.register(input, job, txn, seq, undefined, run),
+      unregister: (input) => this.unregister(input),
+      lost: (actorId, inputs, err) => this.lost(actorId, inputs, err),
+      seqAtLeast: (seq) => table.seqAtLeast(seq),
+    });
+  }
+
   /** Undo what {@link register} did for a restored job that could not be brought back after all. */
   unregister(input: JobInput): void {
     const entry = this.parts.table.get(input.owner, input.id);
@@ -131,6 +151,39 @@ export class JobLauncher {
       saving?.store.removed(entry.storeKey);
       waits.answer(entry, lost);
       this.#remove(entry);
+    }
+  }
+
+  /**
+   * Stop the actors and the work of `entries` (no further events); `keep`: the jobs come back
+   * elsewhere or later, so work on remote workers goes on there, to be re-attached.
+   */
+  stop(entries: Iterable<LiveJob>, keep: boolean): void {
+    const txns = new Set<TransactionActorRef>();
+    const alone: JobActorRef[] = [];
+    for (const entry of entries) {
+      if (entry.txn) txns.add(entry.txn);
+      else alone.push(entry.job);
+      this.parts.runtime.stopWork(entry.owner, entry.id, keep);
+    }
+    for (const txn of txns) txn.stop();
+    stopJobs(this.parts.parent, alone);
+  }
+
+  /**
+   * Let `entries` go without a word to the store (their partition is served elsewhere now):
+   * stopped, their store keys forgotten, their waiters answered with `err`, their runs dropped.
+   */
+  drop(entries: readonly LiveJob[], err: Error): void {
+    const { table, runtime, saving, waits } = this.parts;
+    this.stop(entries, true);
+    for (const entry of entries) {
+      saving?.store.forget(entry.storeKey);
+      const txn = entry.job.getSnapshot().context.job.txn;
+      if (txn !== undefined) saving?.store.forget(txnKey(entry.owner, txn));
+      waits.answer(entry, err);
+      runtime.run(entry.owner, entry.id)?.release?.();
+      if (table.delete(entry)) runtime.forget(entry.owner, entry.id);
     }
   }
 

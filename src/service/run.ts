@@ -16,6 +16,7 @@ import { builtinTypes } from '../runtime/builtin/builtin-types.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { JobService } from './service.js';
 import { StoreUnavailableError } from '../persist/open.js';
+import { InstanceIdInUseError } from '../cluster/membership.js';
 import { ServiceMetrics } from './metrics.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -53,6 +54,7 @@ export async function runService(env: NodeJS.ProcessEnv = process.env, beside?: 
     if (
       err instanceof NatsServerMissingError ||
       err instanceof StoreUnavailableError ||
+      err instanceof InstanceIdInUseError ||
       (err instanceof Error && err.message.startsWith('Invalid setting'))
     ) {
       process.stderr.write(`jobstate: ${err.message}\n`);
@@ -130,6 +132,9 @@ async function serve(env: NodeJS.ProcessEnv, beside: Beside | undefined): Promis
     pipes: settings.pipes,
     persistence: settings.persistence,
     retention: settings.retention,
+    partitions: settings.partitions,
+    instanceId: settings.instanceId,
+    replicas: settings.replicas,
   }).catch(async (err: unknown) => {
     await nc.close().catch(() => undefined);
     await embedded?.stop();

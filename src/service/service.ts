@@ -18,7 +18,11 @@ import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
 import type { PersistenceSettings, Retention } from '../persist/settings.js';
 import type { JobStore } from '../persist/job-store.js';
-import { instanceId, openStore, readKept, setAsideAll } from '../persist/open.js';
+import { instanceId, openStore, storePartitions } from '../persist/open.js';
+import { LeasedOwnership, ownsEverything } from '../cluster/ownership.js';
+import type { LeasedOwnershipOptions, Ownership } from '../cluster/ownership.js';
+import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
+import { partitionOfKey, servingHooks } from './partition-serving.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
 import type { WorkerSettings } from './remote/directory.js';
@@ -26,7 +30,6 @@ import { payloadBounds, resolveLimits } from '../protocol/limits.js';
 import type { Limits } from '../protocol/limits.js';
 import { ServiceMetrics, serveMetrics } from './metrics.js';
 import { DownloadTokens } from '../persist/download-tokens.js';
-import type { Ownership } from '../cluster/ownership.js';
 
 export interface JobServiceOptions {
   nc: NatsConnection;
@@ -57,7 +60,18 @@ export interface JobServiceOptions {
   pipes?: Partial<PipeSettings> | false;
   /** Where the service counts for Prometheus (docs/http.md). @defaultValue a registry of its own */
   metrics?: ServiceMetrics;
-  /** The partitions served here: commands of the others are forwarded to their instances. @defaultValue none: every command answered here */
+  /** Partitions the jobs are spread over by owner (fixed when the store is first made). @defaultValue 32 */
+  partitions?: number;
+  /** This instance's id among those sharing the prefix. @defaultValue the one its store keeps */
+  instanceId?: string;
+  /** Replicas of the leases and members buckets (3 on a 3-node cluster). @defaultValue 1 */
+  replicas?: number;
+  /** Lease, heartbeat and reconcile timings (docs/cluster.md): tests shorten them. */
+  cluster?: Pick<LeasedOwnershipOptions, 'lease' | 'membership' | 'reconcileMs'>;
+  /**
+   * The partitions served here, decided by the caller (tests): no leases are taken. @defaultValue
+   * with a store, the leases this instance holds; without, every partition
+   */
   ownership?: Ownership;
   /** How long a forwarded command waits for its partition to be served somewhere, ms. @defaultValue 15000 */
   forwardWaitMs?: number;
@@ -66,6 +80,8 @@ export interface JobServiceOptions {
 /** How often retention is applied, and delete markers of removed jobs are purged. */
 const SWEEP_EVERY_MS = 60_000;
 const PURGE_DELETES_EVERY_MS = 60 * 60 * 1000;
+/** How long a start waits for its share of the partitions (a dead instance's leases come later, once stale). */
+const START_SERVING_WAIT_MS = 3000;
 
 export const SERVICE_NAME = 'jobstate';
 export const SERVICE_VERSION = '0.1.0';
@@ -84,8 +100,10 @@ export class JobService implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   readonly #pipes: PipeHub | undefined;
   readonly #metricsSub: Subscription;
+  readonly #ownership: LeasedOwnership | undefined;
 
   private constructor(parts: {
+    ownership: LeasedOwnership | undefined;
     jobs: JobManager;
     workers: WorkerDirectory | undefined;
     service: Service;
@@ -98,6 +116,7 @@ export class JobService implements AsyncDisposable {
     metricsSub: Subscription;
   }) {
     this.#metricsSub = parts.metricsSub;
+    this.#ownership = parts.ownership;
     this.jobs = parts.jobs;
     this.metrics = parts.metrics;
     this.workers = parts.workers;
@@ -116,10 +135,32 @@ export class JobService implements AsyncDisposable {
     const limits = resolveLimits(opts.limits);
     const publisher = new EventPublisher(opts.nc, prefix);
     const persistence = opts.persistence === false ? undefined : { ...DEFAULT_PERSISTENCE, ...opts.persistence };
-    const store = persistence && (await openStore(opts.nc, prefix, persistence, { logger: opts.logger, onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds) }));
+    const partitions = opts.ownership?.partitions ?? opts.partitions ?? DEFAULT_PARTITIONS;
+    const store: JobStore | undefined =
+      persistence &&
+      (await openStore(opts.nc, prefix, persistence, {
+        logger: opts.logger,
+        onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds),
+        // A job record is written only while its partition is served here (its lease valid by
+        // the clock); one refused for its revision means another instance has it now. `leased`
+        // is made below, before any job exists to be written.
+        mayWrite: (key): boolean => {
+          const p = partitionOfKey(key, partitions);
+          return p < 0 || !leased || leased.mayWrite(p);
+        },
+        onConflict: (key) => {
+          const p = partitionOfKey(key, partitions);
+          if (p >= 0) void leased?.stale(p, key);
+        },
+      }));
+    if (store) await storePartitions(store, partitions, opts.logger);
     // A service that keeps its jobs keeps its instance id too: its workers go on with its jobs
     // across a restart (docs/workers.md, Service restarts).
-    const svc = store && (await instanceId(store, { make: newServiceId, valid: (id) => NODE_ID_RE.test(id), logger: opts.logger }));
+    const svc = store && (await instanceId(store, { make: newServiceId, valid: (id) => NODE_ID_RE.test(id), logger: opts.logger, given: opts.instanceId }));
+    const leased: LeasedOwnership | undefined =
+      store && svc !== undefined && !opts.ownership
+        ? new LeasedOwnership({ prefix, id: svc, partitions, logger: opts.logger, ...(opts.replicas !== undefined && { replicas: opts.replicas }), ...opts.cluster })
+        : undefined;
     const workers =
       opts.workers === false
         ? undefined
@@ -136,6 +177,7 @@ export class JobService implements AsyncDisposable {
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, remote: workers });
     const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {}, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
     const admins = new Set(opts.admins ?? ['admin']);
+    const ownership = opts.ownership ?? leased ?? ownsEverything(partitions);
     const jobs = new JobManager({
       runtime,
       admins,
@@ -146,20 +188,34 @@ export class JobService implements AsyncDisposable {
       shown: (owner, id) => publisher.flushProgress(owner, id),
       logger: opts.logger,
       limits,
-      ...(store && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
+      ...(store && persistence && { store, saveTimeoutMs: persistence.saveTimeoutMs }),
       ...(pipes && { pipes }),
+      ownership,
     });
     // Listening to the workers before the jobs are restored: a restored job's worker answers
     // its re-attach, and reports from then on.
     await workers?.start();
-    if (store) {
-      const started = performance.now();
-      const { records, told } = await readKept(store, opts.nc, prefix, opts.logger);
-      const read = performance.now();
-      const { restored, rejected } = jobs.restore(records, told);
-      await setAsideAll(store, rejected, opts.logger);
-      const ms = Math.round(performance.now() - started);
-      opts.logger.info({ restored, records: records.length, setAside: rejected.length, ms, readMs: Math.round(read - started) }, 'jobs restored');
+    // Jobs restored before the endpoints answer get their work back once they do (below);
+    // those of partitions gained later, at once.
+    let answering = false;
+    const resume = () =>
+      void jobs
+        .resumeRestored()
+        .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
+        .finally(() => workers?.restored());
+    if (store && leased) {
+      const hooks = servingHooks({ nc: opts.nc, prefix, partitions, store, jobs, logger: opts.logger, restored: () => answering && resume() });
+      await leased.start(opts.nc, hooks).catch((err: unknown) => {
+        store.close();
+        throw err;
+      });
+      // One instance alone holds every partition at once; with others, its share (a stale
+      // holder's partitions follow once their leases run out).
+      if (!(await leased.ready(START_SERVING_WAIT_MS))) {
+        const served = leased.served().length;
+        const why = served === 0 ? ` (none yet: another instance's leases are stale only after ~13 s; or the service's NATS user may not write $KV.${prefix}_leases.>)` : '';
+        opts.logger.warn({ served, partitions }, `not every partition of this instance is served yet; the rest follow as their leases free up${why}`);
+      }
     }
     const retention = { ...DEFAULT_RETENTION, ...opts.retention };
     jobs.sweep(retention);
@@ -181,20 +237,19 @@ export class JobService implements AsyncDisposable {
     const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
     const downloads = new DownloadTokens(opts.nc, prefix);
     const bounds = payloadBounds(limits);
-    const routing = opts.ownership && { nc: opts.nc, ownership: opts.ownership, admins, ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }) };
+    // Commands of owners served elsewhere are forwarded (endpoints.ts); one instance alone answers all.
+    const routing = (opts.ownership || leased) && { nc: opts.nc, ownership, admins, ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }) };
     addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }), ...(routing && { routing }) }, inFlight);
     const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
     // The restored jobs get their work back while the service already answers (remote ones
     // re-attach to their workers, who until then are not told to drop jobs it does not know).
-    void jobs
-      .resumeRestored()
-      .catch((err: unknown) => opts.logger.error({ err }, 'giving restored jobs their work back failed'))
-      .finally(() => workers?.restored());
-    opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined }, 'jobstate service started');
+    answering = true;
+    resume();
+    opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined, ...(leased && { id: leased.id, partitions, served: leased.served().length }) }, 'jobstate service started');
     metrics.countJobsOf(jobs);
-    return new JobService({ jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
+    return new JobService({ ownership: leased, jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
   }
 
   /** Resolves once the service has stopped. */
@@ -219,6 +274,8 @@ export class JobService implements AsyncDisposable {
       await this.#store?.flush();
       this.#store?.close();
       this.jobs.stopAll();
+      // Graceful handover: the partitions' next owners read what was just saved.
+      await this.#ownership?.close();
       this.#pipes?.close();
       this.#logger.info('jobstate service stopped');
     })();

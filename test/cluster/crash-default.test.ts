@@ -1,5 +1,5 @@
 /**
- * A crashed instance with the default lease timings (L = 15 s, renew 3 s, margin 1 s): its
+ * A crashed instance with the default lease timings (L = 12 s, renew 2 s, margin 1 s): its
  * partitions are taken by the others within L + margin + 1.5 s of the crash, never while it
  * could still serve them, each by exactly one. (test/cluster/takeover.test.ts covers the same
  * with short leases and a frozen holder.)
@@ -13,9 +13,9 @@ import type { Cluster } from '../support/cluster.js';
 import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances } from './helpers.js';
 import type { Instances } from './helpers.js';
 
-const L = 15_000;
+const L = 12_000;
 const MARGIN = 1000;
-const RENEW = 3000;
+const RENEW = 2000;
 
 describe('coordinators: a crash with the default lease timings', () => {
   let cluster: Cluster;

@@ -50,7 +50,7 @@ export function authConfig(prefix: string): string {
   const token = prefix.replaceAll('.', '_');
   const moved = text
     .replace(/"jobs\./g, `"${prefix}.`)
-    .replace(/\bjobs_(store|events)\b/g, `${token}_$1`)
+    .replace(/\bjobs_(store|events|members|leases)\b/g, `${token}_$1`)
     .replace(/\.jobs_pipes_/g, `.${token}_pipes_`);
   if (moved === text && prefix !== 'jobs') throw new Error('nats-auth.conf has no subjects under "jobs."');
   return moved;
