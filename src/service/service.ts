@@ -261,10 +261,12 @@ export class JobService implements AsyncDisposable {
   /** Stop taking commands, answer those in flight, stop the endpoints and the jobs. Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Out of the queue group first: new commands go to the other instances (none failed in a
+      // rolling restart); those already delivered here are answered as usual.
+      await this.#service.stop();
       const draining = this.#inFlight.drain();
       this.jobs.rejectWaiters(new ShuttingDownError());
       await draining;
-      await this.#service.stop();
       this.#metricsSub.unsubscribe();
       for (const timer of this.#timers) clearInterval(timer);
       // No more reports from workers: what is saved next is what a restart brings back (and
