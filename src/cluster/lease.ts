@@ -17,11 +17,11 @@
  *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
  *   past its fence timer.
  *
- * Timings (defaults): lease 12 s, renew every 2 s, margin 1 s. Killing the node that leads the
+ * Timings (defaults): lease 13.5 s, renew every 1.5 s, margin 0.75 s. Killing the node that leads the
  * bucket's stream stalled writes for 3–7 s (seven runs, nats-server 2.9.10, 3 nodes on one host:
  * the followers wait out a raft election timeout; 5.6–6.7 s in earlier runs), so a holder must
- * ride out ~8 s without a successful renew: leaseMs − marginMs − renewMs = 9 s. The price: a
- * crashed holder's partitions wait up to leaseMs + marginMs = 13 s after its last renew, which
+ * ride out ~10 s without a successful renew: leaseMs − marginMs − renewMs = 11.25 s. The price: a
+ * crashed holder's partitions wait up to leaseMs + marginMs = 14.25 s after its last renew, which
  * with the restore keeps a takeover inside the 15 s the service promises (docs/cluster.md).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -42,11 +42,11 @@ export interface LeaseOptions {
   prefix: string;
   /** This instance's id, written as the holder. */
   holder: string;
-  /** @defaultValue 12000 */
+  /** @defaultValue 13500 */
   leaseMs?: number;
-  /** @defaultValue 2000 */
+  /** @defaultValue 1500 */
   renewMs?: number;
-  /** @defaultValue 1000 */
+  /** @defaultValue 750 */
   marginMs?: number;
   /** Between retries of a failed renew. @defaultValue 250 */
   retryMs?: number;
@@ -95,9 +95,9 @@ export class Leases {
     private readonly kv: KV,
     private readonly opts: LeaseOptions,
   ) {
-    this.leaseMs = opts.leaseMs ?? 12_000;
-    this.renewMs = opts.renewMs ?? 2000;
-    this.marginMs = opts.marginMs ?? 1000;
+    this.leaseMs = opts.leaseMs ?? 13_500;
+    this.renewMs = opts.renewMs ?? 1500;
+    this.marginMs = opts.marginMs ?? 750;
     this.#retryMs = opts.retryMs ?? 250;
     this.#now = opts.now ?? (() => performance.now());
   }

@@ -1,5 +1,5 @@
 /**
- * A crashed instance with the default lease timings (L = 12 s, renew 2 s, margin 1 s): its
+ * A crashed instance with the default lease timings (L = 13.5 s, renew 1.5 s, margin 0.75 s): its
  * partitions are taken by the others within L + margin + 1.5 s of the crash, never while it
  * could still serve them, each by exactly one. (test/cluster/takeover.test.ts covers the same
  * with short leases and a frozen holder.)
@@ -13,9 +13,9 @@ import type { Cluster } from '../support/cluster.js';
 import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances } from './helpers.js';
 import type { Instances } from './helpers.js';
 
-const L = 12_000;
-const MARGIN = 1000;
-const RENEW = 2000;
+const L = 13_500;
+const MARGIN = 750;
+const RENEW = 1500;
 
 describe('coordinators: a crash with the default lease timings', () => {
   let cluster: Cluster;

@@ -1,7 +1,7 @@
 /**
  * SIGKILL of the nats-server that leads the leases bucket's stream, with the default lease
- * timings (L = 12 s, renew every 2 s, margin 1 s): the leases survive (R3, a new leader is
- * elected within the ~9 s a holder can go without a renewal), so no instance loses a partition;
+ * timings (L = 13.5 s, renew every 1.5 s, margin 0.75 s): the leases survive (R3, a new leader is
+ * elected within the ~11 s a holder can go without a renewal), so no instance loses a partition;
  * renewals stall only for the election; no partition is ever owned twice at once.
  */
 import assert from 'node:assert/strict';
@@ -66,7 +66,7 @@ describe('coordinators: a nats-server node dies under the leases', () => {
     const lost = inst.timeline.filter((e) => e.kind === 'lost' && e.t >= t0);
     assert.deepEqual(lost, [], 'a lease was lost');
     assert.notEqual(newLeader, victim);
-    assert.ok(stall < 12_000 - 1000, `renewals stalled ${stall} ms`);
+    assert.ok(stall < 13_500 - 750, `renewals stalled ${stall} ms`);
     assert.deepEqual(owners(inst.coordinators), assign(['a', 'b', 'c'], DEFAULT_PARTITIONS));
     assert.deepEqual(doubleOwnership(inst.timeline), []);
   });

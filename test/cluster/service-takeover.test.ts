@@ -86,6 +86,23 @@ describe('takeover on a 3-node cluster', () => {
     const ms = performance.now() - t0;
     if (process.env.CLUSTER_REPORT) console.log(`every job (${onVictim.length} owners on c) served again ${Math.round(ms)} ms after the SIGKILL`);
     assert.ok(ms < 15_000);
+    // Through the commands too: an admin's query gathers from both survivors; each owner's own
+    // query is answered (forwarded when it lands on the other one).
+    const admin = await JobsClient.connect({ servers: cluster.urls[0]!, user: 'admin', prefix });
+    try {
+      const all = await admin.query();
+      assert.deepEqual(all.map((j) => `${j.owner}:${j.status}`).sort(), OWNERS.map((o, i) => `${o}:${expected(i)}`).sort());
+    } finally {
+      await admin.close();
+    }
+    for (const [i, owner] of OWNERS.entries()) {
+      const client = await JobsClient.connect({ servers: cluster.urls[1]!, user: owner, prefix });
+      try {
+        assert.equal((await client.query()).at(0)?.status, expected(i), owner);
+      } finally {
+        await client.close();
+      }
+    }
     // Every partition is served exactly once among the survivors.
     const served = survivors.flatMap((s) => Array.from({ length: 32 }, (_, p) => p).filter((p) => s.service.jobs.ownership.serves(p)));
     assert.deepEqual([...served].sort((x, y) => x - y), Array.from({ length: 32 }, (_, p) => p));
