@@ -129,7 +129,7 @@ function table() {
 }
 
 const HELP = `Try failover (docs/cluster.md):
-  kill i2      SIGKILL instance i2: its partitions move to i1 and i3 within ~16 s
+  kill i2      SIGKILL instance i2: its partitions move to i1 and i3 within ~13–14 s (the lease)
   stop i2      SIGTERM instance i2: it hands its partitions over at once
   kill n1      SIGKILL nats-server n1: the instances on it reconnect to another; writes stall for a leader election
   start i2|n1  start it again
