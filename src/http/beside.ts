@@ -4,6 +4,7 @@
  * broker's connection.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
+import { natsServers } from '../nats/connect.js';
 import type { Beside } from '../service/run.js';
 import type { Health } from './server.js';
 import { httpSettingsFromEnv } from './settings.js';
@@ -17,7 +18,7 @@ export const httpBeside: Beside = async (ctx) => {
   }
   const running = await startHttp({
     nc: ctx.nc,
-    servers: ctx.url,
+    servers: natsServers(ctx.url),
     prefix: ctx.prefix,
     logger: ctx.logger,
     listen,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { z } from 'zod';
-import { connectNats } from '../nats/connect.js';
+import { connectNats, natsServers } from '../nats/connect.js';
 import { EMBEDDED_URL, readEmbeddedUrl } from '../nats/embedded.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { metricsSubject } from '../service/metrics.js';
@@ -43,7 +43,7 @@ export async function runHttp(env: NodeJS.ProcessEnv = process.env): Promise<voi
     mkdirSync(join(process.cwd(), 'data'), { recursive: true });
     const running = await startHttp({
       nc,
-      servers: url,
+      servers: natsServers(url),
       prefix: e.JOBS_PREFIX,
       logger,
       listen,

@@ -6,9 +6,21 @@ import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 
+/** NATS_URL's servers: one URL, or a cluster's as a comma-separated list. */
+export function natsServers(url: string): string[] {
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** `servers`: a URL or a comma-separated list of them (tried in that order first, then at random). */
 export async function connectNats(servers: string, logger: Logger, opts: ConnectionOptions = {}): Promise<NatsConnection> {
+  const list = natsServers(servers);
   const nc = await connect({
-    servers,
+    servers: list,
+    // A list is tried in its order: each instance of a cluster prefers the server it names first.
+    noRandomize: list.length > 1,
     name: 'jobstate',
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -44,12 +44,14 @@ export class DownloadTokens {
     private readonly nc: NatsConnection,
     private readonly prefix: string,
     private readonly ttlMs = DEFAULT_DOWNLOAD_TTL_MS,
+    /** Copies of the bucket on a cluster (JOBS_REPLICAS). */
+    private readonly replicas = 1,
   ) {}
 
   /** The bucket, created on first use (a service without downloads needs no JetStream for it). */
   #bucket(): Promise<KV> {
     this.#kv ??= new Kvm(jetstream(this.nc))
-      .create(downloadBucket(this.prefix), { history: 1, storage: 'file', ttl: BUCKET_MAX_AGE_MS, description: 'jobstate: single-use download tokens' })
+      .create(downloadBucket(this.prefix), { history: 1, storage: 'file', replicas: this.replicas, ttl: BUCKET_MAX_AGE_MS, description: 'jobstate: single-use download tokens' })
       .catch((err: unknown) => {
         this.#kv = undefined;
         throw err;

@@ -15,6 +15,8 @@ export interface EventStreamOptions {
   maxAgeMs: number;
   /** Bytes kept at most. */
   maxBytes: number;
+  /** Copies on a cluster (JOBS_REPLICAS); an existing stream is not rescaled. @defaultValue 1 */
+  replicas?: number;
 }
 
 /** Create the event stream, or bring an existing one's limits up to date; returns its name. */
@@ -28,6 +30,7 @@ export async function ensureEventStream(nc: NatsConnection, name: string, prefix
     discard: DiscardPolicy.Old,
     max_age: opts.maxAgeMs * 1_000_000,
     max_bytes: opts.maxBytes,
+    num_replicas: opts.replicas ?? 1,
     description: `jobstate: every event published on ${prefix}.evt.>`,
   };
   try {

@@ -43,6 +43,8 @@ export interface JobStoreOptions extends WriteBehindOptions {
   writeTimeoutMs?: number;
   /** The event stream and the prefix of its subjects: where a restore checks which saved events are out (outbox.ts). */
   events?: EventStreamRef;
+  /** Copies of the bucket on a cluster (JOBS_REPLICAS), when it is created. @defaultValue 1 */
+  replicas?: number;
 }
 
 /** Where the service's events are kept. */
@@ -75,9 +77,13 @@ export class JobStore {
   static async open(nc: NatsConnection, bucket: string, opts: JobStoreOptions): Promise<JobStore> {
     // A write whose ack a nats-server restart swallowed is given up (and tried again) after 2 s, not JetStream's default 5 s.
     const js = jetstream(nc, { timeout: opts.writeTimeoutMs ?? WRITE_TIMEOUT_MS });
+    const replicas = opts.replicas ?? 1;
     const kv = await new Kvm(js).create(bucket, {
       history: 1,
       storage: 'file',
+      replicas,
+      // Replicated: reads from the leader only, a follower's may be behind (a takeover must read current records).
+      ...(replicas > 1 && { allow_direct: false }),
       description: 'jobstate: one record per job',
     });
     return new JobStore(nc, js, kv, bucket, opts);

@@ -22,7 +22,7 @@ import type { PersistenceSettings } from './settings.js';
 export async function openStore(nc: NatsConnection, prefix: string, settings: PersistenceSettings, opts: JobStoreOptions): Promise<JobStore> {
   const names = storeNames(prefix);
   try {
-    await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes });
+    await ensureEventStream(nc, names.stream, prefix, { maxAgeMs: settings.eventsMaxAgeMs, maxBytes: settings.eventsMaxBytes, replicas: opts.replicas ?? 1 });
     return await JobStore.open(nc, names.bucket, { ...opts, events: { stream: names.stream, prefix } });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);

@@ -191,7 +191,7 @@ export class PipeHub {
       discard: DiscardPolicy.New,
       max_bytes: this.settings.maxBytes,
       max_age: nanos(this.settings.maxAgeMs),
-      num_replicas: 1,
+      num_replicas: this.settings.replicas ?? 1,
     };
     try {
       const jsm = await this.#manager();

@@ -15,6 +15,8 @@ export interface PipeSettings {
   maxAgeMs: number;
   /** The largest message a pipe writer publishes. @defaultValue 512 KiB */
   chunkBytes: number;
+  /** Copies of each owner's pipe stream (JOBS_REPLICAS). @defaultValue 1 */
+  replicas?: number;
 }
 
 export const DEFAULT_PIPE_SETTINGS: PipeSettings = {

@@ -64,7 +64,7 @@ export interface JobServiceOptions {
   partitions?: number;
   /** This instance's id among those sharing the prefix. @defaultValue the one its store keeps */
   instanceId?: string;
-  /** Replicas of the leases and members buckets (3 on a 3-node cluster). @defaultValue 1 */
+  /** Replicas of every stream and bucket it makes: job store, events, pipes, downloads, leases, members (3 on a 3-node cluster). @defaultValue 1 */
   replicas?: number;
   /** Lease, heartbeat and reconcile timings (docs/cluster.md): tests shorten them. */
   cluster?: Pick<LeasedOwnershipOptions, 'lease' | 'membership' | 'reconcileMs'>;
@@ -139,6 +139,7 @@ export class JobService implements AsyncDisposable {
     const store: JobStore | undefined =
       persistence &&
       (await openStore(opts.nc, prefix, persistence, {
+        ...(opts.replicas !== undefined && { replicas: opts.replicas }),
         logger: opts.logger,
         onWrite: (seconds) => metrics.storeWriteSeconds.observe(seconds),
         // A job record is written only while its partition is served here (its lease valid by
@@ -175,7 +176,7 @@ export class JobService implements AsyncDisposable {
               : { reattachMs: 0 }),
           });
     const runtime = new JobRuntime(workers?.types ?? opts.types, { logger: opts.logger, remote: workers });
-    const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: opts.pipes ?? {}, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
+    const pipes = opts.pipes === false ? undefined : new PipeHub({ nc: opts.nc, prefix, logger: opts.logger, settings: { ...opts.pipes, ...(opts.replicas !== undefined && { replicas: opts.replicas }) }, onBytes: (direction, bytes) => metrics.pipeBytes.inc({ direction }, bytes) });
     const admins = new Set(opts.admins ?? ['admin']);
     const ownership = opts.ownership ?? leased ?? ownsEverything(partitions);
     const jobs = new JobManager({
@@ -235,7 +236,7 @@ export class JobService implements AsyncDisposable {
     const inFlight = new InFlight();
     // The broker's max_payload bounds every reply; it is read at each reply, as a reconnect may reach another server.
     const maxReply = () => opts.nc.info?.max_payload ?? limits.maxPayload;
-    const downloads = new DownloadTokens(opts.nc, prefix);
+    const downloads = new DownloadTokens(opts.nc, prefix, undefined, opts.replicas);
     const bounds = payloadBounds(limits);
     // Commands of owners served elsewhere are forwarded (endpoints.ts); one instance alone answers all.
     const routing = (opts.ownership || leased) && { nc: opts.nc, ownership, admins, ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }) };
@@ -260,10 +261,12 @@ export class JobService implements AsyncDisposable {
   /** Stop taking commands, answer those in flight, stop the endpoints and the jobs. Safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Out of the queue group first: new commands go to the other instances (none failed in a
+      // rolling restart); those already delivered here are answered as usual.
+      await this.#service.stop();
       const draining = this.#inFlight.drain();
       this.jobs.rejectWaiters(new ShuttingDownError());
       await draining;
-      await this.#service.stop();
       this.#metricsSub.unsubscribe();
       for (const timer of this.#timers) clearInterval(timer);
       // No more reports from workers: what is saved next is what a restart brings back (and

@@ -14,6 +14,9 @@ import { JobService } from '../../src/service/service.js';
 import { FAST_TIMINGS, TEST_PERSISTENCE } from './instances.js';
 
 const env = process.env;
+// `node --test dist/test/` runs every file under test/, this one too: started so, without the
+// SERVERS that instances.ts gives it, it is not an instance and does nothing.
+if (!env.SERVERS) process.exit(0);
 const logger = pino({ level: env.LOG_LEVEL ?? 'info' });
 const nc = await connect({ servers: (env.SERVERS ?? '').split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
 const service = await JobService.start({

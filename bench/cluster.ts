@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:cluster`: jobstate as instance processes on a 3-node loopback nats-server
+ * cluster (replicas 3), figures for docs/performance.md (Scale-out and failover):
+ * - commands/s (query-jobs of one's own jobs, routed to the owner's partition) and jobs/s
+ *   (job-start then job-wait of a 0-step `test` job) with 1 and with 3 instances;
+ * - a rolling restart (SIGTERM each instance, start it again) under a closed loop of commands:
+ *   their p50/p99/max and how many failed (target 0);
+ * - failover: SIGKILL of the instance serving a job's partition → the first successful
+ *   command on that job (job-set-speed, tried every 100 ms), p50 and max over 5 kills
+ *   (target < 15 s).
+ */
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_PARTITIONS, partitionOf } from '../src/cluster/partition.js';
+import type { JobsClient } from '../src/sdk/index.js';
+import { startCluster } from '../test/support/cluster.js';
+import type { Cluster } from '../test/support/cluster.js';
+import { startInstances } from '../test/support/instances.js';
+import type { ServiceInstances } from '../test/support/instances.js';
+import { closedLoop, fmt, quantile, table } from './measure.js';
+
+const LOOP_MS = Number(process.env.BENCH_LOOP_MS ?? 8000);
+const WORKERS = 24;
+const KILLS = Number(process.env.BENCH_KILLS ?? 5);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function clientsFor(fleet: ServiceInstances, n: number, tag: string): Promise<JobsClient[]> {
+  const out: JobsClient[] = [];
+  for (let k = 0; k < n; k++) out.push(await fleet.client(`${tag}${k}`, k % 3));
+  return out;
+}
+
+/** Resolves once every partition has a holder and `count` instances hold them. */
+async function spread(fleet: ServiceInstances, count: number, timeoutMs = 60_000): Promise<Map<number, string>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = await fleet.holders().catch(() => new Map<number, string>());
+    if (h.size === DEFAULT_PARTITIONS && new Set(h.values()).size === count) return h;
+    if (Date.now() > deadline) throw new Error(`partitions not spread over ${count} instances: ${h.size} held by ${[...new Set(h.values())].join(', ')}`);
+    await sleep(250);
+  }
+}
+
+async function throughput(cluster: Cluster, count: number): Promise<string[]> {
+  const fleet = await startInstances(cluster, { count });
+  try {
+    await spread(fleet, count);
+    const clients = await clientsFor(fleet, WORKERS, 't');
+    await Promise.all(clients.map((c) => c.start('test', { params: { steps: 0 }, 'auto-dismiss': false })));
+    const commands = await closedLoop(WORKERS, LOOP_MS, (w) => clients[w]!.queryPage({ limit: 10 }));
+    const jobs = await closedLoop(WORKERS, LOOP_MS, async (w) => {
+      const id = await clients[w]!.start('test', { params: { steps: 0 } });
+      await clients[w]!.wait(id, { timeoutMs: 20_000 }).catch(() => undefined);
+    });
+    return [String(count), fmt(commands.done / commands.seconds, 0), String(commands.errors), fmt(jobs.done / jobs.seconds, 0), String(jobs.errors)];
+  } finally {
+    await fleet.close();
+  }
+}
+
+async function rolling(cluster: Cluster): Promise<string[]> {
+  const fleet = await startInstances(cluster);
+  try {
+    await spread(fleet, 3);
+    const clients = await clientsFor(fleet, 12, 'r');
+    const ms: number[] = [];
+    const failures: string[] = [];
+    let running = true;
+    const loops = clients.map(async (c) => {
+      // Each command timed on its own.
+      const timed = async <T>(op: () => Promise<T>): Promise<T> => {
+        const t0 = performance.now();
+        const out = await op();
+        ms.push(performance.now() - t0);
+        return out;
+      };
+      while (running) {
+        try {
+          const id = await timed(() => c.start('test', { params: { steps: 1_000_000, 'step-ms': 1000 } }));
+          await timed(() => c.queryPage({ limit: 5 }));
+          await timed(() => c.setSpeed(id, 1000));
+          await timed(() => c.cancel(id));
+        } catch (err) {
+          failures.push(err instanceof Error ? err.message : String(err));
+        }
+      }
+    });
+    const began = performance.now();
+    await sleep(2000);
+    for (let k = 0; k < 3; k++) {
+      await fleet.signal(k, 'SIGTERM');
+      await sleep(500);
+      await fleet.start(k);
+      await spread(fleet, 3);
+    }
+    await sleep(2000);
+    running = false;
+    await Promise.all(loops);
+    const seconds = (performance.now() - began) / 1000;
+    if (failures.length > 0) console.log(`rolling restart failures (first 5): ${failures.slice(0, 5).join(' | ')}`);
+    return [fmt(seconds, 0), String(ms.length), fmt(quantile(ms, 0.5), 1), fmt(quantile(ms, 0.99), 1), fmt(Math.max(...ms), 0), String(failures.length)];
+  } finally {
+    await fleet.close();
+  }
+}
+
+async function failover(cluster: Cluster): Promise<number[]> {
+  const fleet = await startInstances(cluster);
+  const times: number[] = [];
+  try {
+    for (let round = 0; round < KILLS; round++) {
+      const holders = await spread(fleet, 3);
+      // An owner of a partition held by instance `round % 3`.
+      const victimId = fleet.ids[round % 3]!;
+      let owner = `f${round}x0`;
+      for (let k = 1; holders.get(partitionOf(owner)) !== victimId; k++) owner = `f${round}x${k}`;
+      const client = await fleet.client(owner, (round + 1) % 3);
+      const id = await client.start('test', { params: { steps: 1_000_000, 'step-ms': 1000 } });
+      const victim = fleet.ids.indexOf(victimId);
+      const killedAt = performance.now();
+      await fleet.signal(victim, 'SIGKILL');
+      for (;;) {
+        try {
+          await client.request('job-set-speed', { id, speed: 1000 + round }, 2000);
+          break;
+        } catch {
+          await sleep(100);
+        }
+        if (performance.now() - killedAt > 120_000) throw new Error(`round ${round}: no answer within 120 s`);
+      }
+      times.push(performance.now() - killedAt);
+      console.log(`failover ${round + 1}/${KILLS}: ${fmt(times.at(-1)! / 1000, 1)} s`);
+      await fleet.start(victim);
+    }
+    return times;
+  } finally {
+    await fleet.close();
+  }
+}
+
+const cluster = await startCluster();
+try {
+  console.log(`bench:cluster — 3-node loopback cluster (replicas 3), node ${process.version}, ${cpus().length} cores\n`);
+  const rows = [['instances', 'commands/s', 'failed', 'jobs/s', 'failed']];
+  for (const count of [1, 3]) rows.push(await throughput(cluster, count));
+  console.log(`Throughput (${WORKERS} clients, closed loop, ${LOOP_MS / 1000} s each)\n${table(rows)}`);
+  const roll = await rolling(cluster);
+  console.log(`Rolling restart (12 clients: start, query, set-speed, cancel in a loop)\n${table([['seconds', 'commands', 'p50 ms', 'p99 ms', 'max ms', 'failed'], roll])}`);
+  const times = await failover(cluster);
+  console.log(
+    `Failover (SIGKILL → first successful command on a moved job, ${KILLS} kills)\n${table([
+      ['p50 s', 'max s', 'each s'],
+      [fmt(quantile(times, 0.5) / 1000, 1), fmt(Math.max(...times) / 1000, 1), times.map((t) => fmt(t / 1000, 1)).join(' ')],
+    ])}`,
+  );
+} finally {
+  await cluster.close();
+}
