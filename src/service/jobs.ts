@@ -207,8 +207,11 @@ export class JobManager implements JobsApi {
   }
 
   /** job-wait: the job's final JobInfo once it is concluded (also after an auto-dismiss). */
-  waitJob(caller: string, args: JobWaitArgs): Promise<JobInfo> {
-    return this.#waits.wait(caller, args);
+  async waitJob(caller: string, args: JobWaitArgs): Promise<JobInfo> {
+    const info = await this.#waits.wait(caller, args);
+    // The reply goes after the events of the conclusion it reports, which wait for its save (outbox).
+    await this.saved(args.owner ?? caller, [args.id]).catch(() => undefined);
+    return info;
   }
 
   /**
