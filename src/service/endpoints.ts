@@ -25,7 +25,7 @@ import type { DownloadTokens } from '../persist/download-tokens.js';
 import { DEFAULT_MAX_REPLY, dispatchTable, tooLargeHint } from './dispatch.js';
 import type { ServiceMetrics } from './metrics.js';
 import { countEndpointError } from '../nats/service-stats.js';
-import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf } from './forward.js';
+import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf, runOrForward } from './forward.js';
 import { ForwardServing } from './forward-serving.js';
 import { gatherQuery, serveGather } from './gather.js';
 
@@ -165,7 +165,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
   function routed(command: Command, caller: string, args: unknown, data: Uint8Array): unknown {
     if (!routing || !forwarder) return run(command, caller, args);
     const route = routeOf(command, caller, args, routing.admins, routing.ownership);
-    if (route.kind === 'local') return run(command, caller, args);
+    if (route.kind === 'local') return runOrForward(forwarder, route.partition, () => run(command, caller, args), command, caller, data, args);
     if (route.kind === 'gather') {
       const q = args as QueryJobsArgs;
       return gatherQuery(routing.nc, prefix, routing.ownership.partitions, caller, q, maxReply()).then((listing) => queryReply(listing, q, maxReply()));
@@ -276,7 +276,9 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     const h = headers();
     h.set(ServiceErrorCodeHeader, String(code));
     h.set(ServiceErrorHeader, headerSafe(reply.error.desc));
-    if (notServed !== undefined) h.set(NOT_SERVED_HEADER, String(notServed));
+    // A forwarded command its partition's hand-over stopped did nothing: the forwarder tries again.
+    const moved = notServed ?? (!counted && err instanceof PartitionMovingError ? err.partition : undefined);
+    if (moved !== undefined) h.set(NOT_SERVED_HEADER, String(moved));
     try {
       msg.respond(JSON.stringify(reply), { headers: h });
     } catch (sendErr) {

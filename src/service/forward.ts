@@ -20,11 +20,18 @@ const FORWARDED_WAIT_MS = 60 * 60 * 1000;
 const WAIT_MARGIN_MS = 5000;
 /** A try that reached an instance may take this long at least (a save waits up to 5 s): a late try is not cut short. */
 const MIN_TRY_MS = 5000;
+/** Commands that change nothing: asked again when an instance went away with them. */
+const READS: ReadonlySet<Command> = new Set([Command.queryJobs, Command.jobLog, Command.queryJobTypes]);
+/** How long one try of a read may take before it is asked again, ms. */
+const READ_TRY_MS = 5000;
 
 /** Where a command is answered: here, on the instance serving a partition, or gathered from all. */
-export type Route = { kind: 'local' } | { kind: 'partition'; partition: number } | { kind: 'gather' };
+/** `local` with the owner's partition: served here as the command arrived (it may move before the command runs). */
+export type Route = { kind: 'local'; partition?: number } | { kind: 'partition'; partition: number } | { kind: 'gather' };
 
 const LOCAL: Route = { kind: 'local' };
+/** One per partition, made once: no allocation per command. */
+const LOCAL_IN: Route[] = [];
 const GATHER: Route = { kind: 'gather' };
 
 /**
@@ -46,7 +53,7 @@ export function routeOf(command: Command, caller: string, args: unknown, admins:
   // Gathered only when some partition is served elsewhere: one instance serving all answers alone.
   if (owner === undefined) return command === Command.queryJobs && !servesAll(ownership) ? GATHER : LOCAL;
   const partition = ownership.partitionOf(owner);
-  return ownership.serves(partition) ? LOCAL : { kind: 'partition', partition };
+  return ownership.serves(partition) ? (LOCAL_IN[partition] ??= { kind: 'local', partition }) : { kind: 'partition', partition };
 }
 
 function servesAll(ownership: Ownership): boolean {
@@ -99,11 +106,13 @@ export class Forwarder {
     for (let tries = 1; ; tries++) {
       const h = headers();
       h.set(CALLER_HEADER, caller);
-      const left = Math.max(MIN_TRY_MS, deadline - performance.now());
+      const left = READS.has(command) ? Math.min(READ_TRY_MS, Math.max(0, deadline - performance.now()) + 1) : Math.max(MIN_TRY_MS, deadline - performance.now());
       try {
         const reply = await nc.request(subject, data, { timeout: attemptMs ?? left, headers: h });
         if (!reply.headers?.get(NOT_SERVED_HEADER)) return reply;
       } catch (err) {
+        // A read that found its instance gone asks again; a change may have been done: 503.
+        if (isTimeout(err) && READS.has(command) && deadline - performance.now() > 0) continue;
         if (isTimeout(err)) {
           logger.warn({ partition, command, caller, tries }, 'forwarded command: no answer in time; the instance serving its partition may have gone');
           throw new PartitionMovingError(partition);
@@ -130,4 +139,21 @@ function isNoResponders(err: unknown): boolean {
 
 function isTimeout(err: unknown): boolean {
   return err instanceof TimeoutError || (err instanceof RequestError && err.cause instanceof TimeoutError);
+}
+
+/**
+ * A command run here (`local`) whose partition was handed over meanwhile did nothing
+ * (PartitionMovingError): it goes to the partition's next instance, as a forwarded one would.
+ */
+export function runOrForward(forwarder: Forwarder, partition: number | undefined, local: () => unknown, command: Command, caller: string, data: Uint8Array, args: unknown): unknown {
+  const forward = (err: unknown): unknown => {
+    if (!(err instanceof PartitionMovingError) || partition === undefined) throw err;
+    return forwarder.forward(partition, command, caller, data, forwardTimeout(command, args)).then((m) => new Relayed(m));
+  };
+  try {
+    const result = local();
+    return result instanceof Promise ? result.catch(forward) : result;
+  } catch (err) {
+    return forward(err);
+  }
 }
