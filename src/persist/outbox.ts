@@ -169,10 +169,18 @@ export class EventOutbox<E extends OutboxEvent> {
     const held = this.held();
     if (held.size === 0) return { jobs: 0, published: 0 };
     let found: Awaited<ReturnType<typeof publishedUpTo>> | undefined;
-    try {
-      if (ref) found = await publishedUpTo(nc, ref, held);
-    } catch (err) {
-      failed(err);
+    // Not knowing where the stream stopped means publishing every held event again: ask a few times
+    // first (a stream's leader may be moving, or the server busy).
+    for (let attempt = 1; ref && found === undefined; attempt++) {
+      try {
+        found = await publishedUpTo(nc, ref, held);
+      } catch (err) {
+        if (attempt >= LOOKUP_TRIES) {
+          failed(err);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
     }
     let published = 0;
     for (const key of held.keys()) published += this.release(key, found?.out.get(key), found?.oldest);
@@ -214,6 +222,9 @@ export class EventOutbox<E extends OutboxEvent> {
 export const SEQ_HEADER = 'Jobs-Seq';
 /** The header with the job's creation number: tells its events from an earlier job's of the same id. */
 export const CREATION_HEADER = 'Jobs-Creation';
+
+/** How many times a restore asks the event stream where each job's events stopped. */
+const LOOKUP_TRIES = 4;
 
 /** Above this many jobs to look up, the last event of every subject is read in one pass instead of per job. */
 const PER_JOB_LOOKUPS = 32;
