@@ -6,6 +6,9 @@
  * worker's result, never `Interrupted by service restart`.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -18,7 +21,7 @@ import { JobTypes } from '../../src/runtime/registry.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import { JobService } from '../../src/service/service.js';
 import { Recorder } from '../service/helpers.js';
-import { FAST_TIMINGS, TEST_PERSISTENCE } from '../cluster/instances.js';
+import { FAST_TIMINGS, InstanceProcess, TEST_PERSISTENCE } from '../cluster/instances.js';
 import { startNatsServer } from '../support/stack.js';
 import { eventually, infoOf, pauseHoldsIt, progressOf, startWorker } from './helpers.js';
 import type { TestWorker } from './helpers.js';
@@ -56,8 +59,9 @@ describe('remote jobs when another instance takes their partition over', () => {
     return { service, close };
   }
 
+  /** A worker for `test`, and for the same type as `moving` (which an instance process with the built-in types does not run itself). */
   async function worker(prefix: string): Promise<TestWorker> {
-    const w = await startWorker({ server, prefix }, [testJob]);
+    const w = await startWorker({ server, prefix }, [testJob, { ...testJob, type: 'moving' }]);
     closers.push(() => w.close());
     return w;
   }
@@ -143,5 +147,35 @@ describe('remote jobs when another instance takes their partition over', () => {
     await events.status(id, 'null');
     assertNotInterrupted(events, id);
     assert.equal(w.worker.load, 0);
+  });
+
+  test('SIGKILL of instance A (a process): B takes the partition over once the lease runs out, the job goes on', async (t) => {
+    const prefix = freshPrefix();
+    const { client, events } = await observe(prefix, 'alice');
+    const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-takeover-'));
+    const a = new InstanceProcess('inst-a', [server.url], prefix, { fast: true, dataDir });
+    try {
+      await a.start();
+      const w = await worker(prefix);
+      await eventually(() => a.lines().some((l) => l.msg === 'worker joined' && l.worker === w.worker.id), 'A to know the worker');
+      const id = await client.start('moving', { params: { steps: 80, 'step-ms': 50, result: 'survived' } });
+      await eventually(async () => (await progressOf(client, id)) >= 3, 'progress on the worker');
+      await a.stop('SIGKILL');
+      const atCrash = Math.max(...events.of(id).filter((e) => e.event === 'JOB_PROGRESS').map((e) => Number(e.data['current-progress'])));
+
+      const b = await instance(prefix, 'inst-b');
+      await eventually(() => b.service.jobs.ownership.serves(partitionOf('alice', 32)), 'B to serve alice\'s partition', 15_000);
+      await eventually(async () => (await progressOf(client, id)) > atCrash + 3, 'progress after the takeover', 5000);
+      await client.setSpeed(id, 0);
+      const info = await client.wait(id, { timeoutMs: 10_000 });
+      t.diagnostic(`progress ${atCrash} at the crash`);
+      assert.equal(info.error, undefined);
+      assert.equal(info.result, 'survived');
+      await events.status(id, 'null');
+      assertNotInterrupted(events, id);
+    } finally {
+      await a.stop('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
