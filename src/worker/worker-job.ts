@@ -47,7 +47,9 @@ class ForwardedLog extends JobLogBuffer {
 export class WorkerJob {
   readonly run: Run;
   readonly #control: WorkControl;
-  readonly #send: (data: string) => void;
+  readonly #send: (svc: string, data: string) => void;
+  /** The service instance the job's reports go to, and whose commands it takes. */
+  #svc: string;
   #settled = false;
   #running: Promise<void> | undefined;
   /** What a restarted service needs to rebuild the work's state (see {@link state}). */
@@ -60,9 +62,10 @@ export class WorkerJob {
     outcome?: Report;
   } = {};
 
-  /** `send` publishes one serialized {@link Report} to the service. */
-  constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, place: WorkPlace, send: (data: string) => void, logger: Logger) {
+  /** `send` publishes one serialized {@link Report} to service instance `svc`. */
+  constructor(request: RunRequest, type: JobType<unknown>, params: Record<string, unknown>, place: WorkPlace, send: (svc: string, data: string) => void, logger: Logger) {
     this.#send = send;
+    this.#svc = request.svc;
     const { id, owner } = request;
     const log = new ForwardedLog(secretValues(params, type.secrets), logger.child({ job: id, owner, svc: request.svc }), (level, message, fields) =>
       this.#publish({ type: 'log', level, message, ...(fields !== undefined && { fields }) }),
@@ -70,6 +73,16 @@ export class WorkerJob {
     this.run = { id, owner, type, params, onError: request['on-error'], scratch: {}, log, softCancelled: false };
     const input: WorkInput = { id, owner, type: type.type, params, speed: request.speed, onError: request['on-error'], paused: request.paused };
     this.#control = new WorkControl(input, this.run, place, (event) => this.#report(event));
+  }
+
+  /** The service instance the job belongs to now. */
+  get svc(): string {
+    return this.#svc;
+  }
+
+  /** Another instance of the service took the job over (it re-attached it): reports go to `svc` from now on. */
+  handOver(svc: string): void {
+    this.#svc = svc;
   }
 
   /** The work has reported its outcome. */
@@ -181,7 +194,7 @@ export class WorkerJob {
       else throw err;
       data = JSON.stringify(sent);
     }
-    this.#send(data);
+    this.#send(this.#svc, data);
     return sent;
   }
 }

@@ -185,8 +185,8 @@ export class JobWorker implements AsyncDisposable {
     }
     const k = serviceJobKey(request.svc, request.owner, request.id);
     if (this.#jobs.has(k)) return respond(this.#nc, msg, failure(`Job '${request.id}' already runs on worker '${this.id}'`));
-    const subject = workerSubjects.report(this.#prefix, request.svc, this.id, request.owner, request.id);
-    const job = new WorkerJob(request, type, params, this.#runtime, (data) => send(this.#nc, subject, data), this.#logger);
+    const { owner, id } = request;
+    const job = new WorkerJob(request, type, params, this.#runtime, (svc, data) => send(this.#nc, workerSubjects.report(this.#prefix, svc, this.id, owner, id), data), this.#logger);
     this.#jobs.set(k, job);
     respond(this.#nc, msg, OK);
     void job.start();
@@ -196,7 +196,7 @@ export class JobWorker implements AsyncDisposable {
     this.#heard(svc);
     const message = decode(JobMessage, msg.data);
     const k = serviceJobKey(svc, owner, id);
-    const job = this.#jobs.get(k);
+    const job = this.#jobs.get(k) ?? (message?.type === 'attach' ? this.#handOver(k, svc, owner, id) : undefined);
     if (!message || !job) {
       if (msg.reply) respond(this.#nc, msg, failure(message ? `Worker '${this.id}' has no job '${id}'` : 'Invalid job message'));
       return;
@@ -220,8 +220,7 @@ export class JobWorker implements AsyncDisposable {
         this.#forget(k, job);
         return;
       case 'attach': {
-        // The service restarted: tell it what it may have missed. Reports go on as before (its
-        // instance id, and so the subject it listens on, is the same).
+        // The service restarted, or another instance took the job over: tell it what it may have missed.
         const reply: AttachReply = { return: { reports: job.state(), worker: this.#heartbeat() } };
         this.#logger.info({ svc, job: id, owner }, 'job re-attached by its service');
         respond(this.#nc, msg, reply);
@@ -230,6 +229,22 @@ export class JobWorker implements AsyncDisposable {
       default:
         job.command(message);
     }
+  }
+
+  /**
+   * Another instance of the service (same prefix: one trusted service) re-attaches a job: it
+   * serves the job's partition now. Re-keyed to `k`, the job reports to `svc` and ignores the old one.
+   */
+  #handOver(k: string, svc: string, owner: string, id: string): WorkerJob | undefined {
+    for (const [from, job] of this.#jobs) {
+      if (!from.endsWith(`\u0000${owner}\u0000${id}`)) continue;
+      this.#jobs.delete(from);
+      this.#jobs.set(k, job);
+      this.#logger.info({ svc, from: job.svc, job: id, owner }, 'job handed over to another instance of its service');
+      job.handOver(svc);
+      return job;
+    }
+    return undefined;
   }
 
   #forget(k: string, job: WorkerJob): void {

@@ -79,6 +79,11 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
   readonly #timers: NodeJS.Timeout[] = [];
   #lastSweep = performance.now();
   #closed = false;
+  /**
+   * Jobs left running on their workers while this instance goes on (their partition moved to
+   * another instance, which re-attaches them): until when their reports are not answered with `stop`.
+   */
+  readonly #leftRunning = new Map<string, number>();
   /** Jobs are being restored: a report for a job not known (yet) is not answered with `stop`. */
   #restoring = true;
 
@@ -187,9 +192,10 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     this.#workers.get(worker.id)?.jobs.delete(job);
   }
 
-  release(job: RemoteJob): void {
+  release(job: RemoteJob, leftRunning = false): void {
     const k = key(job.input.owner, job.input.id);
     if (this.#jobs.get(k) === job) this.#jobs.delete(k);
+    if (leftRunning && !this.#closed) this.#leftRunning.set(k, performance.now() + Math.max(this.reattachMs, this.timeoutMs));
     if (job.worker) this.detach(job.worker, job);
   }
 
@@ -240,6 +246,8 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     if (job?.worker?.id === worker && job.onReport(report)) return;
     // Before the restored jobs are all known, what it says is also in its answer to `attach`.
     if (!job && this.#restoring) return;
+    // Another instance re-attaches it: the worker then reports there, and nothing comes here.
+    if (!job && (this.#leftRunning.get(key(owner, id)) ?? 0) > performance.now()) return;
     // A job this service no longer has on that worker (it concluded, or the worker was
     // declared gone): tell the worker to drop it.
     send(this.nc, workerSubjects.job(this.prefix, worker, this.svc, owner, id), JSON.stringify({ type: 'stop' }));
@@ -259,6 +267,7 @@ export class WorkerDirectory implements Dispatcher, RemoteTypeSource, RemoteRunn
     this.#lastSweep = now;
     // After this process stalled, the heartbeats that came meanwhile are still queued: look next time.
     if (late) return;
+    for (const [k, until] of this.#leftRunning) if (until <= now) this.#leftRunning.delete(k);
     for (const worker of this.#workers.values()) {
       if (now - worker.seen > Math.max(this.timeoutMs, 3 * worker.info['interval-ms'])) this.#gone(worker, 'stopped responding');
     }

@@ -32,8 +32,8 @@ export interface Dispatcher extends WorkerLink {
   /** The job is (or no longer is) on `worker`. */
   attach(worker: WorkerRef, job: RemoteJob): void;
   detach(worker: WorkerRef, job: RemoteJob): void;
-  /** The job's work was stopped: forget it. */
-  release(job: RemoteJob): void;
+  /** The job is let go here (`leftRunning`: its work goes on on its worker, for a re-attach): forget it. */
+  release(job: RemoteJob, leftRunning?: boolean): void;
   /** `worker` did not answer at all: forget it. */
   unreachable(worker: WorkerRef): void;
   /** A worker's heartbeat, as the reply to `attach` carries it. */
@@ -126,7 +126,7 @@ export class RemoteJob implements Work {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#detached = true;
-    this.dispatcher.release(this);
+    this.dispatcher.release(this, true);
   }
 
   /** A report from the job's worker; false if the job no longer takes any (the worker should drop it). */
