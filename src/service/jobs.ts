@@ -206,10 +206,9 @@ export class JobManager implements JobsApi {
     return countJobs(this.#table);
   }
 
-  /** job-wait: the job's final JobInfo once it is concluded (also after an auto-dismiss). */
+  /** job-wait: the job's final JobInfo once concluded (also after an auto-dismiss), after its events (they wait for the save). */
   async waitJob(caller: string, args: JobWaitArgs): Promise<JobInfo> {
     const info = await this.#waits.wait(caller, args);
-    // The reply goes after the events of the conclusion it reports, which wait for its save (outbox).
     await this.saved(args.owner ?? caller, [args.id]).catch(() => undefined);
     return info;
   }

@@ -12,12 +12,14 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { JobTypes } from '../runtime/registry.js';
-import { JobRuntime } from '../runtime/runtime.js';
+import { LockManager } from '../runtime/locks.js';
+import type { WorkPlace } from '../runtime/work-control.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
 import { Slots } from './slots.js';
 import { JobMessage, OK, RunRequest, ServiceBeat, decode, errorText, failure, onMessage, respond, send, tokensAfter, workerSubjects } from '../protocol/worker.js';
 import type { AttachReply, Heartbeat } from '../protocol/worker.js';
 import { WorkerJob } from './worker-job.js';
+import { ofService, serviceJobKey } from './job-keys.js';
 import { announcedTypes, listed, withSlots } from './worker-types.js';
 import type { JobTypeList } from './worker-types.js';
 
@@ -46,10 +48,6 @@ export interface JobWorkerOptions<Ps extends readonly unknown[] = readonly unkno
 
 /** Liveness checks run this often. */
 const SWEEP_MS = 250;
-/** The start of the keys of the jobs service `svc` dispatched here. */
-const ofService = (svc: string) => `${svc}\u0000`;
-/** A job's key among this worker's: the service that dispatched it, its owner and its id. */
-const serviceJobKey = (svc: string, owner: string, id: string) => `${ofService(svc)}${owner}\u0000${id}`;
 
 interface ServiceState {
   seen: number;
@@ -68,7 +66,8 @@ export class JobWorker implements AsyncDisposable {
   readonly #types: JobTypes;
   /** Each type's params as JSON Schema, for the heartbeat (computed once). */
   readonly #schemas = new Map<string, Record<string, unknown>>();
-  readonly #runtime: JobRuntime;
+  /** Where its jobs' work runs: the locks they share (no statechart here). */
+  readonly #place: WorkPlace = { locks: new LockManager() };
   readonly #slots: Slots;
   readonly #logger: Logger;
   readonly #heartbeatMs: number;
@@ -94,7 +93,6 @@ export class JobWorker implements AsyncDisposable {
     this.#slots = new Slots(opts.concurrency ?? 64);
     this.#types = withSlots(types, this.#slots);
     for (const { type, params } of types.describe()) this.#schemas.set(type, params);
-    this.#runtime = new JobRuntime(this.#types, { logger: this.#logger });
   }
 
   /** Start announcing the types and taking jobs; resolves once the first heartbeat is out. */
@@ -186,7 +184,7 @@ export class JobWorker implements AsyncDisposable {
     const k = serviceJobKey(request.svc, request.owner, request.id);
     if (this.#jobs.has(k)) return respond(this.#nc, msg, failure(`Job '${request.id}' already runs on worker '${this.id}'`));
     const { owner, id } = request;
-    const job = new WorkerJob(request, type, params, this.#runtime, (svc, data) => send(this.#nc, workerSubjects.report(this.#prefix, svc, this.id, owner, id), data), this.#logger);
+    const job = new WorkerJob(request, type, params, this.#place, (svc, data) => send(this.#nc, workerSubjects.report(this.#prefix, svc, this.id, owner, id), data), this.#logger);
     this.#jobs.set(k, job);
     respond(this.#nc, msg, OK);
     void job.start();
@@ -231,10 +229,7 @@ export class JobWorker implements AsyncDisposable {
     }
   }
 
-  /**
-   * Another instance of the service (same prefix: one trusted service) re-attaches a job: it
-   * serves the job's partition now. Re-keyed to `k`, the job reports to `svc` and ignores the old one.
-   */
+  /** Another instance of the service (one trusted service) serving the job's partition now re-attaches it: re-keyed to `k`, it reports to `svc`. */
   #handOver(k: string, svc: string, owner: string, id: string): WorkerJob | undefined {
     for (const [from, job] of this.#jobs) {
       if (!from.endsWith(`\u0000${owner}\u0000${id}`)) continue;
