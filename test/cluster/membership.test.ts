@@ -5,11 +5,9 @@
  * its key; it is a member again with its next heartbeat.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { describe, test } from 'node:test';
 import { Membership } from '../../src/cluster/membership.js';
-import { startNatsServer } from '../support/stack.js';
+import { natsForSuite } from '../support/stack.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -23,27 +21,18 @@ async function until(check: () => boolean, timeoutMs: number): Promise<number> {
 }
 
 describe('membership', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let nc: NatsConnection;
+  const nats = natsForSuite();
   let n = 0;
   const prefix = () => `mem${process.pid}x${++n}`;
   const opts = { heartbeatMs: 200, ttlMs: 1000 };
 
-  before(async () => {
-    server = await startNatsServer();
-    nc = await connect({ servers: server.url });
-  });
 
-  after(async () => {
-    await nc.close();
-    await server.stop();
-  });
 
   test('members see each other; a graceful leave is seen at once', async () => {
     const p = prefix();
     const changes: string[][] = [];
-    const a = await Membership.join(nc, { ...opts, prefix: p, id: 'a', onChange: (m) => void changes.push(m) });
-    const b = await Membership.join(nc, { ...opts, prefix: p, id: 'b' });
+    const a = await Membership.join(nats.nc, { ...opts, prefix: p, id: 'a', onChange: (m) => void changes.push(m) });
+    const b = await Membership.join(nats.nc, { ...opts, prefix: p, id: 'b' });
     await until(() => a.members().length === 2 && b.members().length === 2, 2000);
     assert.deepEqual(a.members(), ['a', 'b']);
     await b.leave();
@@ -55,8 +44,8 @@ describe('membership', () => {
 
   test('a silent member is dropped after the ttl, and is back with its next heartbeat', async () => {
     const p = prefix();
-    const a = await Membership.join(nc, { ...opts, prefix: p, id: 'a' });
-    const b = await Membership.join(nc, { ...opts, prefix: p, id: 'b' });
+    const a = await Membership.join(nats.nc, { ...opts, prefix: p, id: 'a' });
+    const b = await Membership.join(nats.nc, { ...opts, prefix: p, id: 'b' });
     await until(() => a.members().length === 2, 2000);
     b.pause(2000);
     const ms = await until(() => a.members().length === 1, 3000);

@@ -11,18 +11,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { assign } from '../../src/cluster/assignment.js';
 import { partitionOf } from '../../src/cluster/partition.js';
 import { storeNames } from '../../src/persist/names.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import { until } from '../durability/helpers.js';
-import { startNatsServer } from '../support/stack.js';
+import { natsForSuite } from '../support/stack.js';
 import { FAST_TIMINGS, InstanceProcess, startInProcess } from './instances.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -35,18 +33,11 @@ function ownerOn(member: string, members: string[]): string {
 }
 
 describe('stale owners', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let nc: NatsConnection;
+  const nats = natsForSuite();
   const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-stale-'));
   const prefix = () => `so${process.pid}x${++prefixes}`;
 
-  before(async () => {
-    server = await startNatsServer();
-    nc = await connect({ servers: server.url });
-  });
   after(async () => {
-    await nc.close();
-    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -54,16 +45,16 @@ describe('stale owners', () => {
     const p = prefix();
     const owner = ownerOn('b', ['a', 'b']);
     const part = partitionOf(owner, 32);
-    const a = new InstanceProcess('a', [server.url], p, { fast: true, dataDir });
-    const b = new InstanceProcess('b', [server.url], p, { fast: true, dataDir });
-    const client = await JobsClient.connect({ servers: server.url, user: owner, prefix: p });
-    const kv: KV = await new Kvm(nc).open(storeNames(p).bucket).catch(() => undefined as never);
+    const a = new InstanceProcess('a', [nats.server.url], p, { fast: true, dataDir });
+    const b = new InstanceProcess('b', [nats.server.url], p, { fast: true, dataDir });
+    const client = await JobsClient.connect({ servers: nats.server.url, user: owner, prefix: p });
+    const kv: KV = await new Kvm(nats.nc).open(storeNames(p).bucket).catch(() => undefined as never);
     try {
       // Alone, a serves everything: the job starts there, then b takes its share over.
       await a.start();
       await client.start('test', { id: 'long', params: { steps: 120, 'step-ms': 50 }, 'auto-dismiss': false });
       await b.start();
-      const store = kv ?? (await new Kvm(nc).open(storeNames(p).bucket));
+      const store = kv ?? (await new Kvm(nats.nc).open(storeNames(p).bucket));
       const servedBy = (inst: InstanceProcess) =>
         inst.lines().some((l) => l.msg === 'partitions served' && Array.isArray(l.partitions) && (l.partitions as number[]).includes(part));
       await until('b to serve the owner\'s partition', async () => (servedBy(b) ? true : undefined), 10_000);
@@ -112,13 +103,13 @@ describe('stale owners', () => {
     const p = prefix();
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const inst = await startInProcess('solo', [server.url], p, { dataDir, cluster: FAST_TIMINGS, logger });
-    const alice = await JobsClient.connect({ servers: server.url, user: 'alice', prefix: p });
+    const inst = await startInProcess('solo', [nats.server.url], p, { dataDir, cluster: FAST_TIMINGS, logger });
+    const alice = await JobsClient.connect({ servers: nats.server.url, user: 'alice', prefix: p });
     try {
       const part = partitionOf('alice', 32);
       await alice.start('test', { id: 'x', params: { steps: 100_000, 'step-ms': 50 } });
-      const store = await new Kvm(nc).open(storeNames(p).bucket);
-      const leases = await new Kvm(nc).open(`${p}_leases`);
+      const store = await new Kvm(nats.nc).open(storeNames(p).bucket);
+      const leases = await new Kvm(nats.nc).open(`${p}_leases`);
       // Another instance took the lease (unseen yet) and wrote the job's record: its state is theirs.
       const theirs = (await store.get('job.alice.x'))!.string();
       await leases.put(`p.${part}`, JSON.stringify({ holder: 'other', epoch: 999_999 }));

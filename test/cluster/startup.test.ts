@@ -8,42 +8,33 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { InstanceIdInUseError } from '../../src/cluster/membership.js';
 import { PartitionsMismatchError } from '../../src/persist/open.js';
 import { storeNames } from '../../src/persist/names.js';
 import { JobsClient } from '../../src/sdk/index.js';
-import { startNatsServer } from '../support/stack.js';
+import { natsForSuite } from '../support/stack.js';
 import { InstanceProcess, startInProcess } from './instances.js';
 
 let prefixes = 0;
 
 describe('starting an instance', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let nc: NatsConnection;
+  const nats = natsForSuite();
   const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-startup-'));
   const prefix = () => `st${process.pid}x${++prefixes}`;
 
-  before(async () => {
-    server = await startNatsServer();
-    nc = await connect({ servers: server.url });
-  });
   after(async () => {
-    await nc.close();
-    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('JOBS_PARTITIONS is kept as meta.partitions; another value later is refused, naming both and the fix', async () => {
     const p = prefix();
-    const first = await startInProcess('one', [server.url], p, { dataDir, partitions: 16 });
+    const first = await startInProcess('one', [nats.server.url], p, { dataDir, partitions: 16 });
     await first.close();
-    const kv = await new Kvm(nc).open(storeNames(p).bucket);
+    const kv = await new Kvm(nats.nc).open(storeNames(p).bucket);
     assert.equal((await kv.get('meta.partitions'))?.json(), 16);
-    const err = await startInProcess('one', [server.url], p, { dataDir, partitions: 32 }).then(
+    const err = await startInProcess('one', [nats.server.url], p, { dataDir, partitions: 32 }).then(
       (s) => s.close().then(() => undefined),
       (e: unknown) => e,
     );
@@ -51,15 +42,15 @@ describe('starting an instance', () => {
     assert.match(err.message, /^Invalid setting JOBS_PARTITIONS: it is 32, but this prefix's job store was created with 16 partitions/);
     assert.match(err.message, /set JOBS_PARTITIONS=16/);
     // The same number again starts.
-    const again = await startInProcess('one', [server.url], p, { dataDir, partitions: 16 });
+    const again = await startInProcess('one', [nats.server.url], p, { dataDir, partitions: 16 });
     await again.close();
   });
 
   test('a second live instance with the same id refuses to start', async () => {
     const p = prefix();
-    const first = await startInProcess('twin', [server.url], p, { dataDir });
+    const first = await startInProcess('twin', [nats.server.url], p, { dataDir });
     try {
-      const err = await startInProcess('twin', [server.url], p, { dataDir }).then(
+      const err = await startInProcess('twin', [nats.server.url], p, { dataDir }).then(
         (s) => s.close().then(() => undefined),
         (e: unknown) => e,
       );
@@ -73,9 +64,9 @@ describe('starting an instance', () => {
 
   test('a SIGKILLed instance restarted with its id takes its leases back at once, its jobs as they were', async () => {
     const p = prefix();
-    const inst = new InstanceProcess('solo', [server.url], p, { dataDir });
+    const inst = new InstanceProcess('solo', [nats.server.url], p, { dataDir });
     const cold = await inst.start();
-    const alice = await JobsClient.connect({ servers: server.url, user: 'alice', prefix: p });
+    const alice = await JobsClient.connect({ servers: nats.server.url, user: 'alice', prefix: p });
     try {
       await alice.start('test', { id: 'held', params: { steps: 100_000, 'step-ms': 50 } });
       await alice.pause('held');

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -68,6 +69,20 @@ export async function startNatsServer(): Promise<NatsServer & { storeDir: string
       rmSync(storeDir, { recursive: true, force: true });
     },
   });
+}
+
+/** A nats-server of the suite's own and a connection to it: started before the suite's tests, stopped after them. */
+export function natsForSuite(): { readonly server: Awaited<ReturnType<typeof startNatsServer>>; readonly nc: NatsConnection } {
+  const nats = {} as { server: Awaited<ReturnType<typeof startNatsServer>>; nc: NatsConnection };
+  before(async () => {
+    nats.server = await startNatsServer();
+    nats.nc = await connect({ servers: nats.server.url });
+  });
+  after(async () => {
+    await nats.nc?.close();
+    await nats.server?.stop();
+  });
+  return nats;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
