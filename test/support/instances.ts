@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -102,7 +102,7 @@ export async function startInstances(cluster: Cluster, opts: InstancesOptions = 
     JOBS_PREFIX: prefix,
     JOBS_DATA_DIR: dataDir,
     JOBS_HTTP: 'off',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: process.env.JOBS_TEST_LOGS ? 'debug' : 'info',
     LOG_FORMAT: 'json',
     // Every stream's max_bytes is reserved on each replica's server: keep them small on the test cluster's 1 GB nodes.
     JOBS_EVENTS_MAX_BYTES: String(64 * 1024 * 1024),
@@ -116,6 +116,8 @@ export async function startInstances(cluster: Cluster, opts: InstancesOptions = 
     const child = spawn(process.execPath, [SERVICE_MAIN], { env: env(k), stdio: ['ignore', 'pipe', 'pipe'] });
     children[k] = child;
     const append = (chunk: Buffer) => void (logs[k] = (logs[k] + chunk.toString()).slice(-32_768));
+    // JOBS_TEST_LOGS=<dir>: every instance's whole output kept there too, for a failure to be read afterwards.
+    if (process.env.JOBS_TEST_LOGS) child.stdout!.pipe(createWriteStream(join(process.env.JOBS_TEST_LOGS, `${prefix}-${ids[k]}.log`), { flags: 'a' }));
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
     // A test that dies without close() must not leave its services behind.
