@@ -119,9 +119,12 @@ export class JobStore {
     this.#writes.adopt(key, revision);
   }
 
-  /** Forget a key {@link adopt}ed (its record was not restored after all): nothing of it is written. */
-  forget(key: string): void {
-    this.#writes.forget(key);
+  /**
+   * Forget a key: nothing more of it is written (its record was not restored after all, or its
+   * partition is served elsewhere now). Its pending waits end at once with `err`, if given.
+   */
+  forget(key: string, err?: Error): void {
+    this.#writes.forget(key, err);
   }
 
   // Writing
@@ -147,6 +150,11 @@ export class JobStore {
    */
   saved(keys: Iterable<string>, timeoutMs = Infinity): Promise<void> {
     return this.#writes.saved(keys, timeoutMs);
+  }
+
+  /** The keys matching `filter` whose latest changes are not written yet (removals too). */
+  unsaved(filter: (key: string) => boolean): string[] {
+    return this.#writes.unsaved(filter);
   }
 
   /** The conflict that stopped writes to `key`, if another writer changed its record. */

@@ -67,6 +67,13 @@ export class SaveWaits {
     }
   }
 
+  /** The key will not be written: its waits end with `err`. */
+  fail(state: WaitedKey, err: Error): void {
+    const pending = state.waiters;
+    state.waiters = [];
+    for (const w of pending) this.#finish(w.wait, err);
+  }
+
   close(): void {
     this.#timer.close();
   }

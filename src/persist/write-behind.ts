@@ -94,8 +94,13 @@ export class WriteBehind {
     this.#keys.set(key, { revision, version: 0, written: 0, source: () => undefined, inFlight: false, waiters: [] });
   }
 
-  /** Forget a key: nothing more of it is written (a write in flight lands or not; nothing follows it). */
-  forget(key: string): void {
+  /**
+   * Forget a key: nothing more of it is written (a write in flight lands or not; nothing follows
+   * it). Its waits end at once with `err` (none: they run out at their deadline).
+   */
+  forget(key: string, err?: Error): void {
+    const state = this.#keys.get(key);
+    if (state && err) this.#waits.fail(state, err);
     this.#keys.delete(key);
     this.#due.forget(key);
     clearTimeout(this.#retrying.get(key));
@@ -123,6 +128,13 @@ export class WriteBehind {
     state.source = source;
     state.version++;
     this.#due.changed(key, minor);
+  }
+
+  /** The keys matching `filter` with changes not written yet (removals too). */
+  unsaved(filter: (key: string) => boolean): string[] {
+    const out: string[] = [];
+    for (const [key, state] of this.#keys) if (state.written < state.version && filter(key)) out.push(key);
+    return out;
   }
 
   /** Resolves once every key of `keys`, as of now, is written; see save-waits.ts for how it fails. */

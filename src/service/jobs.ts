@@ -29,6 +29,7 @@ import type { PublishedEvent } from './events.js';
 import { generateId } from './ids.js';
 import { jobInfo } from './job-info.js';
 import { countJobs, queryJobs } from './job-query.js';
+import { parseKey } from '../persist/records.js';
 import type { Rejected, StoredRecord } from '../persist/records.js';
 import { JobTable } from './job-table.js';
 import type { LiveJob } from './job-table.js';
@@ -267,18 +268,30 @@ export class JobManager implements JobsApi {
 
   /**
    * Drop the jobs of `partitions` at once, writing nothing (another instance serves them now,
-   * from what was saved): their pending job-waits are answered 503. How many were dropped.
+   * from what was saved): their pending job-waits, and the commands still waiting for a change
+   * of theirs to be saved (removals too), are answered 503. How many jobs were dropped.
    */
   dropPartitions(partitions: readonly number[]): number {
     const entries = this.#ofPartitions(partitions);
     for (const p of partitions) this.#launcher.drop(entries.filter((e) => this.ownership.partitionOf(e.owner) === p), new PartitionMovingError(p));
+    // What is left unsaved of them (jobs removed, no longer in the table) is not the next owner's state.
+    this.#launcher.dropUnsaved(
+      (key) => partitions.includes(this.#partitionOfKey(key)),
+      (key) => new PartitionMovingError(this.#partitionOfKey(key)),
+    );
     return entries.length;
   }
 
-  /** Resolves once the jobs of `partitions` are saved as they are now (a graceful handover follows), `timeoutMs` at most. */
+  /** Resolves once every change of `partitions` so far is saved, removals too (a graceful handover follows), `timeoutMs` at most. */
   async flushPartitions(partitions: readonly number[], timeoutMs: number): Promise<void> {
-    const keys = this.#ofPartitions(partitions).flatMap((e) => storeKeysOf(e.owner, e.id, e.job));
-    await this.#opts.store?.saved(keys, timeoutMs).catch(() => undefined);
+    const store = this.#opts.store;
+    await store?.saved(store.unsaved((key) => partitions.includes(this.#partitionOfKey(key))), timeoutMs).catch(() => undefined);
+  }
+
+  /** The partition of a job or transaction key (-1: none). */
+  #partitionOfKey(key: string): number {
+    const parsed = parseKey(key);
+    return parsed ? this.ownership.partitionOf(parsed.owner) : -1;
   }
 
   #ofPartitions(partitions: readonly number[]): LiveJob[] {

@@ -188,6 +188,19 @@ export class JobLauncher {
     }
   }
 
+  /**
+   * Forget the store keys matching `filter` that still have changes to write (jobs removed and
+   * no longer in the table): nothing of them is written or published, and the commands waiting
+   * for those changes are answered with `err(key)`.
+   */
+  dropUnsaved(filter: (key: string) => boolean, err: (key: string) => Error): void {
+    const { saving } = this.parts;
+    for (const key of saving?.store.unsaved(filter) ?? []) {
+      saving!.store.forget(key, err(key));
+      saving!.dropped(key);
+    }
+  }
+
   #onEvent(entry: LiveJob, event: JobEmitted): void {
     if (event.type === 'verb.refused') {
       entry.refusal = event;

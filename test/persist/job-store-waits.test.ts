@@ -43,6 +43,21 @@ describe('job store waits', () => {
     await store.saved(['job.alice.a'], 10_000);
   });
 
+  test('unsaved: the keys with changes not written yet, removals too; forget with a reason ends their waits at once', async () => {
+    store.changed('job.bob.a', () => ({ n: 1 }));
+    await store.saved(['job.bob.a'], 10_000);
+    store.removed('job.bob.a');
+    store.changed('job.carol.b', () => ({ n: 1 }));
+    assert.deepEqual(store.unsaved((key) => key.startsWith('job.bob.')), ['job.bob.a']);
+    const waiting = store.saved(['job.bob.a'], 60_000);
+    const reason = new Error('moved');
+    store.forget('job.bob.a', reason);
+    await assert.rejects(waiting, (err) => err === reason);
+    await store.saved(['job.carol.b'], 10_000);
+    assert.deepEqual(store.unsaved(() => true), []);
+    assert.deepEqual((await store.kv.get('job.bob.a'))?.json(), { n: 1 }, 'the forgotten removal was not written');
+  });
+
   test('with JetStream gone, a wait fails at its limit, a shorter one first; the change is saved once it is back', async () => {
     const port = server.port;
     await server.stop();
