@@ -17,12 +17,8 @@
  *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
  *   past its fence timer.
  *
- * Timings (defaults): lease 13.5 s, renew every 1.5 s, margin 0.5 s. Killing the node that leads the
- * bucket's stream stalled writes for 3–7 s (seven runs, nats-server 2.9.10, 3 nodes on one host:
- * the followers wait out a raft election timeout; 5.6–6.7 s in earlier runs), so a holder must
- * ride out ~10 s without a successful renew: leaseMs − marginMs − renewMs = 11.5 s. The price: a
- * crashed holder's partitions wait up to leaseMs + marginMs = 14 s after its last renew, which
- * with the restore keeps a takeover inside the 15 s the service promises (docs/cluster.md).
+ * Timings (defaults): lease 13.5 s, renew every 1.5 s, margin 0.5 s; why, in docs/cluster.md
+ * ("Leases and their timings").
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -34,39 +30,8 @@ import { watchForever } from './watch.js';
 import type { Watching } from './watch.js';
 
 export type { LeaseValue } from './lease-value.js';
-
-export type LostReason = 'expired' | 'taken' | 'released';
-
-export interface LeaseOptions {
-  /** The bucket is `<prefix>_leases`. */
-  prefix: string;
-  /** This instance's id, written as the holder. */
-  holder: string;
-  /** @defaultValue 13500 */
-  leaseMs?: number;
-  /** @defaultValue 1500 */
-  renewMs?: number;
-  /** @defaultValue 500 */
-  marginMs?: number;
-  /** Between retries of a failed renew. @defaultValue 250 */
-  retryMs?: number;
-  /**
-   * Take back at once a lease held under this holder id by an earlier process (a restart after a
-   * crash): only for a caller sure no live process shares the id (membership.ts refuses a live
-   * twin) and whose writes are revision-checked anyway. @defaultValue false
-   */
-  reclaimOwn?: boolean;
-  /** Replicas of the bucket's stream (3 on a cluster). @defaultValue 1 */
-  replicas?: number;
-  /** This instance now holds `partition` with `epoch`. */
-  onGained?: (partition: number, epoch: number) => void;
-  /** This instance must stop serving `partition` (called before anyone else can hold it). */
-  onLost?: (partition: number, reason: LostReason) => void;
-  /** A lease changed in the bucket (any holder): a coordinator reconsiders. */
-  onObserved?: (partition: number) => void;
-  /** Monotonic clock. @defaultValue performance.now */
-  now?: () => number;
-}
+export type { LeaseOptions, LostReason } from './lease-options.js';
+import type { LeaseOptions, LostReason } from './lease-options.js';
 
 interface Held {
   revision: number;
@@ -270,16 +235,39 @@ export class Leases {
     const h = this.#held.get(partition);
     if (!h) return;
     this.#drop(partition, h, 'released');
-    await this.kv.delete(keyOf(partition), { previousSeq: h.revision }).catch(() => {
-      // Taken or unreachable: a contender takes it once it is stale.
+    await this.#free(partition, h).catch(() => {
+      // Unreachable: a contender takes it once it is stale.
     });
+  }
+
+  /**
+   * Delete the key of a hold let go. A renewal in flight may land first and move the key past
+   * the revision known here (its answer is ignored once dropped): while the key still shows
+   * this hold (holder and epoch), the delete is tried again at its revision; a key that shows
+   * another hold is not ours to free.
+   */
+  async #free(p: number, h: Held): Promise<void> {
+    let revision = h.revision;
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        await this.kv.delete(keyOf(p), { previousSeq: revision });
+        return;
+      } catch (err) {
+        if (!wrongRevision(err)) throw err;
+      }
+      const current = await this.kv.get(keyOf(p));
+      const value = current?.operation === 'PUT' ? parseLease(current) : undefined;
+      if (value?.holder !== this.opts.holder || value.epoch !== h.epoch) return;
+      revision = current!.revision;
+    }
   }
 
   /** Release every held partition (graceful handover), then stop. */
   async close(): Promise<void> {
     this.#graceful = true;
     await Promise.all([...this.#held.keys()].map((p) => this.release(p)));
-    this.abandon();
+    // Still watched until abandon(): the next holders are known to what this instance hands over.
+    this.#closed = true;
   }
 
   /** Send no renewals for `ms`, as a frozen process would not (fencing goes on): tests use it. */

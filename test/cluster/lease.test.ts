@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Leases } from '../../src/cluster/lease.js';
 import type { LeaseOptions, LostReason } from '../../src/cluster/lease.js';
 import { startNatsServer } from '../support/stack.js';
@@ -60,6 +62,21 @@ describe('leases', () => {
     }
     assert.ok(b.epoch(3)! > epochA, `epoch ${b.epoch(3)} after ${epochA}`);
     assert.equal(gained.length, 2);
+  });
+
+  test('a release that crosses a renewal in flight still frees the lease: the next holder takes it at once', async () => {
+    const p = prefix();
+    const a = await lease({ prefix: p, holder: 'a' });
+    const b = await lease({ prefix: p, holder: 'b' });
+    assert.equal(await a.acquire(5), true);
+    // A renewal of a's hold lands just before its release: the key moved past the revision a knows.
+    const kv = await new Kvm(jetstream(nc)).open(`${p}_leases`);
+    const entry = (await kv.get('p.5'))!;
+    await kv.update('p.5', entry.string(), entry.revision);
+    await a.release(5);
+    const gone = await kv.get('p.5');
+    assert.notEqual(gone?.operation, 'PUT', 'the lease key is freed');
+    assert.equal(await b.acquire(5), true, 'and taken at once, not once stale');
   });
 
   test('two contenders for a stale lease: exactly one wins, after L + margin', async () => {
