@@ -66,7 +66,6 @@ export async function lastProgress(nc: NatsConnection, stream: string, prefix: s
   const out = new Map<string, ToldProgress>();
   const filter = `${prefix}.evt.*.*.JOB_PROGRESS`;
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
-  if ((await consumer.info()).num_pending === 0) return out;
   await readAll(consumer, (m) => {
     const tokens = m.subject.split('.');
     try {
