@@ -95,6 +95,11 @@ export class Coordinator {
     return this.membership.members();
   }
 
+  /** The instance holding `partition`'s lease as the watch has seen it (maybe stale). */
+  holderOf(partition: number): string | undefined {
+    return this.leases.holderOf(partition);
+  }
+
   /** The partitions this instance holds and may serve now. */
   owned(): number[] {
     return this.leases.held();
@@ -162,7 +167,7 @@ export class Coordinator {
       .finally(() => this.#busy.delete(p));
   }
 
-  /** Graceful stop: stop serving and free every partition, then leave the membership. */
+  /** Graceful stop: stop serving and free every partition, then leave the membership (the leases are still watched until {@link abandon}). */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;

@@ -18,7 +18,11 @@ import { partitionOf } from './partition.js';
 
 export interface Ownership {
   readonly partitions: number;
+  /** This instance's id among those of the prefix: commands forwarded to it are addressed so. */
+  readonly id: string;
   partitionOf(owner: string): number;
+  /** The instance holding p's lease, as last seen (maybe this one); undefined: none, p is moving. */
+  holderOf(p: number): string | undefined;
   /** p is served here now: lease held AND its jobs restored. */
   serves(p: number): boolean;
   /** Listeners: 'serving' after p's jobs are restored; 'unserving' before p's jobs are dropped. */
@@ -29,7 +33,9 @@ export interface Ownership {
 export function ownsEverything(partitions: number): Ownership {
   return {
     partitions,
+    id: 'local',
     partitionOf: (owner) => partitionOf(owner, partitions),
+    holderOf: () => 'local',
     serves: (p) => Number.isInteger(p) && p >= 0 && p < partitions,
     on: () => () => undefined,
   };
@@ -102,7 +108,10 @@ export class LeasedOwnership implements Ownership {
       lease: { reclaimOwn: true, ...opts.lease },
       ...(opts.membership && { membership: opts.membership }),
       ...(opts.reconcileMs !== undefined && { reconcileMs: opts.reconcileMs }),
-      onGained: (p) => o.#gain(p),
+      onGained: (p, epoch) => {
+        opts.logger.debug({ partition: p, epoch }, "partition lease gained");
+        o.#gain(p);
+      },
       onLost: (p, reason) => o.#lose(p, reason),
       beforeRelease: (p) => o.#drain(p),
       onError: (err, p) => opts.logger.debug({ err, partition: p }, 'partition lease: a request failed; tried again'),
@@ -124,6 +133,15 @@ export class LeasedOwnership implements Ownership {
   /** Whether the store may be written for partition `p` now (served or being restored, lease valid by the clock). */
   mayWrite(p: number): boolean {
     return (this.#served.has(p) || this.#restoring.has(p) || this.#draining.has(p)) && this.#owns(p);
+  }
+
+  holderOf(p: number): string | undefined {
+    return this.#coordinator?.holderOf(p);
+  }
+
+  /** How many other live instances share the prefix, as this one sees them now. */
+  others(): number {
+    return (this.#coordinator?.members() ?? []).filter((m) => m !== this.opts.id).length;
   }
 
   /** The partitions served here now. */
@@ -178,11 +196,20 @@ export class LeasedOwnership implements Ownership {
     await c.release(p).catch((err: unknown) => this.opts.logger.warn({ err, partition: p }, 'partition lease: release failed'));
   }
 
-  /** Graceful handover: release every lease (the jobs are dropped, as for any loss) and leave. */
+  /**
+   * Graceful handover: release every lease (the jobs are dropped, as for any loss) and leave.
+   * The leases are still watched ({@link holderOf}) until {@link finish}: what is pending here
+   * goes to their next holders.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.#coordinator?.stop();
+  }
+
+  /** Stop watching the leases (after {@link close}). */
+  finish(): void {
+    this.#coordinator?.abandon();
   }
 
   /** Stop dead, releasing nothing (a crash, for tests). */

@@ -3,8 +3,9 @@
  *
  * - commands: `P.cmd.<caller>.<command>` (request/reply)
  * - events:   `P.evt.<owner>.<id>.<EVENT>`
- * - internal (the service's own user only): `P.int.p.<n>.<command>` (a command forwarded to
- *   the instance serving partition n), `P.int.query` (admin query-jobs, gathered)
+ * - internal (the service's own user only): `P.int.i.<instance>.<n>.<command>` (a command of
+ *   partition n forwarded to the instance holding its lease), `P.int.query` (admin
+ *   query-jobs, gathered)
  */
 import type { JobEventName } from '../../machines/index.js';
 
@@ -46,6 +47,12 @@ export const CALLER_HEADER = 'Jobs-Caller';
  * to (any more): nothing was done, the forwarding instance tries again.
  */
 export const NOT_SERVED_HEADER = 'Jobs-Not-Served';
+/**
+ * On a command forwarded by an instance that is stopping: the client's reply subject. The
+ * instance serving the partition acknowledges the forwarded request at once and answers the
+ * client there itself (a client's job-wait handed over).
+ */
+export const REPLY_TO_HEADER = 'Jobs-Reply-To';
 
 /** @defaultValue 'jobs' */
 export const DEFAULT_PREFIX = 'jobs';
@@ -63,13 +70,13 @@ export const subjects = {
    */
   events: (prefix: string, f: { owner?: string; id?: string; event?: JobEventName } = {}) =>
     `${prefix}.evt.${f.owner ?? '*'}.${f.id ?? '*'}.${f.event ?? '*'}`,
-  /** A command forwarded to the instance serving partition `partition`. */
-  forward: (prefix: string, partition: number, command: Command) => `${prefix}.int.p.${partition}.${command}`,
-  /** What the instance serving `partition` listens on. */
-  forwardFilter: (prefix: string, partition: number) => `${prefix}.int.p.${partition}.>`,
-  /** The partition and command of a forwarded command's subject, or undefined when the subject is not one. */
-  forwardedOf: (prefix: string, subject: string): { partition: number; command: Command } | undefined => {
-    const head = `${prefix}.int.p.`;
+  /** A command of partition `partition` forwarded to instance `instance` (which holds its lease). */
+  forward: (prefix: string, instance: string, partition: number, command: Command) => `${prefix}.int.i.${instance}.${partition}.${command}`,
+  /** What instance `instance` listens on for forwarded commands, of every partition. */
+  forwardFilter: (prefix: string, instance: string) => `${prefix}.int.i.${instance}.>`,
+  /** The partition and command of a command forwarded to `instance`, or undefined when the subject is not one. */
+  forwardedOf: (prefix: string, instance: string, subject: string): { partition: number; command: Command } | undefined => {
+    const head = `${prefix}.int.i.${instance}.`;
     if (!subject.startsWith(head)) return undefined;
     const [n, command, ...rest] = subject.slice(head.length).split('.');
     const partition = Number(n);

@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 import type { Ownership } from '../cluster/ownership.js';
 import { BadInputError, PartitionMovingError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
-import type { QueryJobsArgs } from '../protocol/schemas.js';
-import { ACCOUNT_RE, CALLER_HEADER, COMMANDS, Command, NOT_SERVED_HEADER, isInboxReply, subjects } from '../protocol/subjects.js';
+import type { JobWaitArgs, QueryJobsArgs } from '../protocol/schemas.js';
+import { ACCOUNT_RE, CALLER_HEADER, COMMANDS, Command, NOT_SERVED_HEADER, REPLY_TO_HEADER, isInboxReply, subjects } from '../protocol/subjects.js';
 import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
 import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
@@ -28,6 +28,8 @@ import { countEndpointError } from '../nats/service-stats.js';
 import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf, runOrForward } from './forward.js';
 import { ForwardServing } from './forward-serving.js';
 import { gatherQuery, serveGather } from './gather.js';
+import type { InFlight } from './in-flight.js';
+import { HANDED_OVER, WaitHandover } from './wait-handover.js';
 
 /** Partitions and instances: which partitions are served here, and how to reach the others. */
 export interface RoutingOptions {
@@ -37,6 +39,8 @@ export interface RoutingOptions {
   admins: ReadonlySet<string>;
   /** How long a command waits for its partition to be served somewhere, ms. @defaultValue FORWARD_WAIT_MS */
   waitMs?: number;
+  /** How many other instances are live: a stopping instance alone answers its waits 503 instead of handing them over. */
+  others?: () => number;
 }
 
 export interface EndpointsOptions {
@@ -59,55 +63,30 @@ export interface EndpointsOptions {
   routing?: RoutingOptions;
 }
 
-/** Commands whose answer is awaited (not yet replied), so that shutdown can wait for them. */
-export class InFlight {
-  #count = 0;
-  #idle: (() => void) | undefined;
-  #closing = false;
-  readonly #onClose = new Set<() => void>();
-
-  get closing(): boolean {
-    return this.#closing;
-  }
-
-  begin(): void {
-    this.#count++;
-  }
-
-  end(): void {
-    if (--this.#count === 0 && this.#idle) {
-      this.#idle();
-      this.#idle = undefined;
-    }
-  }
-
-  /** Call `listener` when draining starts (e.g. to answer forwarded waits); returns its removal. */
-  onClose(listener: () => void): () => void {
-    this.#onClose.add(listener);
-    return () => this.#onClose.delete(listener);
-  }
-
-  /** Refuse new commands and wait for those in flight. */
-  async drain(): Promise<void> {
-    this.#closing = true;
-    for (const listener of [...this.#onClose]) listener();
-    if (this.#count > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-  }
-}
-
 const ENC = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 /** The reply of every applied verb, encoded once. */
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
 /** Something to answer: a client's command (ServiceMsg) or a forwarded one (Msg). */
 type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;
 
-export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): void {
+/** What the service does with its endpoints once they stop. */
+export interface Endpoints {
+  /** Hand the clients' pending job-waits to the instances serving their jobs now (after this one let its partitions go). */
+  handOverWaits(): Promise<void>;
+  /** Stop answering forwarded commands: the last thing before the connection goes. */
+  close(): Promise<void>;
+}
+
+export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): Endpoints {
   const { prefix, routing } = opts;
   const maxReply = opts.maxReply ?? (() => DEFAULT_MAX_REPLY);
   const dispatch = dispatchTable(opts.jobs, opts.pipes, opts.downloads, maxReply);
   const run = (command: Command, caller: string, args: unknown) => (dispatch[command] as (caller: string, args: unknown) => unknown)(caller, args);
-  const forwarder = routing && new Forwarder({ nc: routing.nc, prefix, logger: opts.logger, ...(routing.waitMs !== undefined && { waitMs: routing.waitMs }) });
+  const forwarder =
+    routing &&
+    new Forwarder({ nc: routing.nc, prefix, logger: opts.logger, holderOf: (p) => routing.ownership.holderOf(p), ...(routing.waitMs !== undefined && { waitMs: routing.waitMs }) });
   for (const command of COMMANDS) {
     service.addEndpoint(command, {
       subject: subjects.commandFilter(prefix, command),
@@ -120,15 +99,18 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       },
     });
   }
+  const serving = routing && new ForwardServing(routing.nc, prefix, routing.ownership, answerForwarded, opts.logger);
   if (routing) {
-    const serving = new ForwardServing(routing.nc, prefix, routing.ownership, answerForwarded, opts.logger);
     const gather = serveGather(routing.nc, prefix, opts.jobs, routing.ownership, opts.logger, maxReply);
-    // Draining: forwarded commands go to the partitions' next instances, queries to the others.
-    inFlight.onClose(() => {
-      serving.close();
-      gather.unsubscribe();
-    });
+    // Draining: queries go to the others (those delivered here are answered first). Forwarded
+    // commands are answered "not served" from now on, until the end (close below).
+    inFlight.onClose(() => void gather.drain().catch((err: unknown) => opts.logger.warn({ err }, 'gathered queries: draining failed')));
   }
+  // With other instances, a stopping one hands its clients' waits over (wait-handover.ts).
+  const handover =
+    forwarder &&
+    new WaitHandover(forwarder, (msg, caller, result) => (result instanceof Relayed ? reply(Command.jobWait, caller, msg, result, true) : refuse(Command.jobWait, caller, msg, result, true)), opts.logger);
+  return { handOverWaits: () => handover?.run() ?? Promise.resolve(), close: () => serving?.close() ?? Promise.resolve() };
 
   /**
    * Reply at once when the command's result is there (a verb without a store), or when its
@@ -154,6 +136,13 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       checkPayload(msg.data, opts.maxPayload);
       const args = validate(commandArgs[command], decodePayload(msg.data, opts.bounds ?? DEFAULT_BOUNDS));
       result = routed(command, caller, args, msg.data);
+      // A client's wait that this instance, stopping, would answer 503 goes to the partition's next instance.
+      if (handover && command === Command.jobWait && result instanceof Promise && msg.reply && routing!.others) {
+        const wait = args as JobWaitArgs;
+        const partition = routing!.ownership.partitionOf(wait.owner ?? caller);
+        const others = routing!.others;
+        result = result.catch((err: unknown) => (err instanceof ShuttingDownError && others() > 0 ? handover.keep(msg, caller, partition, wait, started) : Promise.reject(err)));
+      }
     } catch (err) {
       done(refuse(command, caller, msg, err, true));
       return;
@@ -168,9 +157,9 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     if (route.kind === 'local') return runOrForward(forwarder, route.partition, () => run(command, caller, args), command, caller, data, args);
     if (route.kind === 'gather') {
       const q = args as QueryJobsArgs;
-      return gatherQuery(routing.nc, prefix, routing.ownership.partitions, caller, q, maxReply()).then((listing) => queryReply(listing, q, maxReply()));
+      return gatherQuery(routing.nc, prefix, routing.ownership.partitions, caller, q, maxReply(), undefined, routing.waitMs).then((listing) => queryReply(listing, q, maxReply()));
     }
-    const forwarded = forwarder.forward(route.partition, command, caller, data, forwardTimeout(command, args)).then((m) => new Relayed(m));
+    const forwarded = forwarder.forward(route.partition, command, caller, data, { attemptMs: forwardTimeout(command, args) }).then((m) => new Relayed(m));
     if (command !== Command.jobWait) return forwarded;
     // A forwarded wait may be long: a service going away answers it, as it does its own waits.
     return new Promise((resolve, reject) => {
@@ -183,12 +172,14 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
    * A command forwarded to this instance, which serves `partition`: its caller is the
    * `Jobs-Caller` header (trusted here only: the internal subjects are the service's own).
    * Not served (any more), or draining: answered so, nothing done, and the forwarding
-   * instance tries again.
+   * instance tries again. Handed over (`Jobs-Reply-To`, from a stopping instance): taken in,
+   * acknowledged with an empty reply, and answered to the client's reply subject.
    */
   function answerForwarded(msg: Msg, partition: number, command: Command): void {
     const caller = msg.headers?.get(CALLER_HEADER);
     if (!msg.reply) return;
     let result: unknown;
+    let target: Answerable = msg;
     try {
       if (inFlight.closing || !routing!.ownership.serves(partition)) {
         refuse(command, caller, msg, new PartitionMovingError(partition), false, partition);
@@ -203,11 +194,19 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
         throw new BadInputError(`Command ${command} forwarded to partition ${partition}, but its owner '${owner ?? ''}' is in ${ownerPartition ?? 'none'}`);
       }
       result = run(command, caller, args);
+      const replyTo = msg.headers?.get(REPLY_TO_HEADER);
+      if (replyTo) target = handedTo(msg, replyTo);
     } catch (err) {
       refuse(command, caller, msg, err, false);
       return;
     }
-    settle(command, caller, msg, result, false, () => undefined);
+    settle(command, caller, target, result, false, () => undefined);
+  }
+
+  /** A handed-over command, acknowledged: its answer goes to the client's `replyTo`. */
+  function handedTo(msg: Msg, replyTo: string): Answerable {
+    msg.respond(EMPTY);
+    return { subject: msg.subject, reply: replyTo, data: msg.data, respond: (data, o) => (routing!.nc.publish(replyTo, data, o), true) };
   }
 
   /** Reply with `result` now, or once it settles (counted in flight meanwhile); `done` gets the result's code. */
@@ -239,6 +238,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
    * command (counted in $SRV.STATS), not a forwarded one. Returns `ok` or the error code sent.
    */
   function reply(command: Command, caller: string, msg: Answerable, result: unknown, counted: boolean): string {
+    if (result === HANDED_OVER) return 'ok';
     let body: Uint8Array;
     let sent: PublishOptions | undefined;
     try {
@@ -276,8 +276,8 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     const h = headers();
     h.set(ServiceErrorCodeHeader, String(code));
     h.set(ServiceErrorHeader, headerSafe(reply.error.desc));
-    // A forwarded command its partition's hand-over stopped did nothing: the forwarder tries again.
-    const moved = notServed ?? (!counted && err instanceof PartitionMovingError ? err.partition : undefined);
+    // A forwarded command its partition's hand-over (or this instance's stop) stopped did nothing: the forwarder tries again.
+    const moved = notServed ?? (counted ? undefined : err instanceof PartitionMovingError ? err.partition : err instanceof ShuttingDownError ? -1 : undefined);
     if (moved !== undefined) h.set(NOT_SERVED_HEADER, String(moved));
     try {
       msg.respond(JSON.stringify(reply), { headers: h });

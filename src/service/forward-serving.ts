@@ -1,7 +1,10 @@
 /**
- * The serving side of forwarding: while this instance serves partition n it listens on
- * `<prefix>.int.p.<n>.>` (no queue group: one instance serves n), and stops listening before
- * n's jobs are dropped, so that commands forwarded from then on reach n's next instance.
+ * The serving side of forwarding: each instance listens on `<prefix>.int.i.<its id>.>` (one
+ * subscription, no queue group: the subject names it) for the commands of the partitions whose
+ * leases it holds. A command of a partition it does not serve (any more, or not yet) is answered
+ * "not served" (nothing done) and the forwarding instance asks the holder it sees next. The
+ * subscription stays until the very end of a stop, after the leases are let go, so that a
+ * command on its way here is answered, never dropped by an unsubscription it crossed.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -13,53 +16,33 @@ import { subjects } from '../protocol/subjects.js';
 export type ForwardedHandler = (msg: Msg, partition: number, command: Command) => void;
 
 export class ForwardServing {
-  readonly #subs = new Map<number, Subscription>();
-  readonly #off: Array<() => void>;
-  #closed = false;
+  readonly #sub: Subscription;
 
   constructor(
-    private readonly nc: NatsConnection,
-    private readonly prefix: string,
-    private readonly ownership: Ownership,
-    private readonly handle: ForwardedHandler,
+    nc: NatsConnection,
+    prefix: string,
+    ownership: Ownership,
+    handle: ForwardedHandler,
     private readonly logger: Logger,
   ) {
-    this.#off = [ownership.on('serving', (p) => this.#listen(p)), ownership.on('unserving', (p) => this.#stop(p))];
-    for (let p = 0; p < ownership.partitions; p++) if (ownership.serves(p)) this.#listen(p);
-  }
-
-  /** Stop listening on every partition (the service is going away). */
-  close(): void {
-    this.#closed = true;
-    for (const off of this.#off) off();
-    for (const p of [...this.#subs.keys()]) this.#stop(p);
-  }
-
-  #listen(p: number): void {
-    if (this.#closed || this.#subs.has(p)) return;
-    const sub = this.nc.subscribe(subjects.forwardFilter(this.prefix, p), {
+    this.#sub = nc.subscribe(subjects.forwardFilter(prefix, ownership.id), {
       callback: (err, msg) => {
         if (err) {
-          this.logger.error({ err, partition: p }, 'forwarded commands: subscription failed');
+          logger.error({ err }, 'forwarded commands: subscription failed');
           return;
         }
-        const to = subjects.forwardedOf(this.prefix, msg.subject);
-        if (!to || to.partition !== p) {
-          this.logger.warn({ partition: p, subject: msg.subject.slice(0, 128) }, 'forwarded command ignored: not a command subject');
+        const to = subjects.forwardedOf(prefix, ownership.id, msg.subject);
+        if (!to || to.partition >= ownership.partitions) {
+          logger.warn({ subject: msg.subject.slice(0, 128) }, 'forwarded command ignored: not a command subject');
           return;
         }
-        this.handle(msg, p, to.command);
+        handle(msg, to.partition, to.command);
       },
     });
-    this.#subs.set(p, sub);
-    this.logger.debug({ partition: p }, 'forwarded commands: listening');
   }
 
-  #stop(p: number): void {
-    const sub = this.#subs.get(p);
-    if (!sub) return;
-    this.#subs.delete(p);
-    sub.unsubscribe();
-    this.logger.debug({ partition: p }, 'forwarded commands: no longer listening');
+  /** Stop listening (the service is going away): what was delivered already is answered first. */
+  async close(): Promise<void> {
+    await this.#sub.drain().catch((err: unknown) => this.logger.warn({ err }, 'forwarded commands: draining failed'));
   }
 }

@@ -1,28 +1,28 @@
 /**
  * Any instance answers any command: where a command goes (its owner's partition, here or on
- * another instance), and forwarding it to the instance serving that partition over
- * `<prefix>.int.p.<n>.<command>`, waiting (bounded) while the partition changes hands.
+ * another instance), and forwarding it to the instance holding that partition's lease over
+ * `<prefix>.int.i.<instance>.<n>.<command>`, waiting (bounded) while the partition changes hands.
  */
 import { RequestError, TimeoutError, headers } from '@nats-io/transport-node';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Ownership } from '../cluster/ownership.js';
 import { PartitionMovingError } from '../protocol/errors.js';
-import { CALLER_HEADER, Command, NOT_SERVED_HEADER, subjects } from '../protocol/subjects.js';
+import { CALLER_HEADER, Command, NOT_SERVED_HEADER, REPLY_TO_HEADER, subjects } from '../protocol/subjects.js';
 
 /** How long a command waits for its partition to be served somewhere, ms. */
 export const FORWARD_WAIT_MS = 15_000;
 /** The first pause between tries, doubled each time up to {@link MAX_BACKOFF_MS}. */
 const FIRST_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 250;
 /** job-wait without `timeout-ms` waits at most this long when forwarded (plus {@link WAIT_MARGIN_MS}). */
 const FORWARDED_WAIT_MS = 60 * 60 * 1000;
 const WAIT_MARGIN_MS = 5000;
 /** A try that reached an instance may take this long at least (a save waits up to 5 s): a late try is not cut short. */
 const MIN_TRY_MS = 5000;
 /** Commands that change nothing: asked again when an instance went away with them. */
-const READS: ReadonlySet<Command> = new Set([Command.queryJobs, Command.jobLog, Command.queryJobTypes]);
-/** How long one try of a read may take before it is asked again, ms. */
+const READS: ReadonlySet<Command> = new Set([Command.queryJobs, Command.jobLog, Command.queryJobTypes, Command.jobWait]);
+/** How long one try of a read (or of a hand-over) may take before it is asked again, ms. */
 const READ_TRY_MS = 5000;
 
 /** Where a command is answered: here, on the instance serving a partition, or gathered from all. */
@@ -76,9 +76,19 @@ export class Relayed {
 export interface ForwarderOptions {
   nc: NatsConnection;
   prefix: string;
+  /** The instance holding a partition's lease, as last seen (undefined: none, it is moving). */
+  holderOf: (partition: number) => string | undefined;
   logger: Logger;
   /** How long a command waits for its partition to be served somewhere, ms. @defaultValue FORWARD_WAIT_MS */
   waitMs?: number;
+}
+
+/** How one forwarded command is sent. */
+export interface ForwardOptions {
+  /** How long one try may take, ms (a job-wait's own timeout); by default what is left of the wait. */
+  attemptMs?: number;
+  /** The client's reply subject: the serving instance acknowledges at once and answers the client there (a hand-over). */
+  replyTo?: string;
 }
 
 export class Forwarder {
@@ -94,30 +104,18 @@ export class Forwarder {
    * The reply of the instance serving `partition` to `command` (data as the client sent it),
    * as it is: to be relayed unchanged. While no instance serves the partition (no responders,
    * or the instance reached no longer serves it: nothing was done), tries again with backoff;
-   * after the wait, or when a try times out (the instance went away with the command), a 503.
-   * `attemptMs`: how long one try may take (job-wait); by default what is left of the wait
-   * (at least {@link MIN_TRY_MS}).
+   * after the wait, or when a try of a change times out (the instance went away with the
+   * command, which may have been done), a 503. A read (job-wait too) is asked again.
    */
-  async forward(partition: number, command: Command, caller: string, data: Uint8Array, attemptMs?: number): Promise<Msg> {
-    const { nc, prefix, logger } = this.#opts;
-    const subject = subjects.forward(prefix, partition, command);
+  async forward(partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions = {}): Promise<Msg> {
+    const { nc, prefix, logger, holderOf } = this.#opts;
     const deadline = performance.now() + this.#waitMs;
     let backoff = FIRST_BACKOFF_MS;
     for (let tries = 1; ; tries++) {
-      const h = headers();
-      h.set(CALLER_HEADER, caller);
-      const left = READS.has(command) ? Math.min(READ_TRY_MS, Math.max(0, deadline - performance.now()) + 1) : Math.max(MIN_TRY_MS, deadline - performance.now());
-      try {
-        const reply = await nc.request(subject, data, { timeout: attemptMs ?? left, headers: h });
-        if (!reply.headers?.get(NOT_SERVED_HEADER)) return reply;
-      } catch (err) {
-        // A read that found its instance gone asks again; a change may have been done: 503.
-        if (isTimeout(err) && READS.has(command) && deadline - performance.now() > 0) continue;
-        if (isTimeout(err)) {
-          logger.warn({ partition, command, caller, tries }, 'forwarded command: no answer in time; the instance serving its partition may have gone');
-          throw new PartitionMovingError(partition);
-        }
-        if (!isNoResponders(err)) throw err;
+      const holder = holderOf(partition);
+      if (holder !== undefined) {
+        const reply = await this.#try(subjects.forward(prefix, holder, partition, command), partition, command, caller, data, opts, deadline, tries);
+        if (reply) return reply;
       }
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
@@ -126,9 +124,34 @@ export class Forwarder {
       }
       // The last try is at the deadline.
       const pause = Math.min(backoff, remaining);
-      logger.debug({ partition, command, caller, tries, pause }, 'forwarded command: partition not served; trying again');
+      logger.debug({ partition, command, caller, tries, pause, holder }, 'forwarded command: partition not served; trying again');
       await new Promise((resolve) => setTimeout(resolve, pause));
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+
+  /** One try at the holder's subject: its reply, or undefined when it does not serve the partition (nothing done). */
+  async #try(subject: string, partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions, deadline: number, tries: number): Promise<Msg | undefined> {
+    const { nc, logger } = this.#opts;
+    for (;;) {
+      const h = headers();
+      h.set(CALLER_HEADER, caller);
+      if (opts.replyTo !== undefined) h.set(REPLY_TO_HEADER, opts.replyTo);
+      const read = Math.min(READ_TRY_MS, Math.max(0, deadline - performance.now()) + 1);
+      const left = opts.replyTo !== undefined ? read : (opts.attemptMs ?? (READS.has(command) ? read : Math.max(MIN_TRY_MS, deadline - performance.now())));
+      try {
+        const reply = await nc.request(subject, data, { timeout: left, headers: h });
+        return reply.headers?.get(NOT_SERVED_HEADER) ? undefined : reply;
+      } catch (err) {
+        // A read that found its instance gone asks again; a change may have been done: 503.
+        if (isTimeout(err) && (READS.has(command) || opts.replyTo !== undefined) && deadline - performance.now() > 0) continue;
+        if (isTimeout(err)) {
+          logger.warn({ partition, command, caller, tries, subject }, 'forwarded command: no answer in time; the instance serving its partition may have gone');
+          throw new PartitionMovingError(partition);
+        }
+        if (isNoResponders(err)) return undefined; // that instance is gone
+        throw err;
+      }
     }
   }
 }
@@ -148,7 +171,7 @@ function isTimeout(err: unknown): boolean {
 export function runOrForward(forwarder: Forwarder, partition: number | undefined, local: () => unknown, command: Command, caller: string, data: Uint8Array, args: unknown): unknown {
   const forward = (err: unknown): unknown => {
     if (!(err instanceof PartitionMovingError) || partition === undefined) throw err;
-    return forwarder.forward(partition, command, caller, data, forwardTimeout(command, args)).then((m) => new Relayed(m));
+    return forwarder.forward(partition, command, caller, data, { attemptMs: forwardTimeout(command, args) }).then((m) => new Relayed(m));
   };
   try {
     const result = local();

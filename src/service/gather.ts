@@ -2,7 +2,8 @@
  * An admin's query-jobs without `owner`, across instances: asked on `<prefix>.int.query`,
  * answered by every instance for the partitions it serves, gathered until those cover every
  * partition (or {@link GATHER_WAIT_MS}), merged in creation order, then paged as one list.
- * Partitions nobody answered for make the whole query a 503 naming them, never a partial list.
+ * Partitions nobody answered for are asked for again (they are changing hands) for as long
+ * as a forwarded command waits; then the whole query is a 503 naming them, never a partial list.
  */
 import { createInbox } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -13,11 +14,14 @@ import { QueryOrder } from '../protocol/schemas.js';
 import type { JobInfo, QueryJobsArgs } from '../protocol/schemas.js';
 import { Command, subjects } from '../protocol/subjects.js';
 import type { JobManager } from './jobs.js';
+import { FORWARD_WAIT_MS } from './forward.js';
 import { PAGING_HINT } from './query.js';
 import type { Listing } from './query.js';
 
-/** How long a gathered query waits for the instances, ms. */
+/** How long one round of a gathered query waits for the instances, ms. */
 export const GATHER_WAIT_MS = 3000;
+/** The pause before asking again for partitions no instance answered for (they are moving). */
+const RETRY_MS = 100;
 
 /** What each instance is asked: the admin's query, and how many of its first jobs to send. */
 interface GatherRequest {
@@ -93,25 +97,34 @@ export async function gatherQuery(
   args: QueryJobsArgs,
   maxBytes: number,
   waitMs = GATHER_WAIT_MS,
+  retryForMs = FORWARD_WAIT_MS,
 ): Promise<Listing> {
   // A page needs no more than its offset + limit first jobs of each instance.
   const take = args.limit === undefined ? undefined : (args.offset ?? 0) + args.limit;
   const req: GatherRequest = { caller, args: { ...args, limit: undefined, offset: undefined }, ...(take !== undefined && { take }) };
-  const replies = await collect(nc, subjects.query(prefix), JSON.stringify(req), partitions, waitMs);
-  const covered = new Set<number>();
-  const lists: JobInfo[][] = [];
-  let count = 0;
-  for (const r of replies) {
-    if (r.tooLarge) throw new ReplyTooLargeError(`${Command.queryJobs} (${r.count} jobs on one instance)`, undefined, maxBytes, PAGING_HINT);
-    // A partition two instances claimed (a handover in progress) is listed once.
-    if (r.partitions.some((p) => covered.has(p))) continue;
-    for (const p of r.partitions) covered.add(p);
-    lists.push(r.jobs);
-    count += r.count;
+  // Partitions changing hands are heard from once their next instance serves them: asked again, as a forwarded command waits.
+  const deadline = performance.now() + retryForMs;
+  let lists: JobInfo[][];
+  let count: number;
+  for (;;) {
+    const replies = await collect(nc, subjects.query(prefix), JSON.stringify(req), partitions, waitMs);
+    const covered = new Set<number>();
+    lists = [];
+    count = 0;
+    for (const r of replies) {
+      if (r.tooLarge) throw new ReplyTooLargeError(`${Command.queryJobs} (${r.count} jobs on one instance)`, undefined, maxBytes, PAGING_HINT);
+      // A partition two instances claimed (a handover in progress) is listed once.
+      if (r.partitions.some((p) => covered.has(p))) continue;
+      for (const p of r.partitions) covered.add(p);
+      lists.push(r.jobs);
+      count += r.count;
+    }
+    const missing: number[] = [];
+    for (let p = 0; p < partitions; p++) if (!covered.has(p)) missing.push(p);
+    if (missing.length === 0) break;
+    if (performance.now() + RETRY_MS >= deadline) throw new PartitionsMissingError(missing);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-  const missing: number[] = [];
-  for (let p = 0; p < partitions; p++) if (!covered.has(p)) missing.push(p);
-  if (missing.length > 0) throw new PartitionsMissingError(missing);
   const merged = mergeLists(lists, args['order-by'] === QueryOrder.oldest);
   return { count, at: (i) => merged[i] };
 }

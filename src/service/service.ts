@@ -12,7 +12,9 @@ import type { JobTypes } from '../runtime/registry.js';
 import { JobRuntime } from '../runtime/runtime.js';
 import { PipeHub } from '../pipes/hub.js';
 import type { PipeSettings } from '../pipes/settings.js';
-import { InFlight, addEndpoints } from './endpoints.js';
+import { addEndpoints } from './endpoints.js';
+import type { Endpoints } from './endpoints.js';
+import { InFlight } from './in-flight.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
@@ -94,6 +96,7 @@ export class JobService implements AsyncDisposable {
   readonly workers: WorkerDirectory | undefined;
   readonly #service: Service;
   readonly #inFlight: InFlight;
+  readonly #endpoints: Endpoints;
   readonly #logger: Logger;
   readonly #store: JobStore | undefined;
   readonly #timers: NodeJS.Timeout[];
@@ -108,6 +111,7 @@ export class JobService implements AsyncDisposable {
     workers: WorkerDirectory | undefined;
     service: Service;
     inFlight: InFlight;
+    endpoints: Endpoints;
     logger: Logger;
     store: JobStore | undefined;
     pipes: PipeHub | undefined;
@@ -122,6 +126,7 @@ export class JobService implements AsyncDisposable {
     this.workers = parts.workers;
     this.#service = parts.service;
     this.#inFlight = parts.inFlight;
+    this.#endpoints = parts.endpoints;
     this.#logger = parts.logger;
     this.#store = parts.store;
     this.#pipes = parts.pipes;
@@ -239,8 +244,14 @@ export class JobService implements AsyncDisposable {
     const downloads = new DownloadTokens(opts.nc, prefix, undefined, opts.replicas);
     const bounds = payloadBounds(limits);
     // Commands of owners served elsewhere are forwarded (endpoints.ts); one instance alone answers all.
-    const routing = (opts.ownership || leased) && { nc: opts.nc, ownership, admins, ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }) };
-    addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }), ...(routing && { routing }) }, inFlight);
+    const routing = (opts.ownership || leased) && {
+      nc: opts.nc,
+      ownership,
+      admins,
+      ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }),
+      ...(leased && { others: () => leased.others() }),
+    };
+    const endpoints = addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }), ...(routing && { routing }) }, inFlight);
     const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
     // The endpoints' subscriptions are registered with the server once this resolves.
     await opts.nc.flush();
@@ -250,7 +261,7 @@ export class JobService implements AsyncDisposable {
     resume();
     opts.logger.info({ prefix, instance: service.info().id, persistence: store !== undefined, ...(leased && { id: leased.id, partitions, served: leased.served().length }) }, 'jobstate service started');
     metrics.countJobsOf(jobs);
-    return new JobService({ ownership: leased, jobs, workers, service, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
+    return new JobService({ ownership: leased, jobs, workers, service, endpoints, inFlight, logger: opts.logger, store, pipes, timers, metrics, metricsSub });
   }
 
   /** Resolves once the service has stopped. */
@@ -279,6 +290,10 @@ export class JobService implements AsyncDisposable {
       this.jobs.stopAll();
       // Graceful handover: the partitions' next owners read what was just saved.
       await this.#ownership?.close();
+      // ...and the clients' waits pending here go to them (with other instances; else they were answered 503).
+      await this.#endpoints.handOverWaits();
+      this.#ownership?.finish();
+      await this.#endpoints.close();
       this.#pipes?.close();
       this.#logger.info('jobstate service stopped');
     })();

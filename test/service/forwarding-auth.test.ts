@@ -67,7 +67,7 @@ describe('forwarding under nats-auth.conf', () => {
   });
 
   test('no user may publish or subscribe on the internal subjects', async () => {
-    for (const subject of [`${auth.prefix}.int.p.${pBob}.job-cancel`, `${auth.prefix}.int.query`]) {
+    for (const subject of [`${auth.prefix}.int.i.${b.ownership.id}.${pBob}.job-cancel`, `${auth.prefix}.int.query`]) {
       const h = headers();
       h.set('Jobs-Caller', 'bob');
       await assert.rejects(raw.request(subject, '{"id":"b0"}', { headers: h, timeout: 2000 }), (err: Error) => {

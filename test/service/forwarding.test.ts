@@ -2,7 +2,8 @@
  * Any instance answers any command (issue 18): two services on one nats-server and one prefix,
  * even partitions served by A and odd ones by B (a hand-made split). A client's command lands
  * on either (queue group `q`); the one that does not serve the owner's partition forwards it
- * over `<prefix>.int.p.<n>.<command>` and relays the reply unchanged.
+ * over `<prefix>.int.i.<instance>.<n>.<command>` to the instance holding n, and relays the
+ * reply unchanged.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -160,7 +161,7 @@ describe('forwarding between instances', () => {
     const ask = async (partition: number, command: string, caller: string | undefined, args: unknown) => {
       const h = headers();
       if (caller !== undefined) h.set('Jobs-Caller', caller);
-      const m = await client.request(`${prefix}.int.p.${partition}.${command}`, JSON.stringify(args), { headers: h, timeout: 3000 });
+      const m = await client.request(`${prefix}.int.i.${a.ownership.id}.${partition}.${command}`, JSON.stringify(args), { headers: h, timeout: 3000 });
       return { body: m.string(), code: m.headers?.get('Nats-Service-Error-Code'), notServed: m.headers?.get('Jobs-Not-Served') };
     };
     const p = partitionOf(even, P);

@@ -30,11 +30,17 @@ export interface InstanceOptions {
   connection?: ConnectionOptions;
 }
 
+/** Who holds which partition, per prefix: what the instances of one test see of each other. */
+const HOLDERS = new Map<string, Map<number, string>>();
+let instances = 0;
+
 /** A memory-only instance (no workers, no pipes) serving `served`. */
 export async function startInstance(opts: InstanceOptions): Promise<Instance> {
   const nc = await connect({ servers: opts.url, ...opts.connection });
   const dataDir = mkdtempSync(join(tmpdir(), 'jobstate-fwd-'));
-  const ownership = new TestOwnership(opts.partitions, opts.served);
+  let holders = HOLDERS.get(opts.prefix);
+  if (!holders) HOLDERS.set(opts.prefix, (holders = new Map()));
+  const ownership = new TestOwnership(opts.partitions, opts.served, `i${++instances}`, holders);
   const service = await JobService.start({
     nc,
     types: builtinTypes(dataDir),

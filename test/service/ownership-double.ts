@@ -1,6 +1,7 @@
 /**
  * A hand-flipped Ownership for forwarding tests: the test says which partitions an instance
- * serves, and moves them, announcing 'serving' and 'unserving' as the real one does.
+ * serves, and moves them, announcing 'serving' and 'unserving' as the real one does. The
+ * instances of one test share `holders` (partition → instance id), as leases would be seen.
  */
 import type { Ownership } from '../../src/cluster/ownership.js';
 import { partitionOf } from '../../src/cluster/partition.js';
@@ -13,9 +14,16 @@ export class TestOwnership implements Ownership {
 
   constructor(
     readonly partitions: number,
-    served: Iterable<number> = [],
+    served: Iterable<number>,
+    readonly id: string,
+    private readonly holders: Map<number, string>,
   ) {
     this.#served = new Set(served);
+    for (const p of this.#served) holders.set(p, id);
+  }
+
+  holderOf(p: number): string | undefined {
+    return this.holders.get(p);
   }
 
   partitionOf(owner: string): number {
@@ -35,6 +43,7 @@ export class TestOwnership implements Ownership {
   serve(p: number): void {
     if (this.#served.has(p)) return;
     this.#served.add(p);
+    this.holders.set(p, this.id);
     for (const l of this.#listeners.serving) l(p);
   }
 
@@ -43,9 +52,10 @@ export class TestOwnership implements Ownership {
     if (!this.#served.has(p)) return;
     for (const l of this.#listeners.unserving) l(p);
     this.#served.delete(p);
+    if (this.holders.get(p) === this.id) this.holders.delete(p);
   }
 
-  /** Stop serving `p` without a word: a command forwarded meanwhile finds it not served. */
+  /** Stop serving `p` without a word (its holder seen as before): a command forwarded meanwhile finds it not served. */
   forget(p: number): void {
     this.#served.delete(p);
   }
