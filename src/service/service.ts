@@ -2,82 +2,33 @@
  * The jobstate service: a NATS micro service (`$SRV.PING/INFO/STATS`) with one endpoint per
  * command, publishing every job event.
  */
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Subscription } from '@nats-io/transport-node';
 import { Svcm } from '@nats-io/services';
 import type { Service } from '@nats-io/services';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../protocol/errors.js';
 import { DEFAULT_PREFIX } from '../protocol/subjects.js';
-import type { JobTypes } from '../runtime/registry.js';
+import type { JobServiceOptions } from './service-options.js';
 import { JobRuntime } from '../runtime/runtime.js';
 import { PipeHub } from '../pipes/hub.js';
-import type { PipeSettings } from '../pipes/settings.js';
 import { addEndpoints } from './endpoints.js';
 import type { Endpoints } from './endpoints.js';
 import { InFlight } from './in-flight.js';
 import { EventPublisher } from './events.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_PERSISTENCE, DEFAULT_RETENTION } from '../persist/settings.js';
-import type { PersistenceSettings, Retention } from '../persist/settings.js';
 import type { JobStore } from '../persist/job-store.js';
 import { instanceId, openStore, storePartitions } from '../persist/open.js';
 import { LeasedOwnership, ownsEverything } from '../cluster/ownership.js';
-import type { LeasedOwnershipOptions, Ownership } from '../cluster/ownership.js';
 import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
 import { partitionOfKey, servingHooks } from './partition-serving.js';
 import { WorkerDirectory, newServiceId } from './remote/directory.js';
 import { DEFAULT_REATTACH_MS, NODE_ID_RE } from '../protocol/worker.js';
-import type { WorkerSettings } from './remote/directory.js';
 import { payloadBounds, resolveLimits } from '../protocol/limits.js';
-import type { Limits } from '../protocol/limits.js';
 import { ServiceMetrics, serveMetrics } from './metrics.js';
 import { DownloadTokens } from '../persist/download-tokens.js';
 
-export interface JobServiceOptions {
-  nc: NatsConnection;
-  types: JobTypes;
-  logger: Logger;
-  /** @defaultValue 'jobs' */
-  prefix?: string;
-  /** @defaultValue ['admin'] */
-  admins?: Iterable<string>;
-  /** Limits on payloads, descriptions, params and live jobs per owner. @defaultValue DEFAULT_LIMITS */
-  limits?: Partial<Limits>;
-  /**
-   * Remote workers (docs/workers.md): the types they announce are accepted and their jobs
-   * dispatched to them; `false` turns this off. @defaultValue {}
-   */
-  workers?: WorkerSettings | false;
-  /**
-   * Keeping jobs across restarts in JetStream (a KV bucket of job records, a stream of every
-   * event); `false`: jobs live in memory only. @defaultValue DEFAULT_PERSISTENCE
-   */
-  persistence?: Partial<PersistenceSettings> | false;
-  /** How long concluded jobs are kept before they are dismissed. @defaultValue DEFAULT_RETENTION */
-  retention?: Partial<Retention>;
-  /**
-   * Input and output pipes over JetStream (docs/protocol.md, Pipes): their limits and times;
-   * `false` turns them off. @defaultValue DEFAULT_PIPE_SETTINGS
-   */
-  pipes?: Partial<PipeSettings> | false;
-  /** Where the service counts for Prometheus (docs/http.md). @defaultValue a registry of its own */
-  metrics?: ServiceMetrics;
-  /** Partitions the jobs are spread over by owner (fixed when the store is first made). @defaultValue 32 */
-  partitions?: number;
-  /** This instance's id among those sharing the prefix. @defaultValue the one its store keeps */
-  instanceId?: string;
-  /** Replicas of every stream and bucket it makes: job store, events, pipes, downloads, leases, members (3 on a 3-node cluster). @defaultValue 1 */
-  replicas?: number;
-  /** Lease, heartbeat and reconcile timings (docs/cluster.md): tests shorten them. */
-  cluster?: Pick<LeasedOwnershipOptions, 'lease' | 'membership' | 'reconcileMs'>;
-  /**
-   * The partitions served here, decided by the caller (tests): no leases are taken. @defaultValue
-   * with a store, the leases this instance holds; without, every partition
-   */
-  ownership?: Ownership;
-  /** How long a forwarded command waits for its partition to be served somewhere, ms. @defaultValue 15000 */
-  forwardWaitMs?: number;
-}
+export type { JobServiceOptions } from './service-options.js';
 
 /** How often retention is applied, and delete markers of removed jobs are purged. */
 const SWEEP_EVERY_MS = 60_000;
@@ -219,7 +170,7 @@ export class JobService implements AsyncDisposable {
       // holder's partitions follow once their leases run out).
       if (!(await leased.ready(START_SERVING_WAIT_MS))) {
         const served = leased.served().length;
-        const why = served === 0 ? ` (none yet: another instance's leases are stale only after ~13 s; or the service's NATS user may not write $KV.${prefix}_leases.>)` : '';
+        const why = served === 0 ? ` (none yet: another instance's leases are stale only after ~12 s; or the service's NATS user may not write $KV.${prefix}_leases.>)` : '';
         opts.logger.warn({ served, partitions }, `not every partition of this instance is served yet; the rest follow as their leases free up${why}`);
       }
     }
