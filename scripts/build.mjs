@@ -22,7 +22,7 @@ const STAMP = '.built';
 /** Builds kept besides the current one, for processes still running on them. */
 const KEEP = 3;
 /** What tsc reads (tsconfig.json's and tsconfig.web.json's include, and themselves). */
-const SOURCES = ['machines', 'src', 'test', 'failover', 'bench', 'web', 'tsconfig.json', 'tsconfig.web.json', 'package.json'];
+const SOURCES = ['machines', 'src', 'test', 'bench', 'web', 'tsconfig.json', 'tsconfig.web.json', 'package.json'];
 
 /** The newest modification time among the sources (directories too: a deleted file counts). */
 function newestSource() {

@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DEFAULT_PARTITIONS } from '../src/cluster/partition.js';
-import type { JobsClient } from '../src/sdk/index.js';
-import { startCluster } from '../test/support/cluster.js';
-import type { Cluster } from '../test/support/cluster.js';
-import { eventually, startInstances } from '../test/support/instances.js';
-import type { ServiceInstances } from '../test/support/instances.js';
-import { sleep, snapshot } from '../test/cluster/failover-helpers.js';
+import { DEFAULT_PARTITIONS } from '../../src/cluster/partition.js';
+import type { JobsClient } from '../../src/sdk/index.js';
+import { startCluster } from '../support/cluster.js';
+import type { Cluster } from '../support/cluster.js';
+import { eventually, startInstances } from '../support/instances.js';
+import type { ServiceInstances } from '../support/instances.js';
+import { sleep, snapshot } from './failover-helpers.js';
 
 const OWNERS = 9;
 
