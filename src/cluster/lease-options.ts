@@ -1,5 +1,8 @@
 /** What a partition lease (lease.ts) is configured with, and why one is lost. */
 
+/** The default timings, ms; why these, in docs/cluster.md ("Leases and their timings"). */
+export const LEASE_DEFAULTS = { leaseMs: 12_000, renewMs: 1000, marginMs: 500 } as const;
+
 export type LostReason = 'expired' | 'taken' | 'released';
 
 export interface LeaseOptions {
@@ -7,9 +10,9 @@ export interface LeaseOptions {
   prefix: string;
   /** This instance's id, written as the holder. */
   holder: string;
-  /** @defaultValue 13500 */
+  /** @defaultValue 12000 */
   leaseMs?: number;
-  /** @defaultValue 1500 */
+  /** @defaultValue 1000 */
   renewMs?: number;
   /** @defaultValue 500 */
   marginMs?: number;

@@ -17,7 +17,7 @@
  *   anyone else can start. `valid(p)` checks the clock itself, for a process that was frozen
  *   past its fence timer.
  *
- * Timings (defaults): lease 13.5 s, renew every 1.5 s, margin 0.5 s; why, in docs/cluster.md
+ * Timings (defaults): lease 12 s, renew every 1 s, margin 0.5 s; why, in docs/cluster.md
  * ("Leases and their timings").
  */
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -30,7 +30,9 @@ import { watchForever } from './watch.js';
 import type { Watching } from './watch.js';
 
 export type { LeaseValue } from './lease-value.js';
+export { LEASE_DEFAULTS } from './lease-options.js';
 export type { LeaseOptions, LostReason } from './lease-options.js';
+import { LEASE_DEFAULTS } from './lease-options.js';
 import type { LeaseOptions, LostReason } from './lease-options.js';
 
 interface Held {
@@ -60,9 +62,9 @@ export class Leases {
     private readonly kv: KV,
     private readonly opts: LeaseOptions,
   ) {
-    this.leaseMs = opts.leaseMs ?? 13_500;
-    this.renewMs = opts.renewMs ?? 1500;
-    this.marginMs = opts.marginMs ?? 500;
+    this.leaseMs = opts.leaseMs ?? LEASE_DEFAULTS.leaseMs;
+    this.renewMs = opts.renewMs ?? LEASE_DEFAULTS.renewMs;
+    this.marginMs = opts.marginMs ?? LEASE_DEFAULTS.marginMs;
     this.#retryMs = opts.retryMs ?? 250;
     this.#now = opts.now ?? (() => performance.now());
   }

@@ -1,5 +1,5 @@
 /**
- * A crashed instance with the default lease timings (L = 13.5 s, renew 1.5 s, margin 0.5 s): its
+ * A crashed instance with the default lease timings (L = 12 s, renew 1 s, margin 0.5 s): its
  * partitions are taken by the others within L + margin + 1.5 s of the crash, never while it
  * could still serve them, each by exactly one. (test/cluster/takeover.test.ts covers the same
  * with short leases and a frozen holder.)
@@ -7,15 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assign } from '../../src/cluster/assignment.js';
+import { LEASE_DEFAULTS } from '../../src/cluster/lease.js';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partition.js';
 import { startCluster } from '../support/cluster.js';
 import type { Cluster } from '../support/cluster.js';
 import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances } from './helpers.js';
 import type { Instances } from './helpers.js';
 
-const L = 13_500;
-const MARGIN = 500;
-const RENEW = 1500;
+const { leaseMs: L, marginMs: MARGIN, renewMs: RENEW } = LEASE_DEFAULTS;
 
 describe('coordinators: a crash with the default lease timings', () => {
   let cluster: Cluster;
