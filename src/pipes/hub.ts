@@ -157,6 +157,17 @@ export class PipeHub {
     })();
   }
 
+  /**
+   * The job is served by another instance now (its partition moved): forget its pipes here
+   * without a word to the stream — no end written, nothing purged: its data and its end are
+   * the next instance's (its work here was stopped, its readers with it).
+   */
+  dropped(owner: string, id: string): void {
+    const k = key(owner, id);
+    this.#jobs.delete(k);
+    this.#logs.delete(k);
+  }
+
   /** Stop the retention timers (the stream's max age removes what they would have). */
   close(): void {
     for (const timer of this.#timers) clearTimeout(timer);

@@ -171,13 +171,15 @@ export class JobLauncher {
   }
 
   /**
-   * Let `entries` go without a word to the store (their partition is served elsewhere now):
-   * stopped, their store keys forgotten, their waiters answered with `err`, their runs dropped.
+   * Let `entries` go without a word to the store or their pipes (their partition is served
+   * elsewhere now): stopped, their store keys and pipes forgotten, their waiters answered with
+   * `err`, their runs dropped.
    */
   drop(entries: readonly LiveJob[], err: Error): void {
-    const { table, runtime, saving, waits } = this.parts;
+    const { table, runtime, saving, waits, pipes } = this.parts;
     this.stop(entries, true);
     for (const entry of entries) {
+      pipes?.dropped(entry.owner, entry.id);
       saving?.store.forget(entry.storeKey);
       saving?.dropped(entry.storeKey); // its unpublished events are the next owner's to publish
       const txn = entry.job.getSnapshot().context.job.txn;
