@@ -17,11 +17,21 @@ import { startCluster } from '../test/support/cluster.js';
 import type { Cluster } from '../test/support/cluster.js';
 import { startInstances } from '../test/support/instances.js';
 import type { ServiceInstances } from '../test/support/instances.js';
+import { probe } from './cluster-probe.js';
 import { closedLoop, fmt, quantile, table } from './measure.js';
 
 const LOOP_MS = Number(process.env.BENCH_LOOP_MS ?? 8000);
 const WORKERS = 24;
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
+/** BENCH_ONLY=throughput: only the throughput part. */
+const ONLY = process.env.BENCH_ONLY;
+/** How many times 1 then 3 instances are measured, taking turns. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+/** BENCH_PROBE=1: each phase's CPU per process and messages per operation. */
+const PROBE = process.env.BENCH_PROBE === '1' || process.env.BENCH_PROBE === '2';
+/** BENCH_COUNTS=3: only these instance counts (comma-separated); BENCH_PHASES=commands: only these phases. */
+const COUNTS = (process.env.BENCH_COUNTS ?? '1,3').split(',').map(Number);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'idle,commands,jobs').split(','));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function clientsFor(fleet: ServiceInstances, n: number, tag: string): Promise<JobsClient[]> {
@@ -47,11 +57,25 @@ async function throughput(cluster: Cluster, count: number): Promise<string[]> {
     await spread(fleet, count);
     const clients = await clientsFor(fleet, WORKERS, 't');
     await Promise.all(clients.map((c) => c.start('test', { params: { steps: 0 }, 'auto-dismiss': false })));
-    const commands = await closedLoop(WORKERS, LOOP_MS, (w) => clients[w]!.queryPage({ limit: 10 }));
-    const jobs = await closedLoop(WORKERS, LOOP_MS, async (w) => {
-      const id = await clients[w]!.start('test', { params: { steps: 0 } });
-      await clients[w]!.wait(id, { timeoutMs: 20_000 }).catch(() => undefined);
-    });
+    let end = PROBE ? await probe(cluster, fleet) : undefined;
+    if (end && PHASES.has('idle')) {
+      await sleep(3000);
+      console.log(await end(`${count} instance(s) idle 3 s`, 1));
+    }
+    end = PROBE ? await probe(cluster, fleet) : undefined;
+    const noop = { done: 0, errors: 0, seconds: 1 };
+    const commands = !PHASES.has('commands') ? noop : await closedLoop(WORKERS, LOOP_MS, (w) => clients[w]!.queryPage({ limit: 10 }));
+    if (end) console.log(await end(`${count} instance(s) commands`, commands.done));
+    end = PROBE ? await probe(cluster, fleet) : undefined;
+    const jobs = !PHASES.has('jobs')
+      ? noop
+      : await closedLoop(WORKERS, LOOP_MS, async (w) => {
+          const id = await clients[w]!.start('test', { params: { steps: 0 } });
+          await clients[w]!.wait(id, { timeoutMs: 20_000 }).catch(() => undefined);
+        });
+    if (end) console.log(await end(`${count} instance(s) jobs`, jobs.done));
+    // Profiled instances (JOBS_BENCH_NODE_ARGS=--cpu-prof) write their profile only when they exit on their own.
+    if (process.env.JOBS_BENCH_NODE_ARGS) for (let k = 0; k < count; k++) await fleet.signal(k, 'SIGTERM');
     return [String(count), fmt(commands.done / commands.seconds, 0), String(commands.errors), fmt(jobs.done / jobs.seconds, 0), String(jobs.errors)];
   } finally {
     await fleet.close();
@@ -141,18 +165,29 @@ async function failover(cluster: Cluster): Promise<number[]> {
 const cluster = await startCluster();
 try {
   console.log(`bench:cluster — 3-node loopback cluster (replicas 3), node ${process.version}, ${cpus().length} cores\n`);
-  const rows = [['instances', 'commands/s', 'failed', 'jobs/s', 'failed']];
-  for (const count of [1, 3]) rows.push(await throughput(cluster, count));
+  const rows = [['instances', 'commands/s', 'failed', 'jobs/s', 'failed', '3 / 1 commands', '3 / 1 jobs']];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (COUNTS.length !== 2) {
+      for (const count of COUNTS) rows.push(await throughput(cluster, count));
+      continue;
+    }
+    const one = await throughput(cluster, 1);
+    const three = await throughput(cluster, 3);
+    const ratio = (c: number) => `${fmt((Number(three[c]!.replace(/,/g, '')) / Number(one[c]!.replace(/,/g, ''))) * 100, 0)} %`;
+    rows.push(one, [...three, ratio(1), ratio(3)]);
+  }
   console.log(`Throughput (${WORKERS} clients, closed loop, ${LOOP_MS / 1000} s each)\n${table(rows)}`);
-  const roll = await rolling(cluster);
-  console.log(`Rolling restart (12 clients: start, query, set-speed, cancel in a loop)\n${table([['seconds', 'commands', 'p50 ms', 'p99 ms', 'max ms', 'failed'], roll])}`);
-  const times = await failover(cluster);
-  console.log(
-    `Failover (SIGKILL → first successful command on a moved job, ${KILLS} kills)\n${table([
-      ['p50 s', 'max s', 'each s'],
-      [fmt(quantile(times, 0.5) / 1000, 1), fmt(Math.max(...times) / 1000, 1), times.map((t) => fmt(t / 1000, 1)).join(' ')],
-    ])}`,
-  );
+  if (ONLY !== 'throughput') {
+    const roll = await rolling(cluster);
+    console.log(`Rolling restart (12 clients: start, query, set-speed, cancel in a loop)\n${table([['seconds', 'commands', 'p50 ms', 'p99 ms', 'max ms', 'failed'], roll])}`);
+    const times = await failover(cluster);
+    console.log(
+      `Failover (SIGKILL → first successful command on a moved job, ${KILLS} kills)\n${table([
+        ['p50 s', 'max s', 'each s'],
+        [fmt(quantile(times, 0.5) / 1000, 1), fmt(Math.max(...times) / 1000, 1), times.map((t) => fmt(t / 1000, 1)).join(' ')],
+      ])}`,
+    );
+  }
 } finally {
   await cluster.close();
 }

@@ -54,6 +54,8 @@ export interface Cluster extends AsyncDisposable {
   waitReady(timeoutMs?: number): Promise<void>;
   /** What node `index` printed, for diagnostics. */
   output(index: number): string;
+  /** Node `index`'s process id (undefined before its start). */
+  pid(index: number): number | undefined;
   close(): Promise<void>;
 }
 
@@ -190,6 +192,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     },
     waitReady,
     output: (i) => logs[i] ?? '',
+    pid: (i) => children[i]?.pid,
     close: async () => {
       for (const child of children) child?.kill('SIGCONT');
       await Promise.all(nodes.map((n) => killNode(n.index)));

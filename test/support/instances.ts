@@ -113,7 +113,9 @@ export async function startInstances(cluster: Cluster, opts: InstancesOptions = 
   const start = async (k: number) => {
     const previous = children[k];
     if (previous) await exited(previous);
-    const child = spawn(process.execPath, [SERVICE_MAIN], { env: env(k), stdio: ['ignore', 'pipe', 'pipe'] });
+    // JOBS_BENCH_NODE_ARGS: node flags for the instances (e.g. --cpu-prof --cpu-prof-dir=<dir>).
+    const nodeArgs = process.env.JOBS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, SERVICE_MAIN], { env: env(k), stdio: ['ignore', 'pipe', 'pipe'] });
     children[k] = child;
     const append = (chunk: Buffer) => void (logs[k] = (logs[k] + chunk.toString()).slice(-32_768));
     // JOBS_TEST_LOGS=<dir>: every instance's whole output kept there too, for a failure to be read afterwards.
