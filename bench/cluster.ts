@@ -51,6 +51,24 @@ async function spread(fleet: ServiceInstances, count: number, timeoutMs = 60_000
   }
 }
 
+/** BENCH_SNIFF=1: what the subjects of 3 s of the jobs phase are (their first tokens, ids and owners as *). */
+async function sniff(cluster: Cluster, count: number): Promise<void> {
+  const nc = await cluster.connect(0);
+  const counts = new Map<string, number>();
+  let n = 0;
+  nc.subscribe('>', {
+    callback: (_err, msg) => {
+      n++;
+      const t = msg.subject.split('.');
+      const key = t[0]!.startsWith('_INBOX') ? '_INBOX' : t.slice(0, 4).map((x, i) => (i >= 2 && /\d|job-|^t\d/.test(x) ? '*' : x)).join('.');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    },
+  });
+  await sleep(3000);
+  await nc.close();
+  console.log(`${count} instance(s): ${n} messages in 3 s\n${[...counts].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, v]) => `  ${v} ${k}`).join('\n')}`);
+}
+
 async function throughput(cluster: Cluster, count: number): Promise<string[]> {
   const fleet = await startInstances(cluster, { count });
   try {
@@ -67,6 +85,7 @@ async function throughput(cluster: Cluster, count: number): Promise<string[]> {
     const commands = !PHASES.has('commands') ? noop : await closedLoop(WORKERS, LOOP_MS, (w) => clients[w]!.queryPage({ limit: 10 }));
     if (end) console.log(await end(`${count} instance(s) commands`, commands.done));
     end = PROBE ? await probe(cluster, fleet) : undefined;
+    if (process.env.BENCH_SNIFF) void sniff(cluster, count);
     const jobs = !PHASES.has('jobs')
       ? noop
       : await closedLoop(WORKERS, LOOP_MS, async (w) => {
