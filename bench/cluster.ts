@@ -21,7 +21,7 @@ import { probe } from './cluster-probe.js';
 import { closedLoop, fmt, quantile, table } from './measure.js';
 
 const LOOP_MS = Number(process.env.BENCH_LOOP_MS ?? 8000);
-const WORKERS = 24;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 24);
 const KILLS = Number(process.env.BENCH_KILLS ?? 5);
 /** BENCH_ONLY=throughput: only the throughput part. */
 const ONLY = process.env.BENCH_ONLY;
@@ -70,7 +70,9 @@ async function sniff(cluster: Cluster, count: number): Promise<void> {
 }
 
 async function throughput(cluster: Cluster, count: number): Promise<string[]> {
-  const fleet = await startInstances(cluster, { count });
+  // BENCH_INSTANCE_NODE=0: every instance on node 0 (forwarded commands cross no route), to measure what the routes cost.
+  const node = process.env.BENCH_INSTANCE_NODE;
+  const fleet = await startInstances(cluster, { count, ...(node !== undefined && { nodeOf: () => Number(node) }) });
   try {
     await spread(fleet, count);
     const clients = await clientsFor(fleet, WORKERS, 't');

@@ -29,6 +29,8 @@ export interface InstancesOptions {
   env?: Record<string, string>;
   /** @defaultValue a fresh one */
   prefix?: string;
+  /** The node instance k's NATS_URL names first. @defaultValue k (one instance per node) */
+  nodeOf?: (k: number) => number;
 }
 
 export interface ServiceInstances extends AsyncDisposable {
@@ -96,7 +98,7 @@ export async function startInstances(cluster: Cluster, opts: InstancesOptions = 
 
   const env = (k: number): NodeJS.ProcessEnv => ({
     ...process.env,
-    NATS_URL: urlsFrom(k).join(','),
+    NATS_URL: urlsFrom(opts.nodeOf?.(k) ?? k).join(','),
     JOBS_INSTANCE_ID: ids[k],
     JOBS_REPLICAS: '3',
     JOBS_PREFIX: prefix,
