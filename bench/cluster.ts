@@ -8,6 +8,10 @@
  * - failover: SIGKILL of the instance serving a job's partition → the first successful
  *   command on that job (job-set-speed, tried every 100 ms), p50 and max over 5 kills
  *   (target < 15 s).
+ * Switches: BENCH_ONLY=throughput, BENCH_ROUNDS=3 (1 and 3 instances taking turns),
+ * BENCH_PROBE=1 (CPU per process and messages per operation; 2: per connection too),
+ * BENCH_COUNTS, BENCH_PHASES, BENCH_WORKERS, BENCH_LOOP_MS, BENCH_INSTANCE_NODE, BENCH_SNIFF,
+ * JOBS_BENCH_NODE_ARGS (node flags for the instances, e.g. --cpu-prof --cpu-prof-dir=<dir>).
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
