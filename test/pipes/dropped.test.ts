@@ -32,6 +32,7 @@ describe('pipes of a dropped job', () => {
     const set = hub.open('alice', 'j', { inputs: [], output: 'stream' });
     await set.ready();
     await set.forJob(new AbortController().signal).output!.write(new TextEncoder().encode('half of it'));
+    await set.outputStored();
     const jsm = await jetstreamManager(nc);
     const messages = async () => (await jsm.streams.info(pipeStream(prefix, 'alice'))).state.messages;
     const written = await messages();
