@@ -5,63 +5,30 @@
  * replies. The instance serving a partition answers the commands forwarded to it the same way.
  */
 import { headers } from '@nats-io/transport-node';
-import type { Msg, NatsConnection, PublishOptions } from '@nats-io/transport-node';
+import type { Msg, PublishOptions } from '@nats-io/transport-node';
 import { ServiceErrorCodeHeader, ServiceErrorHeader } from '@nats-io/services';
 import type { Service } from '@nats-io/services';
-import type { Logger } from 'pino';
-import type { Ownership } from '../cluster/ownership.js';
 import { BadInputError, PartitionMovingError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
 import type { JobWaitArgs, QueryJobsArgs } from '../protocol/schemas.js';
 import { ACCOUNT_RE, CALLER_HEADER, COMMANDS, Command, NOT_SERVED_HEADER, REPLY_TO_HEADER, isInboxReply, subjects } from '../protocol/subjects.js';
 import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
-import type { PayloadBounds } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
-import type { JobManager } from './jobs.js';
-import type { PipeHub } from '../pipes/hub.js';
 import { checkPayload } from '../protocol/limits.js';
 import { EncodedReturn, queryReply } from './query.js';
-import type { DownloadTokens } from '../persist/download-tokens.js';
 import { DEFAULT_MAX_REPLY, dispatchTable, tooLargeHint } from './dispatch.js';
-import type { ServiceMetrics } from './metrics.js';
 import { countEndpointError } from '../nats/service-stats.js';
 import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf, runOrForward } from './forward.js';
 import { ForwardServing } from './forward-serving.js';
 import { gatherQuery, serveGather } from './gather.js';
 import type { InFlight } from './in-flight.js';
+import type { Endpoints, EndpointsOptions } from './endpoints-options.js';
 import { HANDED_OVER, WaitHandover } from './wait-handover.js';
 
-/** Partitions and instances: which partitions are served here, and how to reach the others. */
-export interface RoutingOptions {
-  nc: NatsConnection;
-  ownership: Ownership;
-  /** Callers who may address every owner's jobs: their query-jobs without `owner` is gathered. */
-  admins: ReadonlySet<string>;
-  /** How long a command waits for its partition to be served somewhere, ms. @defaultValue FORWARD_WAIT_MS */
-  waitMs?: number;
-  /** How many other instances are live: a stopping instance alone answers its waits 503 instead of handing them over. */
-  others?: () => number;
-}
+export type { Endpoints, EndpointsOptions, RoutingOptions } from './endpoints-options.js';
 
-export interface EndpointsOptions {
-  prefix: string;
-  jobs: JobManager;
-  logger: Logger;
-  /** The largest payload taken, in bytes (JOBS_MAX_PAYLOAD). */
-  maxPayload: number;
-  /** How many keys and array elements a payload may hold. @defaultValue DEFAULT_BOUNDS */
-  bounds?: PayloadBounds;
-  /** The pipes, whose readiness job-start waits for. */
-  pipes?: PipeHub;
-  /** The largest reply the connection may send, in bytes: its server's max_payload. @defaultValue 1048576 */
-  maxReply?: () => number;
-  /** Where job-download's URLs are kept. */
-  downloads: DownloadTokens;
-  /** Counts commands by name and result, and their latency. */
-  metrics?: ServiceMetrics;
-  /** Forward commands of partitions served elsewhere; none: every command is answered here. */
-  routing?: RoutingOptions;
-}
+/** How long a stopping instance, with others on the prefix, still answers forwarded commands after letting its partitions go. */
+const STOP_LISTENING_AFTER_MS = 1000;
 
 const ENC = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -70,14 +37,6 @@ const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
 /** Something to answer: a client's command (ServiceMsg) or a forwarded one (Msg). */
 type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;
-
-/** What the service does with its endpoints once they stop. */
-export interface Endpoints {
-  /** Hand the clients' pending job-waits to the instances serving their jobs now (after this one let its partitions go). */
-  handOverWaits(): Promise<void>;
-  /** Stop answering forwarded commands: the last thing before the connection goes. */
-  close(): Promise<void>;
-}
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): Endpoints {
   const { prefix, routing } = opts;
@@ -110,7 +69,15 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
   const handover =
     forwarder &&
     new WaitHandover(forwarder, (msg, caller, result) => (result instanceof Relayed ? reply(Command.jobWait, caller, msg, result, true) : refuse(Command.jobWait, caller, msg, result, true)), opts.logger);
-  return { handOverWaits: () => handover?.run() ?? Promise.resolve(), close: () => serving?.close() ?? Promise.resolve() };
+  return {
+    handOverWaits: () => handover?.run() ?? Promise.resolve(),
+    close: async () => {
+      // The others' lease watches may still show this instance holding what it let go: it answers
+      // them "not served" a while longer, so that nothing they send it is dropped by the drain.
+      if (routing?.others && routing.others() > 0) await new Promise((resolve) => setTimeout(resolve, STOP_LISTENING_AFTER_MS));
+      await serving?.close();
+    },
+  };
 
   /**
    * Reply at once when the command's result is there (a verb without a store), or when its
