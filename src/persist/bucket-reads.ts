@@ -25,7 +25,7 @@ export async function loadAll(kv: KV, js: JetStreamClient, bucket: string): Prom
   const out: StoredRecord[] = [];
   const head = `$KV.${bucket}.`;
   const consumer = await js.consumers.get(status.streamInfo.config.name, { deliver_policy: DeliverPolicy.LastPerSubject });
-  await readAll(consumer, (m) => {
+  await readAll(consumer, status.streamInfo.state.last_seq, (m) => {
     const operation = m.headers?.get('KV-Operation');
     if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, ...parsed(m.data) });
   });

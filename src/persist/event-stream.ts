@@ -65,8 +65,9 @@ export interface ToldProgress {
 export async function lastProgress(nc: NatsConnection, stream: string, prefix: string): Promise<Map<string, ToldProgress>> {
   const out = new Map<string, ToldProgress>();
   const filter = `${prefix}.evt.*.*.JOB_PROGRESS`;
+  const upTo = (await jetstreamManager(nc).then((jsm) => jsm.streams.info(stream))).state.last_seq;
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
-  await readAll(consumer, (m) => {
+  await readAll(consumer, upTo, (m) => {
     const tokens = m.subject.split('.');
     try {
       const { data, timestamp } = m.json<{ data?: { 'current-progress'?: unknown; 'total-progress'?: unknown }; timestamp?: { seconds?: unknown; microseconds?: unknown } }>();

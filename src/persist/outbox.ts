@@ -255,7 +255,7 @@ export async function publishedUpTo(
   const js = jetstream(nc);
   const read = async (filter: string) => {
     const consumer = await js.consumers.get(ref.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
-    if ((await consumer.info()).num_pending > 0) await readAll(consumer, each);
+    await readAll(consumer, info.state.last_seq, each);
   };
   const names = [...jobs.keys()].map((key) => ({ key, ...parseKey(key)! }));
   if (info.state.messages > 0) {
