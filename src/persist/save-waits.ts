@@ -67,11 +67,14 @@ export class SaveWaits {
     }
   }
 
-  /** The key will not be written: its waits end with `err`. */
-  fail(state: WaitedKey, err: Error): void {
+  /** The key's changes after version `sent` will not be written: their waits end with `err` (the others stay). */
+  fail(state: WaitedKey, err: Error, sent: number): void {
     const pending = state.waiters;
     state.waiters = [];
-    for (const w of pending) this.#finish(w.wait, err);
+    for (const w of pending) {
+      if (w.version > sent) this.#finish(w.wait, err);
+      else state.waiters.push(w);
+    }
   }
 
   close(): void {

@@ -53,6 +53,8 @@ interface KeyState extends WaitedKey {
   /** The latest state to write. */
   source: RecordSource;
   inFlight: boolean;
+  /** The version the write in flight (or the last one sent) carries. */
+  sending?: number;
   /**
    * Writes since the last one known to have landed whose outcome is unknown (no
    * acknowledgement in time, a reconnect): `data` undefined for a delete.
@@ -96,11 +98,12 @@ export class WriteBehind {
 
   /**
    * Forget a key: nothing more of it is written (a write in flight lands or not; nothing follows
-   * it). Its waits end at once with `err` (none: they run out at their deadline).
+   * it). The waits for changes never sent end at once with `err` (none: they run out at their
+   * deadline); those a write in flight carries end with its outcome, which is not known yet.
    */
   forget(key: string, err?: Error): void {
     const state = this.#keys.get(key);
-    if (state && err) this.#waits.fail(state, err);
+    if (state && err) this.#waits.fail(state, err, state.inFlight ? (state.sending ?? state.written) : state.written);
     this.#keys.delete(key);
     this.#due.forget(key);
     clearTimeout(this.#retrying.get(key));
@@ -196,6 +199,7 @@ export class WriteBehind {
     if (this.opts.mayWrite?.(key) === false) return;
     const version = state.version;
     state.inFlight = true;
+    state.sending = version;
     let data: string | undefined;
     const started = performance.now();
     try {

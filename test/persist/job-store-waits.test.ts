@@ -58,6 +58,15 @@ describe('job store waits', () => {
     assert.deepEqual((await store.kv.get('job.bob.a'))?.json(), { n: 1 }, 'the forgotten removal was not written');
   });
 
+  test('forget with a reason: a change whose write is already on its way is not answered as undone; its wait ends when the write lands', async () => {
+    store.changed('job.dan.a', () => ({ n: 1 }));
+    const waiting = store.saved(['job.dan.a'], 10_000);
+    await new Promise((resolve) => setImmediate(resolve)); // the write is on its way, not answered yet
+    store.forget('job.dan.a', new Error('moved'));
+    await waiting;
+    assert.deepEqual((await store.kv.get('job.dan.a'))?.json(), { n: 1 });
+  });
+
   test('with JetStream gone, a wait fails at its limit, a shorter one first; the change is saved once it is back', async () => {
     const port = server.port;
     await server.stop();
