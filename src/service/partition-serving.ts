@@ -24,7 +24,7 @@ export function partitionOfKey(key: string, partitions: number): number {
 }
 
 /** How long a graceful handover waits for a partition's last changes to be saved. */
-const HANDOVER_SAVE_MS = 2000;
+const HANDOVER_SAVE_MS = 5000;
 
 export interface ServingParts {
   nc: NatsConnection;
