@@ -59,8 +59,8 @@ describe('coordinators: a nats-server node dies under the leases', () => {
     const before = stall;
     const t0 = performance.now();
     await cluster.kill(victim);
-    // Long enough for a lease to run out twice over had renewals stopped for good.
-    await sleep(20_000);
+    // Long enough for every lease to run out had renewals stopped for good.
+    await sleep(LEASE_DEFAULTS.leaseMs + 2000);
     watch.stop();
     const newLeader = await cluster.streamLeader(stream);
     report(`killed n${victim} (leases leader); new leader n${newLeader}; largest renew gap before ${Math.round(before)} ms, across the kill ${Math.round(stall)} ms`);

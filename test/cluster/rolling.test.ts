@@ -76,14 +76,14 @@ test('a rolling restart under load fails no command', { timeout: 150_000 }, asyn
     }
   });
 
-  await sleep(1000);
+  await sleep(500);
   for (let k = 0; k < fleet.ids.length; k++) {
     await fleet.signal(k, 'SIGTERM');
-    await sleep(1000);
+    await sleep(500);
     await fleet.start(k);
     await spread(3);
   }
-  await sleep(1000);
+  await sleep(500);
   running = false;
   await Promise.all(loops);
   t.diagnostic(`${commands} commands during the rolling restart, ${failures.length} failed`);
