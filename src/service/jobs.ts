@@ -3,7 +3,6 @@
  * the rooms that do the work — the job table (by owner and id), start checks, the launcher,
  * verbs, waits, queries, retention, and (with a store) saving and restoring.
  */
-import type { Logger } from 'pino';
 import { transactionMachine } from '../../machines/index.js';
 import type { JobVerb } from '../../machines/index.js';
 import { ownsEverything } from '../cluster/ownership.js';
@@ -11,21 +10,17 @@ import type { Ownership } from '../cluster/ownership.js';
 import { DEFAULT_PARTITIONS } from '../cluster/partition.js';
 import { PartitionMovingError, ProtocolError } from '../protocol/errors.js';
 import { resolveLimits } from '../protocol/limits.js';
-import type { Limits } from '../protocol/limits.js';
 import type { JobCancelArgs, JobInfo, JobRef, JobSetSpeedArgs, JobStartArgs, JobWaitArgs, QueryJobsArgs, TransactionArgs } from '../protocol/schemas.js';
 import { JobStartArgs as JobStartSchema } from '../protocol/schemas.js';
 import { validate } from '../protocol/validate.js';
 import type { ToldProgress } from '../persist/event-stream.js';
-import { JobSaving, storeKeysOf } from '../persist/job-saving.js';
-import type { JobStore } from '../persist/job-store.js';
+import { JobSaving } from '../persist/job-saving.js';
 import type { Retention } from '../persist/settings.js';
-import type { PipeHub } from '../pipes/hub.js';
 import type { JobTypeInfo } from '../runtime/registry.js';
 import type { JobsApi } from '../runtime/run.js';
 import type { JobRuntime } from '../runtime/runtime.js';
 import { createActorParent } from './actor-parent.js';
 import type { ActorParent } from './actor-parent.js';
-import type { PublishedEvent } from './events.js';
 import { generateId } from './ids.js';
 import { jobInfo } from './job-info.js';
 import { countJobs, queryJobs } from './job-query.js';
@@ -40,32 +35,11 @@ import { sweepConcluded } from './retention.js';
 import { StartChecks } from './start-requests.js';
 import { JobVerbs } from './verbs.js';
 import type { VerbDone } from './verbs.js';
+import type { JobManagerOptions } from './job-manager-options.js';
 
+export type { JobManagerOptions } from './job-manager-options.js';
 export { VERB_DONE } from './verbs.js';
 export type { VerbDone } from './verbs.js';
-
-export interface JobManagerOptions {
-  runtime: JobRuntime;
-  /** Callers who may see and act on every owner's jobs. */
-  admins: ReadonlySet<string>;
-  /** Called for every event of every job, in order, before any reply that follows from it. */
-  publish: (event: PublishedEvent) => void;
-  /** A job's progress is about to be shown in a reply: its progress event, if held back, goes out first. */
-  shown?: (owner: string, id: string) => void;
-  logger: Logger;
-  /** How many dismissed jobs job-wait still remembers. @defaultValue 10000 */
-  rememberFinished?: number;
-  /** Limits on job starts (description, params, live jobs per owner). @defaultValue DEFAULT_LIMITS */
-  limits?: Partial<Limits>;
-  /** Input and output pipes (JetStream); without them, job-start refuses `pipes`. */
-  pipes?: PipeHub;
-  /** Where jobs are kept across restarts; none: in memory only. */
-  store?: JobStore;
-  /** How long a command's reply waits for what it reports to be saved, ms. @defaultValue 5000 */
-  saveTimeoutMs?: number;
-  /** The partitions served here: jobs start only in those. @defaultValue every partition */
-  ownership?: Ownership;
-}
 
 export class JobManager implements JobsApi {
   readonly ownership: Ownership;
@@ -268,17 +242,13 @@ export class JobManager implements JobsApi {
 
   /**
    * Drop the jobs of `partitions` at once, writing nothing (another instance serves them now,
-   * from what was saved): their pending job-waits, and the commands still waiting for a change
-   * of theirs to be saved (removals too), are answered 503. How many jobs were dropped.
+   * from what was saved): their pending job-waits, and the commands waiting for a change of
+   * theirs never sent to the store (removals too), are answered 503. How many were dropped.
    */
   dropPartitions(partitions: readonly number[]): number {
     const entries = this.#ofPartitions(partitions);
     for (const p of partitions) this.#launcher.drop(entries.filter((e) => this.ownership.partitionOf(e.owner) === p), new PartitionMovingError(p));
-    // What is left unsaved of them (jobs removed, no longer in the table) is not the next owner's state.
-    this.#launcher.dropUnsaved(
-      (key) => partitions.includes(this.#partitionOfKey(key)),
-      (key) => new PartitionMovingError(this.#partitionOfKey(key)),
-    );
+    this.#launcher.dropUnsaved((key) => partitions.includes(this.#partitionOfKey(key)), (key) => new PartitionMovingError(this.#partitionOfKey(key)));
     return entries.length;
   }
 
@@ -290,8 +260,8 @@ export class JobManager implements JobsApi {
 
   /** The partition of a job or transaction key (-1: none). */
   #partitionOfKey(key: string): number {
-    const parsed = parseKey(key);
-    return parsed ? this.ownership.partitionOf(parsed.owner) : -1;
+    const owner = parseKey(key)?.owner;
+    return owner === undefined ? -1 : this.ownership.partitionOf(owner);
   }
 
   #ofPartitions(partitions: readonly number[]): LiveJob[] {
