@@ -4,38 +4,24 @@
  * a leader election), nothing whose reply was sent is lost, and the server starts again.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { JobsClient } from '../../src/sdk/index.js';
 import { storeNames } from '../../src/persist/names.js';
-import { startCluster } from '../support/cluster.js';
-import type { Cluster } from '../support/cluster.js';
-import { eventually, startInstances } from '../support/instances.js';
-import type { ServiceInstances } from '../support/instances.js';
+import { eventually, fleetForSuite } from '../support/instances.js';
 import { SETTLED, sleep, snapshot, startFleet } from './failover-helpers.js';
 
 const OWNERS = 12;
 
-let cluster: Cluster;
-let fleet: ServiceInstances;
-
-before(async () => {
-  cluster = await startCluster();
-  fleet = await startInstances(cluster);
-});
-
-after(async () => {
-  await fleet?.close();
-  await cluster?.close();
-});
+const suite = fleetForSuite();
 
 test('SIGKILL of the job store leader: commands resume, nothing lost; the server starts again', { timeout: 120_000 }, async (t) => {
-  const stream = `KV_${storeNames(fleet.prefix).bucket}`;
-  const leader = await cluster.streamLeader(stream);
+  const stream = `KV_${storeNames(suite.fleet.prefix).bucket}`;
+  const leader = await suite.cluster.streamLeader(stream);
   // Clients on the other nodes: the test measures the service, not a client's reconnect.
   const others = [0, 1, 2].filter((n) => n !== leader);
-  const admin = await fleet.client('admin', others[0]);
+  const admin = await suite.fleet.client('admin', others[0]);
   const clients = new Map<string, JobsClient>();
-  for (let k = 0; k < OWNERS; k++) clients.set(`o${k}`, await fleet.client(`o${k}`, others[k % 2]));
+  for (let k = 0; k < OWNERS; k++) clients.set(`o${k}`, await suite.fleet.client(`o${k}`, others[k % 2]));
   const jobs = await startFleet(clients, admin, 60);
 
   // Writers: each owner starts a job after another; an id whose reply came must never be lost.
@@ -58,14 +44,14 @@ test('SIGKILL of the job store leader: commands resume, nothing lost; the server
   });
   await sleep(1000);
   killedAt = Date.now();
-  await cluster.kill(leader);
+  await suite.cluster.kill(leader);
   const countAtKill = acked.length;
   // Commands resume: more jobs are started after the kill.
   await eventually(
     async () => assert.ok(acked.length >= countAtKill + 2 * OWNERS, `started since the kill: ${acked.length - countAtKill}; ${failures.length} failed: ${[...new Set(failures.map((f) => f.replace(/^\w+: /, '').replace(/'job-\w+'/g, 'J')))].join(' | ')}`),
     30_000,
   );
-  await cluster.restart(leader);
+  await suite.cluster.restart(leader);
   await sleep(2000);
   running = false;
   await Promise.all(writers);

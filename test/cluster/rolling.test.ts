@@ -4,34 +4,20 @@
  * and every job whose start was acknowledged is there (or was dismissed by its client).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partition.js';
 import type { JobsClient } from '../../src/sdk/index.js';
-import { startCluster } from '../support/cluster.js';
-import type { Cluster } from '../support/cluster.js';
-import { eventually, startInstances } from '../support/instances.js';
-import type { ServiceInstances } from '../support/instances.js';
+import { eventually, fleetForSuite } from '../support/instances.js';
 import { sleep, snapshot } from './failover-helpers.js';
 
 const OWNERS = 9;
 
-let cluster: Cluster;
-let fleet: ServiceInstances;
-
-before(async () => {
-  cluster = await startCluster();
-  fleet = await startInstances(cluster);
-});
-
-after(async () => {
-  await fleet?.close();
-  await cluster?.close();
-});
+const suite = fleetForSuite();
 
 /** Every partition has a holder, and `count` distinct instances hold them. */
 async function spread(count: number): Promise<void> {
   await eventually(async () => {
-    const h = await fleet.holders();
+    const h = await suite.fleet.holders();
     assert.equal(h.size, DEFAULT_PARTITIONS);
     assert.equal(new Set(h.values()).size, count);
   }, 30_000);
@@ -39,9 +25,9 @@ async function spread(count: number): Promise<void> {
 
 test('a rolling restart under load fails no command', { timeout: 150_000 }, async (t) => {
   await spread(3);
-  const admin = await fleet.client('admin', 0);
+  const admin = await suite.fleet.client('admin', 0);
   const clients = new Map<string, JobsClient>();
-  for (let k = 0; k < OWNERS; k++) clients.set(`r${k}`, await fleet.client(`r${k}`, k % 3));
+  for (let k = 0; k < OWNERS; k++) clients.set(`r${k}`, await suite.fleet.client(`r${k}`, k % 3));
 
   const kept: Array<{ owner: string; id: string }> = [];
   const failures: string[] = [];
@@ -77,10 +63,10 @@ test('a rolling restart under load fails no command', { timeout: 150_000 }, asyn
   });
 
   await sleep(500);
-  for (let k = 0; k < fleet.ids.length; k++) {
-    await fleet.signal(k, 'SIGTERM');
+  for (let k = 0; k < suite.fleet.ids.length; k++) {
+    await suite.fleet.signal(k, 'SIGTERM');
     await sleep(500);
-    await fleet.start(k);
+    await suite.fleet.start(k);
     await spread(3);
   }
   await sleep(500);

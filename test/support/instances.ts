@@ -16,6 +16,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { JobsClient } from '../../src/sdk/index.js';
+import { after, before } from 'node:test';
+import { startCluster } from './cluster.js';
 import type { Cluster } from './cluster.js';
 
 const SERVICE_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -218,4 +220,21 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs: number, eve
       await sleep(everyMs);
     }
   }
+}
+
+/**
+ * A suite's own 3-node cluster with three instances on it, started before its tests and
+ * stopped after them (instances first).
+ */
+export function fleetForSuite(opts: InstancesOptions = {}): { readonly cluster: Cluster; readonly fleet: ServiceInstances } {
+  const suite = {} as { cluster: Cluster; fleet: ServiceInstances };
+  before(async () => {
+    suite.cluster = await startCluster();
+    suite.fleet = await startInstances(suite.cluster, opts);
+  });
+  after(async () => {
+    await suite.fleet?.close();
+    await suite.cluster?.close();
+  });
+  return suite;
 }
