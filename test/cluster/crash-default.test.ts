@@ -5,32 +5,19 @@
  * with short leases and a frozen holder.)
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assign } from '../../src/cluster/assignment.js';
 import { LEASE_DEFAULTS } from '../../src/cluster/lease.js';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partition.js';
-import { startCluster } from '../support/cluster.js';
-import type { Cluster } from '../support/cluster.js';
-import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances } from './helpers.js';
-import type { Instances } from './helpers.js';
+import { doubleOwnership, epochsIncrease, owners, settled, sleep, coordinatorsForSuite } from './helpers.js';
 
 const { leaseMs: L, marginMs: MARGIN, renewMs: RENEW } = LEASE_DEFAULTS;
 
 describe('coordinators: a crash with the default lease timings', () => {
-  let cluster: Cluster;
-  let inst: Instances;
-
-  before(async () => {
-    cluster = await startCluster();
-    inst = await startInstances(cluster);
-  });
-
-  after(async () => {
-    await inst?.close();
-    await cluster?.close();
-  });
+  const suite = coordinatorsForSuite();
 
   test(`its partitions are taken within L + margin + 1.5 s`, async () => {
+    const { inst } = suite;
     const [a, b, c] = inst.coordinators as [NonNullable<(typeof inst.coordinators)[0]>, NonNullable<(typeof inst.coordinators)[0]>, NonNullable<(typeof inst.coordinators)[0]>];
     await settled(inst.coordinators, 10_000);
     await sleep(1500); // not right after a renewal round, so the takeover shows the lease's age

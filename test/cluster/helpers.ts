@@ -7,6 +7,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Coordinator } from '../../src/cluster/coordinator.js';
 import type { CoordinatorOptions } from '../../src/cluster/coordinator.js';
 import { DEFAULT_PARTITIONS } from '../../src/cluster/partition.js';
+import { after, before } from 'node:test';
+import { startCluster } from '../support/cluster.js';
 import type { Cluster } from '../support/cluster.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -125,4 +127,22 @@ export function epochsIncrease(timeline: Change[]): string[] {
     last.set(e.p, e.epoch);
   }
   return out;
+}
+
+/**
+ * A suite's own 3-node cluster with three coordinators on it (a, b, c), started before its
+ * tests and stopped after them: every node continued first (a test may have frozen one).
+ */
+export function coordinatorsForSuite(): { readonly cluster: Cluster; readonly inst: Instances } {
+  const suite = {} as { cluster: Cluster; inst: Instances };
+  before(async () => {
+    suite.cluster = await startCluster();
+    suite.inst = await startInstances(suite.cluster);
+  });
+  after(async () => {
+    for (const n of suite.cluster?.nodes ?? []) suite.cluster.cont(n.index);
+    await suite.inst?.close();
+    await suite.cluster?.close();
+  });
+  return suite;
 }

@@ -6,28 +6,14 @@
  * during the freeze or after the SIGCONT, when the cluster settles back to the assignment.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startCluster } from '../support/cluster.js';
-import type { Cluster } from '../support/cluster.js';
-import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances } from './helpers.js';
-import type { Instances } from './helpers.js';
+import { describe, test } from 'node:test';
+import { doubleOwnership, epochsIncrease, owners, settled, sleep, coordinatorsForSuite } from './helpers.js';
 
 describe('coordinators: a nats-server node freezes under the leases', () => {
-  let cluster: Cluster;
-  let inst: Instances;
-
-  before(async () => {
-    cluster = await startCluster();
-    inst = await startInstances(cluster);
-  });
-
-  after(async () => {
-    for (const n of cluster?.nodes ?? []) cluster.cont(n.index);
-    await inst?.close();
-    await cluster?.close();
-  });
+  const suite = coordinatorsForSuite();
 
   test('SIGSTOP for 20 s, then SIGCONT: never two owners, and all partitions owned again after', async () => {
+    const { cluster, inst } = suite;
     await settled(inst.coordinators, 10_000);
     const victim = await cluster.streamLeader(`KV_${inst.prefix}_leases`);
     const t0 = performance.now();
