@@ -88,6 +88,16 @@ export class PartitionMovingError extends ProtocolError {
   }
 }
 
+/**
+ * A forwarded change whose instance gave no answer in time: it may have gone with the command,
+ * done or not. Unlike {@link PartitionMovingError}, retrying blindly could do it twice.
+ */
+export class ForwardUnansweredError extends ProtocolError {
+  constructor(readonly partition: number) {
+    super(`Partition ${partition}: the instance serving it gave no answer in time; the command may have been done: query before retrying`, ErrorCode.unavailable);
+  }
+}
+
 /** An admin's query-jobs across partitions heard from no instance serving these: no partial list. */
 export class PartitionsMissingError extends ProtocolError {
   constructor(readonly missing: readonly number[]) {

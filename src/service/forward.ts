@@ -7,7 +7,7 @@ import { RequestError, TimeoutError, headers } from '@nats-io/transport-node';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Ownership } from '../cluster/ownership.js';
-import { PartitionMovingError } from '../protocol/errors.js';
+import { ForwardUnansweredError, PartitionMovingError } from '../protocol/errors.js';
 import { CALLER_HEADER, Command, NOT_SERVED_HEADER, REPLY_TO_HEADER, subjects } from '../protocol/subjects.js';
 
 /** How long a command waits for its partition to be served somewhere, ms. */
@@ -104,8 +104,9 @@ export class Forwarder {
    * The reply of the instance serving `partition` to `command` (data as the client sent it),
    * as it is: to be relayed unchanged. While no instance serves the partition (no responders,
    * or the instance reached no longer serves it: nothing was done), tries again with backoff;
-   * after the wait, or when a try of a change times out (the instance went away with the
-   * command, which may have been done), a 503. A read (job-wait too) is asked again.
+   * after the wait, a 503 (PartitionMovingError: nothing was done). When a try of a change
+   * times out (the instance went away with the command, which may have been done), a 503 that
+   * says so (ForwardUnansweredError). A read (job-wait too) is asked again.
    */
   async forward(partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions = {}): Promise<Msg> {
     const { nc, prefix, logger, holderOf } = this.#opts;
@@ -147,7 +148,8 @@ export class Forwarder {
         if (isTimeout(err) && (READS.has(command) || opts.replyTo !== undefined) && deadline - performance.now() > 0) continue;
         if (isTimeout(err)) {
           logger.warn({ partition, command, caller, tries, subject }, 'forwarded command: no answer in time; the instance serving its partition may have gone');
-          throw new PartitionMovingError(partition);
+          // A read (or a hand-over) did nothing; a change may have been done.
+          throw READS.has(command) || opts.replyTo !== undefined ? new PartitionMovingError(partition) : new ForwardUnansweredError(partition);
         }
         if (isNoResponders(err)) return undefined; // that instance is gone
         throw err;

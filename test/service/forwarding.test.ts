@@ -124,6 +124,31 @@ describe('forwarding between instances', () => {
     }
   });
 
+  test('a forwarded change its instance never answers: 503 saying it may have been done; a read is asked again', async () => {
+    const p = partitionOf(odd2, P);
+    b.ownership.unserve(p);
+    a.ownership.heldBy(p, 'ghost');
+    // The lease's holder as the watch saw it: it takes commands and answers none (it froze, or died with them).
+    const ghost = await connect({ servers: server.url });
+    const swallowed: string[] = [];
+    ghost.subscribe(`${prefix}.int.i.ghost.${p}.>`, { callback: (_err, m) => void swallowed.push(m.subject.split('.').at(-1)!) });
+    await ghost.flush();
+    try {
+      assert.deepEqual(
+        await req(odd2, 'job-pause', { id: 'x' }, 15_000),
+        errorReply(503, `Partition ${p}: the instance serving it gave no answer in time; the command may have been done: query before retrying`),
+      );
+      assert.deepEqual(swallowed, ['job-pause'], 'one try: a change is not sent twice');
+      swallowed.length = 0;
+      // A read changes nothing: asked again until the wait runs out, then the plain "moving".
+      assert.deepEqual(await req(odd2, 'query-jobs', {}, 15_000), errorReply(503, `Partition ${p} is moving between instances; retry the command`));
+      assert.ok(swallowed.length >= 1 && swallowed.every((c) => c === 'query-jobs'), swallowed.join());
+    } finally {
+      await ghost.close();
+      b.ownership.serve(p);
+    }
+  });
+
   test('a partition moving between instances: the command waits and succeeds', async () => {
     const owner = even2;
     const p = partitionOf(owner, P);

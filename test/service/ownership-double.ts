@@ -55,6 +55,11 @@ export class TestOwnership implements Ownership {
     if (this.holders.get(p) === this.id) this.holders.delete(p);
   }
 
+  /** `p`'s lease seen held by `holder` (another process, maybe one that never answers). */
+  heldBy(p: number, holder: string): void {
+    this.holders.set(p, holder);
+  }
+
   /** Stop serving `p` without a word (its holder seen as before): a command forwarded meanwhile finds it not served. */
   forget(p: number): void {
     this.#served.delete(p);
