@@ -81,7 +81,7 @@ test('npm run cluster: three servers and three instances that answer, all stoppe
     assert.ok(Date.now() - began < 40_000, `started and answered in ${Date.now() - began} ms`);
 
     child.kill('SIGINT');
-    const code = await Promise.race([exit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);
+    const code = await Promise.race([exit, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref())]);
     assert.equal(code, 0, out);
     assert.match(out, /cluster: stopped/);
     // Nothing listens any more.
@@ -89,7 +89,7 @@ test('npm run cluster: three servers and three instances that answer, all stoppe
   } finally {
     // SIGTERM: the script stops its servers and instances too.
     child.kill('SIGTERM');
-    await Promise.race([exit, new Promise((r) => setTimeout(r, 20_000))]);
+    await Promise.race([exit, new Promise((r) => setTimeout(r, 20_000).unref())]);
     child.kill('SIGKILL');
     rmSync(data, { recursive: true, force: true });
   }

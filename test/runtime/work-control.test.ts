@@ -39,7 +39,7 @@ async function handle(body: (job: JobContext, control: WorkControl) => Promise<u
 }
 
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))]);
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
 describe('WorkControl pause points', () => {
   test('every pause point parked while paused wakes on resume', async () => {

@@ -23,7 +23,7 @@ const LONG = { steps: 100_000, 'step-ms': 20 };
 /** Resolves with the error the server closed `sub` with, or fails if it stays open. */
 async function refusal(nc: NatsConnection, sub: Subscription): Promise<PermissionViolationError> {
   await nc.flush();
-  const outcome = await Promise.race([sub.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), 2000))]);
+  const outcome = await Promise.race([sub.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), 2000).unref())]);
   assert.ok(outcome instanceof PermissionViolationError, `subscription to ${sub.getSubject()} was not refused: ${String(outcome)}`);
   assert.equal(outcome.operation, 'subscription');
   assert.equal(outcome.subject, sub.getSubject());

@@ -77,7 +77,7 @@ describe('pipes under nats-auth.conf', () => {
 
     const sub = nc.subscribe(pipeSubjects.stream(P, 'alice'));
     await nc.flush();
-    const outcome = await Promise.race([sub.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), 2000))]);
+    const outcome = await Promise.race([sub.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), 2000).unref())]);
     assert.ok(outcome instanceof PermissionViolationError, `bob's subscription to alice's pipes was not refused: ${String(outcome)}`);
 
     // Nor may alice touch the streams' configuration.

@@ -77,7 +77,7 @@ describe('forwarding under nats-auth.conf', () => {
     }
     const sub = raw.subscribe(`${auth.prefix}.int.>`);
     await raw.flush();
-    const outcome = await Promise.race([sub.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), 2000))]);
+    const outcome = await Promise.race([sub.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), 2000).unref())]);
     assert.ok(outcome instanceof PermissionViolationError, `the subscription was not refused: ${String(outcome)}`);
   });
 });
