@@ -8,17 +8,18 @@
  * the CLI and the browser end to end) start first, so that their waits overlap the rest's CPU
  * work and the run does not end on one long file alone; the others follow in path order.
  *
- * Arguments: the files or directories to run instead of dist/test; those starting with `--` go
- * to node's test runner (`--test-reporter=tap`, say). Plain JavaScript, as scripts/build.mjs.
+ * Arguments: the files or directories to run instead of dist/test. The report is node's: spec on
+ * a terminal, TAP otherwise. Plain JavaScript, as scripts/build.mjs.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { run } from 'node:test';
+import { spec, tap } from 'node:test/reporters';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TESTS = join(ROOT, 'dist', 'test');
-/** Directories under dist/test started first, in this order. */
+/** Directories under dist/test whose files mostly wait: started first, taking turns. */
 const FIRST = ['cluster', 'cli', 'dashboard', 'testing', 'worker', 'durability'];
 const concurrency = Number(process.env.JOBS_TEST_CONCURRENCY ?? 3);
 if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -26,7 +27,7 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
   process.exit(2);
 }
 
-/** Every `*.test.js` under `path` (a file is taken as it is). */
+/** Every `*.test.js` under `path`, in path order (a file is taken as it is). */
 function testFiles(path) {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path, { withFileTypes: true })
@@ -34,17 +35,19 @@ function testFiles(path) {
     .flatMap((e) => (e.isDirectory() ? testFiles(join(path, e.name)) : e.name.endsWith('.test.js') ? [join(path, e.name)] : []));
 }
 
-const rank = (file) => {
-  const i = FIRST.indexOf(relative(TESTS, file).split('/')[0]);
-  return i < 0 ? FIRST.length : i;
-};
-const args = process.argv.slice(2);
-const flags = args.filter((a) => a.startsWith('--'));
-const paths = args.filter((a) => !a.startsWith('--'));
-const roots = paths.length > 0 ? paths : [TESTS];
-const files = roots.flatMap(testFiles).map((f, i) => ({ f, i, r: rank(f) }));
-files.sort((a, b) => a.r - b.r || a.i - b.i);
+/** The FIRST directories' files taking turns (one of each, then the next of each), then the rest in path order. */
+function ordered(files) {
+  const lanes = FIRST.map((dir) => files.filter((f) => relative(TESTS, f).split('/')[0] === dir));
+  const first = [];
+  for (let i = 0; lanes.some((l) => i < l.length); i++) for (const lane of lanes) if (i < lane.length) first.push(lane[i]);
+  return [...first, ...files.filter((f) => !first.includes(f))];
+}
 
-const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...flags, ...files.map((x) => x.f)], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const paths = process.argv.slice(2);
+const files = (process.env.JOBS_TEST_ORDER === 'path' ? (x) => x : ordered)((paths.length > 0 ? paths : [TESTS]).map((p) => resolve(p)).flatMap(testFiles));
+// node --test would sort the files by path; run() keeps this order.
+const stream = run({ files, concurrency });
+stream.on('test:fail', (event) => {
+  if (!event.todo) process.exitCode = 1;
+});
+stream.compose(process.stdout.isTTY ? spec : tap).pipe(process.stdout);

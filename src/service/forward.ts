@@ -24,6 +24,10 @@ const MIN_TRY_MS = 5000;
 const READS: ReadonlySet<Command> = new Set([Command.queryJobs, Command.jobLog, Command.queryJobTypes, Command.jobWait]);
 /** How long one try of a read (or of a hand-over) may take before it is asked again, ms. */
 const READ_TRY_MS = 5000;
+/** How often a long try (a forwarded job-wait) looks whether its instance still holds the partition, ms. */
+export const HOLDER_CHECK_MS = 500;
+/** A long try given up because another instance took its partition over: asked again there. */
+const MOVED = Symbol('moved');
 
 /** Where a command is answered: here, on the instance serving a partition, or gathered from all. */
 /** `local` with the owner's partition: served here as the command arrived (it may move before the command runs). */
@@ -91,9 +95,19 @@ export interface ForwardOptions {
   replyTo?: string;
 }
 
+/** A long try in flight at `holder`, and what to do when the leases show another holder. */
+interface Watched {
+  partition: number;
+  holder: string;
+  moved: () => void;
+}
+
 export class Forwarder {
   readonly #opts: ForwarderOptions;
   readonly #waitMs: number;
+  /** Long tries in flight, looked at every {@link HOLDER_CHECK_MS} by one timer. */
+  readonly #watched = new Set<Watched>();
+  #ticker: NodeJS.Timeout | undefined;
 
   constructor(opts: ForwarderOptions) {
     this.#opts = opts;
@@ -106,16 +120,25 @@ export class Forwarder {
    * or the instance reached no longer serves it: nothing was done), tries again with backoff;
    * after the wait, a 503 (PartitionMovingError: nothing was done). When a try of a change
    * times out (the instance went away with the command, which may have been done), a 503 that
-   * says so (ForwardUnansweredError). A read (job-wait too) is asked again.
+   * says so (ForwardUnansweredError). A read (job-wait too) is asked again. A long try (a
+   * job-wait) whose instance loses the partition meanwhile (it died: another took it over) is
+   * asked again at the new holder, with what is left of its `timeout-ms`.
    */
   async forward(partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions = {}): Promise<Msg> {
     const { nc, prefix, logger, holderOf } = this.#opts;
-    const deadline = performance.now() + this.#waitMs;
+    const began = performance.now();
+    let deadline = began + this.#waitMs;
     let backoff = FIRST_BACKOFF_MS;
     for (let tries = 1; ; tries++) {
       const holder = holderOf(partition);
       if (holder !== undefined) {
-        const reply = await this.#try(subjects.forward(prefix, holder, partition, command), partition, command, caller, data, opts, deadline, tries);
+        const reply = await this.#try(holder, partition, command, caller, data, opts, deadline, tries);
+        if (reply === MOVED) {
+          // A new holder now: its own bounded wait, and the job-wait's time left.
+          deadline = performance.now() + this.#waitMs;
+          ({ data, opts } = shortened(data, opts, performance.now() - began));
+          continue;
+        }
         if (reply) return reply;
       }
       const remaining = deadline - performance.now();
@@ -131,9 +154,13 @@ export class Forwarder {
     }
   }
 
-  /** One try at the holder's subject: its reply, or undefined when it does not serve the partition (nothing done). */
-  async #try(subject: string, partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions, deadline: number, tries: number): Promise<Msg | undefined> {
-    const { nc, logger } = this.#opts;
+  /**
+   * One try at the holder's subject: its reply, undefined when it does not serve the partition
+   * (nothing done), or MOVED when a long try's partition went to another holder meanwhile.
+   */
+  async #try(holder: string, partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions, deadline: number, tries: number): Promise<Msg | undefined | typeof MOVED> {
+    const { nc, logger, prefix } = this.#opts;
+    const subject = subjects.forward(prefix, holder, partition, command);
     for (;;) {
       const h = headers();
       h.set(CALLER_HEADER, caller);
@@ -141,7 +168,9 @@ export class Forwarder {
       const read = Math.min(READ_TRY_MS, Math.max(0, deadline - performance.now()) + 1);
       const left = opts.replyTo !== undefined ? read : (opts.attemptMs ?? (READS.has(command) ? read : Math.max(MIN_TRY_MS, deadline - performance.now())));
       try {
-        const reply = await nc.request(subject, data, { timeout: left, headers: h });
+        const asked = nc.request(subject, data, { timeout: left, headers: h });
+        const reply = left > READ_TRY_MS ? await this.#whileHeld(asked, partition, holder) : await asked;
+        if (reply === MOVED) return MOVED;
         return reply.headers?.get(NOT_SERVED_HEADER) ? undefined : reply;
       } catch (err) {
         // A read that found its instance gone asks again; a change may have been done: 503.
@@ -156,6 +185,54 @@ export class Forwarder {
       }
     }
   }
+
+  /** `asked`, or MOVED as soon as the leases show another holder of `partition` (the request is left to run out). */
+  #whileHeld(asked: Promise<Msg>, partition: number, holder: string): Promise<Msg | typeof MOVED> {
+    return new Promise((resolve, reject) => {
+      const watched: Watched = {
+        partition,
+        holder,
+        moved: () => {
+          this.#opts.logger.info({ partition, holder, now: this.#opts.holderOf(partition) }, 'forwarded job-wait: its partition has a new holder; asking it there');
+          resolve(MOVED);
+        },
+      };
+      this.#watched.add(watched);
+      this.#ticker ??= setInterval(() => this.#checkHolders(), HOLDER_CHECK_MS).unref();
+      asked.then(resolve, reject).finally(() => this.#unwatch(watched));
+    });
+  }
+
+  #checkHolders(): void {
+    for (const w of this.#watched) {
+      const now = this.#opts.holderOf(w.partition);
+      if (now === undefined || now === w.holder) continue;
+      this.#unwatch(w);
+      w.moved();
+    }
+  }
+
+  #unwatch(w: Watched): void {
+    this.#watched.delete(w);
+    if (this.#watched.size > 0) return;
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+}
+
+/** A job-wait asked again after `elapsedMs`: its `timeout-ms` (and the try's length) less what has passed. */
+function shortened(data: Uint8Array, opts: ForwardOptions, elapsedMs: number): { data: Uint8Array; opts: ForwardOptions } {
+  let args: Record<string, unknown>;
+  try {
+    args = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
+  } catch {
+    return { data, opts }; // checked where it was taken: not reached
+  }
+  const attemptMs = opts.attemptMs === undefined ? undefined : Math.max(1, opts.attemptMs - elapsedMs);
+  const timeout = args['timeout-ms'];
+  if (typeof timeout !== 'number') return { data, opts: { ...opts, attemptMs } };
+  const left = Math.max(0, Math.round(timeout - elapsedMs));
+  return { data: new TextEncoder().encode(JSON.stringify({ ...args, 'timeout-ms': left })), opts: { ...opts, attemptMs } };
 }
 
 function isNoResponders(err: unknown): boolean {

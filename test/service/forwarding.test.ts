@@ -149,6 +149,31 @@ describe('forwarding between instances', () => {
     }
   });
 
+  test('a forwarded job-wait whose instance is taken over is asked again at the new holder', async () => {
+    const p = partitionOf(odd2, P);
+    b.ownership.unserve(p);
+    a.ownership.heldBy(p, 'ghost');
+    // The holder as the leases showed it takes the wait, then dies with it (it never answers).
+    const ghost = await connect({ servers: server.url });
+    const swallowed: string[] = [];
+    ghost.subscribe(`${prefix}.int.i.ghost.${p}.>`, { callback: (_err, m) => void swallowed.push(m.subject.split('.').at(-1)!) });
+    await ghost.flush();
+    try {
+      const started = performance.now();
+      const waiting = req(odd2, 'job-wait', { id: 'gone', 'timeout-ms': 20_000 }, 25_000);
+      await sleep(300);
+      assert.deepEqual(swallowed, ['job-wait']);
+      b.ownership.serve(p); // B takes the partition over: its lease now shows B
+      // B answers (it has no such job), well before the wait's 20 s ran out at the ghost.
+      assert.deepEqual(await waiting, errorReply(404, 'Job not found'));
+      const took = performance.now() - started;
+      assert.ok(took < 300 + 2000, `answered after ${Math.round(took)} ms`);
+    } finally {
+      await ghost.close();
+      b.ownership.serve(p);
+    }
+  });
+
   test('a partition moving between instances: the command waits and succeeds', async () => {
     const owner = even2;
     const p = partitionOf(owner, P);
