@@ -52,7 +52,7 @@ describe('stale owners', () => {
     try {
       // Alone, a serves everything: the job starts there, then b takes its share over.
       await a.start();
-      await client.start('test', { id: 'long', params: { steps: 120, 'step-ms': 50 }, 'auto-dismiss': false });
+      await client.start('test', { id: 'long', params: { steps: 120, 'step-ms': 75 }, 'auto-dismiss': false });
       await b.start();
       const store = kv ?? (await new Kvm(nats.nc).open(storeNames(p).bucket));
       const servedBy = (inst: InstanceProcess) =>

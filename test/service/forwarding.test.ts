@@ -124,16 +124,29 @@ describe('forwarding between instances', () => {
     }
   });
 
-  test('a forwarded change its instance never answers: 503 saying it may have been done; a read is asked again', async () => {
+  /**
+   * odd2's partition p held, as the leases show it, by a ghost that takes the commands forwarded to
+   * it and answers none (it froze, or died with them); `run(p, swallowed)` sees the commands it took.
+   * B serves p again afterwards.
+   */
+  async function withGhost(run: (p: number, swallowed: string[]) => Promise<void>): Promise<void> {
     const p = partitionOf(odd2, P);
     b.ownership.unserve(p);
     a.ownership.heldBy(p, 'ghost');
-    // The lease's holder as the watch saw it: it takes commands and answers none (it froze, or died with them).
     const ghost = await connect({ servers: server.url });
     const swallowed: string[] = [];
     ghost.subscribe(`${prefix}.int.i.ghost.${p}.>`, { callback: (_err, m) => void swallowed.push(m.subject.split('.').at(-1)!) });
     await ghost.flush();
     try {
+      await run(p, swallowed);
+    } finally {
+      await ghost.close();
+      b.ownership.serve(p);
+    }
+  }
+
+  test('a forwarded change its instance never answers: 503 saying it may have been done; a read is asked again', () =>
+    withGhost(async (p, swallowed) => {
       assert.deepEqual(
         await req(odd2, 'job-pause', { id: 'x' }, 15_000),
         errorReply(503, `Partition ${p}: the instance serving it gave no answer in time; the command may have been done: query before retrying`),
@@ -143,22 +156,10 @@ describe('forwarding between instances', () => {
       // A read changes nothing: asked again until the wait runs out, then the plain "moving".
       assert.deepEqual(await req(odd2, 'query-jobs', {}, 15_000), errorReply(503, `Partition ${p} is moving between instances; retry the command`));
       assert.ok(swallowed.length >= 1 && swallowed.every((c) => c === 'query-jobs'), swallowed.join());
-    } finally {
-      await ghost.close();
-      b.ownership.serve(p);
-    }
-  });
+    }));
 
-  test('a forwarded job-wait whose instance is taken over is asked again at the new holder', async () => {
-    const p = partitionOf(odd2, P);
-    b.ownership.unserve(p);
-    a.ownership.heldBy(p, 'ghost');
-    // The holder as the leases showed it takes the wait, then dies with it (it never answers).
-    const ghost = await connect({ servers: server.url });
-    const swallowed: string[] = [];
-    ghost.subscribe(`${prefix}.int.i.ghost.${p}.>`, { callback: (_err, m) => void swallowed.push(m.subject.split('.').at(-1)!) });
-    await ghost.flush();
-    try {
+  test('a forwarded job-wait whose instance is taken over is asked again at the new holder', () =>
+    withGhost(async (p, swallowed) => {
       const started = performance.now();
       const waiting = req(odd2, 'job-wait', { id: 'gone', 'timeout-ms': 20_000 }, 25_000);
       await sleep(300);
@@ -168,11 +169,7 @@ describe('forwarding between instances', () => {
       assert.deepEqual(await waiting, errorReply(404, 'Job not found'));
       const took = performance.now() - started;
       assert.ok(took < 300 + 2000, `answered after ${Math.round(took)} ms`);
-    } finally {
-      await ghost.close();
-      b.ownership.serve(p);
-    }
-  });
+    }));
 
   test('a partition moving between instances: the command waits and succeeds', async () => {
     const owner = even2;

@@ -103,7 +103,7 @@ describe('remote jobs across a service restart', () => {
     await knowsWorker(first, worker.worker.id);
 
     const id = await alice.start('test', { params: { steps: 40, 'step-ms': 50, result: { answer: 42 } }, 'auto-dismiss': false });
-    const parked = await alice.start('test', { params: { steps: 4, 'step-ms': 20, result: 'parked' } });
+    const parked = await alice.start('test', { params: { steps: 50, 'step-ms': 20, result: 'parked' } });
     const ready = await alice.start('test', { params: { steps: 1, 'step-ms': 1, ready: true, result: 'completed' } });
     await eventually(async () => (await progressOf(alice, parked)) >= 1, 'the parked job to make progress');
     await alice.pause(parked);
