@@ -6,40 +6,27 @@
  * job back. The same for a garbled service instance id: a new one is made.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { storeNames } from '../../src/persist/names.js';
-import { startNatsServer, startStack } from '../support/stack.js';
+import { natsForSuite, startStack } from '../support/stack.js';
 import { jobsById } from './helpers.js';
 
 describe('bad records in the job store', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
+  const nats = natsForSuite();
   const prefix = `badrec${process.pid}`;
 
-  let nc: NatsConnection;
-
-  before(async () => {
-    server = await startNatsServer();
-    nc = await connect({ servers: server.url });
-  });
-  after(async () => {
-    await nc.close();
-    await server.stop();
-  });
-
   test('each is logged and moved aside; the service starts and restores the rest', async () => {
-    const first = await startStack({ server, prefix });
+    const first = await startStack({ server: nats.server, prefix });
     const alice = await first.client('alice');
     for (const id of ['good1', 'good2']) await alice.start('test', { id, params: { steps: 0 }, 'auto-dismiss': false });
     await alice.start('test', { id: 'good3', params: { steps: 100_000, 'step-ms': 50 }, 'auto-dismiss': false });
     await alice.pause('good3');
     await first.close();
 
-    const kv: KV = await new Kvm(nc).open(storeNames(prefix).bucket);
+    const kv: KV = await new Kvm(nats.nc).open(storeNames(prefix).bucket);
     const good = (await kv.get('job.alice.good1'))!.json<{ snapshot: { value: unknown; context: { job: { id: string } } } }>();
     const bad: Record<string, string> = {
       'job.alice.zz': 'this is not json',
@@ -55,7 +42,7 @@ describe('bad records in the job store', () => {
 
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    const second = await startStack({ server, prefix, logger });
+    const second = await startStack({ server: nats.server, prefix, logger });
     try {
       const alice2 = await second.client('alice');
       const jobs = await jobsById(alice2);
@@ -81,7 +68,7 @@ describe('bad records in the job store', () => {
     // Set aside once: a third start finds nothing more to set aside.
     const aside = lines.filter((l) => String(l.msg).includes('set aside')).length;
     assert.ok(aside >= Object.keys(bad).length);
-    const third = await startStack({ server, prefix, logger });
+    const third = await startStack({ server: nats.server, prefix, logger });
     await third.close();
     assert.equal(lines.filter((l) => String(l.msg).includes('set aside')).length, aside);
   });
