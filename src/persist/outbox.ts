@@ -14,6 +14,7 @@
  */
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { JOB_EVENT_NAMES, JobEventName } from '../../machines/index.js';
 import { readAll } from './read-all.js';
 import { parseKey } from './records.js';
 import type { SavedEvent, SavedEvents, Timestamp } from './records.js';
@@ -229,11 +230,15 @@ const LOOKUP_TRIES = 4;
 /** Above this many jobs to look up, the last event of every subject is read in one pass instead of per job. */
 const PER_JOB_LOOKUPS = 32;
 
+/** The events that carry a number: the last of each of a job's subjects is looked up. */
+const NUMBERED = JOB_EVENT_NAMES.filter((name) => name !== JobEventName.progress);
+
 /**
  * How far the event stream holds the events of each job of `jobs` (store key → creation
  * number): the highest number it has of that job (0: none); `oldest`: an event older than this
- * (the stream's max age) counts as out, the stream no longer holds it either way. Reads the
- * last message of each event subject (deliver last-per-subject), of each job or of all.
+ * (the stream's max age) counts as out, the stream no longer holds it either way. Asks the
+ * stream for the last message of each numbered event subject of each job; above
+ * {@link PER_JOB_LOOKUPS} jobs, reads the last message of every subject in one pass.
  */
 export async function publishedUpTo(
   nc: NatsConnection,
@@ -249,7 +254,8 @@ export async function publishedUpTo(
     const job = `${tokens.at(-3)}.${tokens.at(-2)}.${created}`;
     if (seq > (highest.get(job) ?? 0)) highest.set(job, seq);
   };
-  const info = await (await jetstreamManager(nc)).streams.info(ref.stream);
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(ref.stream);
   // What the stream cannot hold any more (older than its max age) counts as out.
   const oldest = info.config.max_age > 0 ? Date.now() - info.config.max_age / 1e6 : -Infinity;
   const js = jetstream(nc);
@@ -258,9 +264,17 @@ export async function publishedUpTo(
     await readAll(consumer, info.state.last_seq, each);
   };
   const names = [...jobs.keys()].map((key) => ({ key, ...parseKey(key)! }));
+  // Per job: the stream's last message of each numbered subject, asked of its leader. (Not a
+  // consumer filtered on the job's subjects delivering the last per subject: on a replicated
+  // stream, now and then such a read ended before the job's numbered events, which were then
+  // published again: test/cluster/outbox-lookup.test.ts.)
+  const last = async (subject: string) => {
+    const m = await jsm.streams.getMessage(ref.stream, { last_by_subj: subject });
+    if (m) each({ subject: m.subject, headers: m.header });
+  };
   if (info.state.messages > 0) {
     if (names.length > PER_JOB_LOOKUPS) await read(`${ref.prefix}.evt.>`);
-    else await Promise.all(names.map((n) => read(`${ref.prefix}.evt.${n.owner}.${n.id}.>`)));
+    else await Promise.all(names.flatMap((n) => NUMBERED.map((event) => last(`${ref.prefix}.evt.${n.owner}.${n.id}.${event}`))));
   }
   const out = new Map<string, number>();
   for (const n of names) out.set(n.key, highest.get(`${n.owner}.${n.id}.${jobs.get(n.key)}`) ?? 0);

@@ -24,6 +24,8 @@ export interface FleetJob {
 /** Every status change published under `prefix`, by `<owner>.<id>`, in arrival order. */
 export class StatusLog {
   readonly byJob = new Map<string, string[]>();
+  /** The same, each as `<status>#<Jobs-Seq>/<Jobs-Creation>`. */
+  readonly marks = new Map<string, string[]>();
   readonly ready: Promise<void>;
   readonly #sub: Subscription;
 
@@ -36,6 +38,10 @@ export class StatusLog {
         const list = this.byJob.get(key) ?? [];
         list.push(data.status);
         this.byJob.set(key, list);
+        // Numbers and creation, to tell an event published twice from a new one when a check fails.
+        const marks = this.marks.get(key) ?? [];
+        marks.push(`${data.status}#${msg.headers?.get('Jobs-Seq') ?? '?'}/${msg.headers?.get('Jobs-Creation') ?? '?'}`);
+        this.marks.set(key, marks);
       },
     });
     this.ready = nc.flush();
@@ -49,7 +55,7 @@ export class StatusLog {
       let prev: JobStatus = 'undefined';
       for (const status of seq as JobStatus[]) {
         if (status === prev || !TRANSITIONS[prev].includes(status)) {
-          bad.push(`${owner}/${id}: ${prev} → ${status} in [${seq.join(', ')}]`);
+          bad.push(`${owner}/${id}: ${prev} → ${status} in [${(this.marks.get(`${owner}.${id}`) ?? seq).join(', ')}]`);
           break;
         }
         prev = status === 'null' ? 'undefined' : status;

@@ -1,0 +1,79 @@
+/**
+ * The outbox's lookup at restore (src/persist/outbox.ts, `publishedUpTo`) on a replicated event
+ * stream, as after a takeover on a 3-node cluster: for every job it must find the highest
+ * number the stream holds, or the restore publishes those events a second time. Read through
+ * consumers filtered on each job's subjects (deliver last per subject), a few lookups in a
+ * thousand came back empty on an R3 stream: failover-kill saw `waiting, pending` twice.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ensureEventStream } from '../../src/persist/event-stream.js';
+import { CREATION_HEADER, SEQ_HEADER, publishedUpTo } from '../../src/persist/outbox.js';
+import { startCluster } from '../support/cluster.js';
+import type { Cluster } from '../support/cluster.js';
+
+const JOBS = 300;
+const LAST = 5;
+
+describe("the outbox's lookup on a replicated event stream", () => {
+  let cluster: Cluster;
+  let nc: NatsConnection;
+  let publisher: NatsConnection;
+  const prefix = `olk${process.pid}`;
+  const ref = { stream: `${prefix}_events`, prefix };
+  const key = (i: number) => `job.o${i % 7}.j${i}`;
+
+  before(async () => {
+    cluster = await startCluster();
+    nc = await cluster.connect(0);
+    publisher = await cluster.connect(1);
+    await ensureEventStream(nc, ref.stream, prefix, { maxAgeMs: 3_600_000, maxBytes: 1e9, replicas: 3 });
+    // Every job's numbered events 1–5 (status changes, then JOB_COMPLETED), progress between them, as the service publishes them.
+    const publish = (i: number, type: string, seq?: number) => {
+      const h = headers();
+      if (seq !== undefined) h.set(SEQ_HEADER, String(seq));
+      h.set(CREATION_HEADER, String(1000 + i));
+      publisher.publish(`${prefix}.evt.o${i % 7}.j${i}.${type}`, '{}', { headers: h });
+    };
+    for (let seq = 1; seq < LAST; seq++) {
+      for (let i = 0; i < JOBS; i++) {
+        publish(i, 'JOB_STATUS_CHANGE', seq);
+        for (let p = 0; p < 3; p++) publish(i, 'JOB_PROGRESS');
+      }
+    }
+    for (let i = 0; i < JOBS; i++) publish(i, 'JOB_COMPLETED', LAST);
+    await publisher.flush();
+    const jsm = await jetstreamManager(nc);
+    const expected = JOBS * (LAST + 3 * (LAST - 1));
+    for (let tries = 0; (await jsm.streams.info(ref.stream)).state.messages < expected; tries++) {
+      assert.ok(tries < 100, 'the stream holds every event');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  after(async () => {
+    await publisher?.close();
+    await nc?.close();
+    await cluster?.close();
+  });
+
+  /** Look up `jobs` (indexes); every one must be found at its last number. */
+  async function lookUp(jobs: number[]): Promise<string[]> {
+    const { out } = await publishedUpTo(nc, ref, new Map(jobs.map((i) => [key(i), 1000 + i])));
+    return jobs.filter((i) => out.get(key(i)) !== LAST).map((i) => `${key(i)}: ${out.get(key(i))}`);
+  }
+
+  test('per job (a takeover of up to 32 jobs): every job found, in 100 lookups of 24 at once', async () => {
+    const missed: string[] = [];
+    for (let round = 0; round < 100; round++) missed.push(...(await lookUp(Array.from({ length: 24 }, (_, i) => (round * 24 + i) % JOBS))));
+    assert.deepEqual(missed, []);
+  });
+
+  test('in one pass (more jobs): every job found', async () => {
+    const missed: string[] = [];
+    for (let round = 0; round < 10; round++) missed.push(...(await lookUp(Array.from({ length: 40 }, (_, i) => (round * 40 + i) % JOBS))));
+    assert.deepEqual(missed, []);
+  });
+});
