@@ -267,7 +267,7 @@ export async function publishedUpTo(
   // Per job: the stream's last message of each numbered subject, asked of its leader. (Not a
   // consumer filtered on the job's subjects delivering the last per subject: on a replicated
   // stream, now and then such a read ended before the job's numbered events, which were then
-  // published again: test/cluster/outbox-lookup.test.ts.)
+  // published again: test/cluster/last-per-subject.test.ts.)
   const last = async (subject: string) => {
     const m = await jsm.streams.getMessage(ref.stream, { last_by_subj: subject });
     if (m) each({ subject: m.subject, headers: m.header });
