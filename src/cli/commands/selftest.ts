@@ -4,8 +4,10 @@
  * own; prints the coverage and `N passed, M failed`, exits 1 on any mismatch.
  */
 import { randomBytes } from 'node:crypto';
-import { coverageOf, formatCoverage, generatePaths, replayPath, replayPaths, TEST_TYPE_PROFILE } from '../../testing/index.js';
-import type { JobTypeProfile, PathResult, ReplayOptions, WirePath } from '../../testing/index.js';
+// The paths and their replay (xstate, the statecharts) are loaded only when selftest runs: every other jobctl command starts without them.
+import { TEST_TYPE_PROFILE } from '../../testing/profile.js';
+import type { JobTypeProfile } from '../../testing/profile.js';
+import type { PathResult, ReplayOptions, WirePath } from '../../testing/index.js';
 import type { JobsClient } from '../../sdk/index.js';
 import { parseInteger, parseJsonObject } from '../args.js';
 import type { CliCommand } from '../command.js';
@@ -89,6 +91,7 @@ export const selftest: CliCommand = {
     const concurrency = parseInteger(ctx.str('concurrency') ?? '8', '--concurrency', 1);
     const settleMs = parseInteger(ctx.str('settle-ms') ?? '5000', '--settle-ms', 1);
 
+    const { coverageOf, formatCoverage, generatePaths, replayPaths } = await import('../../testing/index.js');
     const t0 = performance.now();
     const paths = generatePaths({ profile, idPrefix, transactions: ctx.opts['no-transactions'] !== true });
     const client = await ctx.client();
@@ -114,6 +117,7 @@ export const selftest: CliCommand = {
  * type, bad params) is a usage error named once, not a failure of every path.
  */
 async function startEachRun(client: JobsClient, paths: readonly WirePath[], options: ReplayOptions): Promise<Map<WirePath, PathResult>> {
+  const { replayPath } = await import('../../testing/index.js');
   const done = new Map<WirePath, PathResult>();
   for (const path of paths) {
     if (path.grouped || paths.some((p) => done.has(p) && p.behaviours[0] === path.behaviours[0])) continue;
