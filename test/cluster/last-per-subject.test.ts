@@ -67,11 +67,11 @@ describe('last message per subject on a replicated stream', () => {
     return jobs.filter((i) => out.get(key(i)) !== LAST).map((i) => `${key(i)}: ${out.get(key(i))}`);
   }
 
-  test('readAll of a consumer filtered on one job: every read gets its last messages, in 50 rounds of 24 at once', async () => {
+  test('readAll of a consumer filtered on one job: every read gets its last messages, in 30 rounds of 24 at once', async () => {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const short: string[] = [];
-    for (let round = 0; round < 50; round++) {
+    for (let round = 0; round < 30; round++) {
       const upTo = (await jsm.streams.info(ref.stream)).state.last_seq;
       await Promise.all(
         Array.from({ length: 24 }, async (_, k) => {
@@ -93,9 +93,9 @@ describe('last message per subject on a replicated stream', () => {
     assert.deepEqual(seen, []);
   });
 
-  test("the outbox's lookup per job (a takeover of up to 32 jobs): every job found, in 100 lookups of 24 at once", async () => {
+  test("the outbox's lookup per job (a takeover of up to 32 jobs): every job found, in 30 lookups of 24 at once", async () => {
     const missed: string[] = [];
-    for (let round = 0; round < 100; round++) missed.push(...(await lookUp(Array.from({ length: 24 }, (_, i) => (round * 24 + i) % JOBS))));
+    for (let round = 0; round < 30; round++) missed.push(...(await lookUp(Array.from({ length: 24 }, (_, i) => (round * 24 + i) % JOBS))));
     assert.deepEqual(missed, []);
   });
 

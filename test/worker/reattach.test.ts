@@ -181,7 +181,7 @@ describe('remote jobs across a service restart', () => {
       const first = await spawnService();
       await eventually(() => first.lines().some((l) => l.includes('"msg":"worker joined"')), 'the service to know the worker');
 
-      const id = await alice.start('test', { params: { steps: 60, 'step-ms': 50, result: 'survived' } });
+      const id = await alice.start('test', { params: { steps: 120, 'step-ms': 50, result: 'survived' } });
       await eventually(async () => (await progressOf(alice, id)) >= 3, 'progress on the worker');
       const exited = new Promise((resolve) => first.child.once('exit', resolve));
       first.child.kill('SIGKILL');
@@ -201,7 +201,7 @@ describe('remote jobs across a service restart', () => {
       assert.equal(info.result, 'survived');
       await events.status(id, 'null');
       assert.deepEqual(assertQemuHistory(events, id), ['created', 'running', 'waiting', 'pending', 'concluded', 'null']);
-      assert.equal(assertProgressMonotonic(events, id).at(-1), 60);
+      assert.equal(assertProgressMonotonic(events, id).at(-1), 120);
       second.child.kill('SIGTERM');
       await new Promise((resolve) => second.child.once('exit', resolve));
     } finally {
