@@ -5,8 +5,8 @@
  * (JOBS_TEST_CONCURRENCY), ending with node's summary and exit code.
  *
  * Three, measured on 2 cores: the suite's files wait more than they compute (leases running
- * out, processes starting), so three keep both cores busy (310–330 s); four made timing tests
- * fail under the load.
+ * out, processes starting), so three keep both cores busy (310–356 s in five runs); four made
+ * timing tests fail under the load.
  *
  * Arguments: the files or directories to run instead of dist/test; those starting with `--` go
  * to node's test runner (`--test-reporter=spec`, say). Plain JavaScript, as scripts/build.mjs.

@@ -18,7 +18,7 @@ import type { Consumer, JsMsg } from '@nats-io/jetstream';
  * stream, deliver last per subject: 30 of 1,920 filtered reads on a 3-node cluster, see
  * test/cluster/last-per-subject.test.ts); those messages then come within milliseconds.
  */
-export const EMPTY_WAIT_MS = 500;
+const EMPTY_WAIT_MS = 500;
 
 /** Give `each` every message of `consumer`, in order, up to stream sequence `upTo`. */
 export async function readAll(consumer: Consumer, upTo: number, each: (m: JsMsg) => void): Promise<void> {

@@ -25,7 +25,7 @@ const READS: ReadonlySet<Command> = new Set([Command.queryJobs, Command.jobLog, 
 /** How long one try of a read (or of a hand-over) may take before it is asked again, ms. */
 const READ_TRY_MS = 5000;
 /** How often a long try (a forwarded job-wait) looks whether its instance still holds the partition, ms. */
-export const HOLDER_CHECK_MS = 500;
+const HOLDER_CHECK_MS = 500;
 /** A long try given up because another instance took its partition over: asked again there. */
 const MOVED = Symbol('moved');
 
