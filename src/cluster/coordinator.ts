@@ -6,9 +6,9 @@
  * a partition; only the leases decide that, so two instances that briefly disagree about the
  * member set (a heartbeat stall) never serve one partition at once — they only wait.
  *
- * It reconsiders on every membership change, on every lease change it observes, and every
- * `reconcileMs` (default 250 ms; the clock-based parts — a stale lease, a silent member —
- * change nothing in the bucket). `stop()` hands everything over within a watch round trip.
+ * It reconsiders on every membership change, on every lease change it observes, the moment a
+ * lease it sees goes stale (stale-alarms.ts), and every `reconcileMs` (default 250 ms, for
+ * anything else the clock decides). `stop()` hands everything over within a watch round trip.
  */
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';

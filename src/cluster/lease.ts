@@ -25,6 +25,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { keyOf, parseLease, partitionOfKey, wrongRevision } from './lease-value.js';
+import { StaleAlarms } from './stale-alarms.js';
 import type { LeaseValue } from './lease-value.js';
 import { watchForever } from './watch.js';
 import type { Watching } from './watch.js';
@@ -54,6 +55,8 @@ export class Leases {
   readonly marginMs: number;
   readonly #retryMs: number;
   #watching: Watching | undefined;
+  /** A contender's coordinator is told the moment a lease it sees goes stale. */
+  readonly #alarms: StaleAlarms;
   #pausedUntil = 0;
   #closed = false;
   #graceful = false;
@@ -67,6 +70,7 @@ export class Leases {
     this.marginMs = opts.marginMs ?? LEASE_DEFAULTS.marginMs;
     this.#retryMs = opts.retryMs ?? 250;
     this.#now = opts.now ?? (() => performance.now());
+    this.#alarms = new StaleAlarms(this.leaseMs + this.marginMs + 1, (p) => this.opts.onObserved?.(p));
   }
 
   static async open(nc: NatsConnection, opts: LeaseOptions): Promise<Leases> {
@@ -90,6 +94,7 @@ export class Leases {
     if (known && known.revision >= revision) return;
     const value = e?.operation === 'PUT' ? parseLease(e) : undefined;
     this.#observed.set(p, { revision, at: this.#now(), value });
+    this.#alarms.changed(p, value !== undefined);
     this.opts.onObserved?.(p);
   }
 
@@ -282,6 +287,7 @@ export class Leases {
     this.#closed = true;
     for (const h of this.#held.values()) [h.fence, h.renew].forEach(clearTimeout);
     this.#held.clear();
+    this.#alarms.stop();
     this.#watching?.stop();
   }
 }

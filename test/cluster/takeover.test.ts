@@ -13,6 +13,7 @@ import { startCluster } from '../support/cluster.js';
 import type { Cluster } from '../support/cluster.js';
 import { doubleOwnership, epochsIncrease, owners, settled, sleep, startInstances } from './helpers.js';
 import type { Instances } from './helpers.js';
+import type { CoordinatorOptions } from '../../src/cluster/coordinator.js';
 
 const lease = { leaseMs: 4000, renewMs: 1300, marginMs: 500 };
 const membership = { heartbeatMs: 300, ttlMs: 1500 };
@@ -31,8 +32,13 @@ describe('coordinators: takeover after a crash and after a freeze', () => {
     await cluster?.close();
   });
 
-  test('a dead instance loses its partitions within L + margin + 1.5 s, each to one other', async () => {
-    const inst = await startInstances(cluster, { lease, membership });
+  /**
+   * Three instances settle, then c dies (connection closed, timers stopped, nothing released):
+   * a and b take each of its partitions once, as the assignment of two says, the first not
+   * before a renewal interval short of L + margin. Returns when the last one was taken (ms).
+   */
+  async function crash(opts: Partial<CoordinatorOptions>, names: string[]): Promise<number> {
+    const inst = await startInstances(cluster, { lease, membership, ...opts }, names);
     all.push(inst);
     const [a, b, c] = inst.coordinators as [NonNullable<(typeof inst.coordinators)[0]>, NonNullable<(typeof inst.coordinators)[0]>, NonNullable<(typeof inst.coordinators)[0]>];
     await settled(inst.coordinators, 10_000);
@@ -41,19 +47,29 @@ describe('coordinators: takeover after a crash and after a freeze', () => {
     c.abandon();
     await inst.connections[2]!.close();
     // A crashed process serves nothing from then on.
-    for (const p of dead) inst.timeline.push({ t: t0, who: 'c', p, kind: 'lost', reason: 'crashed' });
+    for (const p of dead) inst.timeline.push({ t: t0, who: names[2]!, p, kind: 'lost', reason: 'crashed' });
     await settled([a, b], lease.leaseMs + lease.marginMs + 3000);
     const gains = inst.timeline.filter((e) => e.kind === 'gained' && e.t >= t0 && dead.includes(e.p));
     const first = Math.min(...gains.map((e) => e.t - t0));
     const last = Math.max(...gains.map((e) => e.t - t0));
     report('takeover after a crash of', dead.length, 'partitions: first', Math.round(first), 'ms, last', Math.round(last), 'ms (L + margin =', lease.leaseMs + lease.marginMs, ')');
     assert.deepEqual(new Set(gains.map((e) => e.p)), new Set(dead));
-    assert.ok(last <= lease.leaseMs + lease.marginMs + 1500, `last takeover after ${last} ms`);
     // Not before a renewal-interval's worth short of L + margin: no one jumped a live lease.
     assert.ok(first >= lease.leaseMs + lease.marginMs - lease.renewMs - 100, `first takeover after ${first} ms`);
-    assert.deepEqual(owners([a, b]), assign(['a', 'b'], DEFAULT_PARTITIONS));
+    assert.deepEqual(owners([a, b]), assign(names.slice(0, 2), DEFAULT_PARTITIONS));
     assert.deepEqual(doubleOwnership(inst.timeline), []);
     assert.deepEqual(epochsIncrease(inst.timeline), []);
+    return last;
+  }
+
+  test('a dead instance loses its partitions within L + margin + 1.5 s, each to one other', async () => {
+    const last = await crash({}, ['a', 'b', 'c']);
+    assert.ok(last <= lease.leaseMs + lease.marginMs + 1500, `last takeover after ${last} ms`);
+  });
+
+  test('a lease going stale is acted on at once, not at the next round (rounds 60 s apart here)', async () => {
+    const last = await crash({ reconcileMs: 60_000 }, ['g', 'h', 'i']);
+    assert.ok(last <= lease.leaseMs + lease.marginMs + 500, `last takeover after ${last} ms`);
   });
 
   test('a frozen holder fences itself before anyone gains its partitions, and takes them back after', async () => {
