@@ -129,8 +129,11 @@ export class Forwarder {
     const began = performance.now();
     let deadline = began + this.#waitMs;
     let backoff = FIRST_BACKOFF_MS;
+    let seen: string | undefined;
     for (let tries = 1; ; tries++) {
       const holder = holderOf(partition);
+      // A new holder is likely restoring the partition: ask it again soon, not at the longest pause.
+      if (holder !== seen) [seen, backoff] = [holder, FIRST_BACKOFF_MS];
       if (holder !== undefined) {
         const reply = await this.#try(holder, partition, command, caller, data, opts, deadline, tries);
         if (reply === MOVED) {
