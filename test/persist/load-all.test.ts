@@ -5,27 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { JobStore } from '../../src/persist/job-store.js';
-import { startNatsServer } from '../support/stack.js';
+import { natsForSuite } from '../support/stack.js';
 
 describe('loadAll under writes', () => {
-  let server: Awaited<ReturnType<typeof startNatsServer>>;
-  let nc: NatsConnection;
+  const nats = natsForSuite();
   let store: JobStore;
 
   before(async () => {
-    server = await startNatsServer();
-    nc = await connect({ servers: server.url });
-    store = await JobStore.open(nc, `loadall${process.pid}`, { logger: pino({ level: 'silent' }) });
+    store = await JobStore.open(nats.nc, `loadall${process.pid}`, { logger: pino({ level: 'silent' }) });
   });
-  after(async () => {
-    store?.close();
-    await nc?.close();
-    await server?.stop();
-  });
+  after(() => store?.close());
 
   test('reads every record written before it began, however many writes come meanwhile', async () => {
     const ours = Array.from({ length: 300 }, (_, i) => `job.ours${i % 7}.j${i}`);
