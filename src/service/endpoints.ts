@@ -24,6 +24,7 @@ import { gatherQuery, serveGather } from './gather.js';
 import type { InFlight } from './in-flight.js';
 import type { Endpoints, EndpointsOptions } from './endpoints-options.js';
 import { HANDED_OVER, WaitHandover } from './wait-handover.js';
+import type { Answerable } from './wait-handover.js';
 
 export type { Endpoints, EndpointsOptions, RoutingOptions } from './endpoints-options.js';
 
@@ -35,8 +36,6 @@ const EMPTY = new Uint8Array(0);
 /** The reply of every applied verb, encoded once. */
 const VERB_REPLY = ENC.encode(JSON.stringify({ return: VERB_DONE }));
 
-/** Something to answer: a client's command (ServiceMsg) or a forwarded one (Msg). */
-type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;
 
 export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight: InFlight): Endpoints {
   const { prefix, routing } = opts;

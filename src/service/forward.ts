@@ -127,6 +127,7 @@ export class Forwarder {
   async forward(partition: number, command: Command, caller: string, data: Uint8Array, opts: ForwardOptions = {}): Promise<Msg> {
     const { nc, prefix, logger, holderOf } = this.#opts;
     const began = performance.now();
+    const asked = { data, opts };
     let deadline = began + this.#waitMs;
     let backoff = FIRST_BACKOFF_MS;
     let seen: string | undefined;
@@ -139,7 +140,7 @@ export class Forwarder {
         if (reply === MOVED) {
           // A new holder now: its own bounded wait, and the job-wait's time left.
           deadline = performance.now() + this.#waitMs;
-          ({ data, opts } = shortened(data, opts, performance.now() - began));
+          ({ data, opts } = shortened(asked.data, asked.opts, performance.now() - began));
           continue;
         }
         if (reply) return reply;
@@ -223,19 +224,23 @@ export class Forwarder {
   }
 }
 
-/** A job-wait asked again after `elapsedMs`: its `timeout-ms` (and the try's length) less what has passed. */
-function shortened(data: Uint8Array, opts: ForwardOptions, elapsedMs: number): { data: Uint8Array; opts: ForwardOptions } {
-  let args: Record<string, unknown>;
-  try {
-    args = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
-  } catch {
-    return { data, opts }; // checked where it was taken: not reached
-  }
-  const attemptMs = opts.attemptMs === undefined ? undefined : Math.max(1, opts.attemptMs - elapsedMs);
+/** A job-wait's arguments `elapsedMs` after it arrived: its `timeout-ms`, if it has one, less what has passed. */
+export function withTimeLeft<A extends { 'timeout-ms'?: number }>(args: A, elapsedMs: number): A {
   const timeout = args['timeout-ms'];
-  if (typeof timeout !== 'number') return { data, opts: { ...opts, attemptMs } };
-  const left = Math.max(0, Math.round(timeout - elapsedMs));
-  return { data: new TextEncoder().encode(JSON.stringify({ ...args, 'timeout-ms': left })), opts: { ...opts, attemptMs } };
+  return typeof timeout === 'number' ? { ...args, 'timeout-ms': Math.max(0, Math.round(timeout - elapsedMs)) } : args;
+}
+
+/** A job-wait, as the client sent it, asked again `elapsedMs` after it arrived: with the time it has left. */
+function shortened(data: Uint8Array, opts: ForwardOptions, elapsedMs: number): { data: Uint8Array; opts: ForwardOptions } {
+  const attemptMs = opts.attemptMs === undefined ? undefined : Math.max(1, opts.attemptMs - elapsedMs);
+  let args: { 'timeout-ms'?: number };
+  try {
+    args = JSON.parse(new TextDecoder().decode(data)) as { 'timeout-ms'?: number };
+  } catch {
+    return { data, opts: { ...opts, attemptMs } }; // checked where it was taken: not reached
+  }
+  const left = withTimeLeft(args, elapsedMs);
+  return { data: left === args ? data : new TextEncoder().encode(JSON.stringify(left)), opts: { ...opts, attemptMs } };
 }
 
 function isNoResponders(err: unknown): boolean {

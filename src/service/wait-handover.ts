@@ -11,13 +11,13 @@ import { ShuttingDownError } from '../protocol/errors.js';
 import type { JobWaitArgs } from '../protocol/schemas.js';
 import { Command } from '../protocol/subjects.js';
 import type { Forwarder } from './forward.js';
-import { Relayed } from './forward.js';
+import { Relayed, withTimeLeft } from './forward.js';
 
 /** What a job-wait kept for the hand-over resolves to: its answer is someone else's to send. */
 export const HANDED_OVER = Symbol('handed over');
 
-/** Something to answer: a client's command. */
-type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;
+/** Something to answer: a client's command (ServiceMsg) or a forwarded one (Msg). */
+export type Answerable = Pick<Msg, 'subject' | 'reply' | 'data' | 'respond'>;
 
 interface KeptWait {
   msg: Answerable;
@@ -57,8 +57,7 @@ export class WaitHandover {
     let handed = 0;
     await Promise.all(
       kept.map(async (w) => {
-        const timeout = w.args['timeout-ms'];
-        const args = timeout === undefined ? w.args : { ...w.args, 'timeout-ms': Math.max(0, Math.round(timeout - (performance.now() - w.arrived))) };
+        const args = withTimeLeft(w.args, performance.now() - w.arrived);
         try {
           const ack = await this.forwarder.forward(w.partition, Command.jobWait, w.caller, new TextEncoder().encode(JSON.stringify(args)), { replyTo: w.msg.reply });
           // An acknowledgement has no body; a refusal (the job is gone, say) is the client's answer.

@@ -171,6 +171,33 @@ describe('forwarding between instances', () => {
       assert.ok(took < 300 + 2000, `answered after ${Math.round(took)} ms`);
     }));
 
+  test('a forwarded job-wait moved twice keeps its own time left', async () => {
+    const p = partitionOf(odd2, P);
+    await req(odd2, 'job-start', { type: 'test', id: 'twice', params: { steps: 1000, 'step-ms': 1000 } });
+    b.ownership.forget(p); // B keeps the job, but answers nothing for p until it serves it again
+    const ghost = await connect({ servers: server.url });
+    ghost.subscribe(`${prefix}.int.i.*.${p}.>`, { callback: () => undefined }); // holders that never answer
+    await ghost.flush();
+    try {
+      a.ownership.heldBy(p, 'g1');
+      const started = performance.now();
+      const waiting = req(odd2, 'job-wait', { id: 'twice', 'timeout-ms': 3000 }, 10_000);
+      await sleep(700);
+      a.ownership.heldBy(p, 'g2'); // taken over once
+      await sleep(700);
+      b.ownership.serve(p); // and again, by B, which has the job
+      const reply = await waiting;
+      const took = performance.now() - started;
+      assert.equal(reply.headers['Nats-Service-Error-Code'], '408', reply.body);
+      // 3 s from the client's request: each move takes off the time passed since it, once.
+      assert.ok(took >= 2800 && took < 4500, `answered after ${Math.round(took)} ms`);
+    } finally {
+      await ghost.close();
+      b.ownership.serve(p);
+      await req(odd2, 'job-cancel', { id: 'twice' });
+    }
+  });
+
   test('a partition moving between instances: the command waits and succeeds', async () => {
     const owner = even2;
     const p = partitionOf(owner, P);
