@@ -25,7 +25,6 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { keyOf, parseLease, partitionOfKey, wrongRevision } from './lease-value.js';
-import { Renewals } from './renewals.js';
 import { StaleAlarms } from './stale-alarms.js';
 import type { LeaseValue } from './lease-value.js';
 import { watchForever } from './watch.js';
@@ -42,6 +41,7 @@ interface Held {
   epoch: number;
   fenceAt: number;
   fence: NodeJS.Timeout | undefined;
+  renew: NodeJS.Timeout | undefined;
 }
 
 export class Leases {
@@ -57,8 +57,6 @@ export class Leases {
   #watching: Watching | undefined;
   /** A contender's coordinator is told the moment a lease it sees goes stale. */
   readonly #alarms: StaleAlarms;
-  /** When each held lease is renewed: together, in one callback. */
-  readonly #renewals = new Renewals(() => this.#now(), (p) => this.#held.has(p) && void this.#renew(p, this.#held.get(p)!));
   #pausedUntil = 0;
   #closed = false;
   #graceful = false;
@@ -180,7 +178,7 @@ export class Leases {
   }
 
   #hold(p: number, revision: number, epoch: number, start: number): void {
-    const h: Held = { revision, epoch, fenceAt: start + this.leaseMs - this.marginMs, fence: undefined };
+    const h: Held = { revision, epoch, fenceAt: start + this.leaseMs - this.marginMs, fence: undefined, renew: undefined };
     this.#held.set(p, h);
     this.#epochs.set(p, epoch);
     this.#arm(p, h, start);
@@ -190,8 +188,9 @@ export class Leases {
   /** (Re)schedule the fence at h.fenceAt and the next renew `renewMs` after `start`. */
   #arm(p: number, h: Held, start: number): void {
     clearTimeout(h.fence);
+    clearTimeout(h.renew);
     h.fence = setTimeout(() => this.#fence(p, h), Math.max(0, h.fenceAt - this.#now()));
-    this.#renewals.at(p, start + this.renewMs);
+    h.renew = setTimeout(() => void this.#renew(p, h), Math.max(0, start + this.renewMs - this.#now()));
   }
 
   #fence(p: number, h: Held): void {
@@ -202,8 +201,8 @@ export class Leases {
 
   #drop(p: number, h: Held, reason: LostReason): void {
     clearTimeout(h.fence);
+    clearTimeout(h.renew);
     if (this.#held.get(p) !== h) return;
-    this.#renewals.cancel(p);
     this.#held.delete(p);
     this.opts.onLost?.(p, reason);
   }
@@ -214,7 +213,7 @@ export class Leases {
     // Woken past the fence (a frozen process): lost, even if no one took it; acquire anew, with a new epoch.
     if (now >= h.fenceAt) return this.#drop(p, h, 'expired');
     if (now < this.#pausedUntil) {
-      this.#renewals.at(p, this.#pausedUntil);
+      h.renew = setTimeout(() => void this.#renew(p, h), this.#pausedUntil - now);
       return;
     }
     const start = now;
@@ -234,7 +233,7 @@ export class Leases {
         // Our own write whose reply was lost: go on from it, without extending the fence.
         if (current) h.revision = current.revision;
       }
-      this.#renewals.at(p, this.#now() + this.#retryMs);
+      h.renew = setTimeout(() => void this.#renew(p, h), this.#retryMs);
     }
   }
 
@@ -286,9 +285,8 @@ export class Leases {
   /** Stop all timers and the watch without releasing or calling onLost (as a crash would). */
   abandon(): void {
     this.#closed = true;
-    for (const h of this.#held.values()) clearTimeout(h.fence);
+    for (const h of this.#held.values()) [h.fence, h.renew].forEach(clearTimeout);
     this.#held.clear();
-    this.#renewals.stop();
     this.#alarms.stop();
     this.#watching?.stop();
   }
