@@ -73,9 +73,15 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 120_000):
 
 const ready = (run: NpmStart) => until('ready', () => (run.lines().some((l) => l.msg === 'ready') ? true : undefined));
 
-/** Lines that say something went wrong: pino errors and warnings past startup, or a crash. */
+/**
+ * Lines that say something went wrong: pino errors, warnings past startup (after `ready`: a
+ * startup warning such as `HTTP port taken: listening on a free one` says how it started, not
+ * how it stopped), or a crash.
+ */
 function trouble(run: NpmStart): string[] {
-  const bad = run.lines().filter((l) => Number(l.level) >= 50 || (Number(l.level) >= 40 && !String(l.msg).includes('WITHOUT authentication')));
+  const lines = run.lines();
+  const pastStartup = lines.slice(lines.findIndex((l) => l.msg === 'ready') + 1);
+  const bad = [...lines.filter((l) => Number(l.level) >= 50), ...pastStartup.filter((l) => Number(l.level) === 40)];
   const raw = run.out().split('\n').filter((l) => /Error|Unhandled|ERR!|at .*\.js:\d+/.test(l) && !l.startsWith('{'));
   return [...bad.map((l) => JSON.stringify(l)), ...raw];
 }
