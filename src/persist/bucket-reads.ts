@@ -14,6 +14,9 @@ import { ASIDE_PREFIX } from './records.js';
 import type { StoredRecord } from './records.js';
 import { isConflict } from './store-errors.js';
 
+/** A stream known to hold messages (a count above 0): every key has a last value to deliver. */
+const HOLDS_SOME = () => Promise.resolve(true);
+
 /**
  * Every record in the bucket with the revision it was written at, read at once: an ordered
  * consumer of the bucket's stream (the last value of each key), pulled in large batches —
@@ -28,7 +31,7 @@ export async function loadAll(kv: KV, js: JetStreamClient, bucket: string): Prom
   await readAll(consumer, status.streamInfo.state.last_seq, (m) => {
     const operation = m.headers?.get('KV-Operation');
     if (operation !== 'DEL' && operation !== 'PURGE') out.push({ key: m.subject.slice(head.length), revision: m.seq, ...parsed(m.data) });
-  });
+  }, HOLDS_SOME);
   return out;
 }
 

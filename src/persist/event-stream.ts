@@ -65,8 +65,11 @@ export interface ToldProgress {
 export async function lastProgress(nc: NatsConnection, stream: string, prefix: string): Promise<Map<string, ToldProgress>> {
   const out = new Map<string, ToldProgress>();
   const filter = `${prefix}.evt.*.*.JOB_PROGRESS`;
-  const upTo = (await jetstreamManager(nc).then((jsm) => jsm.streams.info(stream))).state.last_seq;
+  const jsm = await jetstreamManager(nc);
+  const upTo = (await jsm.streams.info(stream)).state.last_seq;
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
+  // Jobs that never told progress are common: a stream without any is told at once by its leader.
+  const holds = async () => (await jsm.streams.getMessage(stream, { last_by_subj: filter })) !== null;
   await readAll(consumer, upTo, (m) => {
     const tokens = m.subject.split('.');
     try {
@@ -78,6 +81,6 @@ export async function lastProgress(nc: NatsConnection, stream: string, prefix: s
     } catch {
       // Not an event of the service's (anyone allowed to publish there may): not progress anyone was told by it.
     }
-  });
+  }, holds);
   return out;
 }

@@ -261,7 +261,7 @@ export async function publishedUpTo(
   const js = jetstream(nc);
   const read = async (filter: string) => {
     const consumer = await js.consumers.get(ref.stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.LastPerSubject });
-    await readAll(consumer, info.state.last_seq, each);
+    await readAll(consumer, info.state.last_seq, each, () => Promise.resolve(true)); // read only when the stream holds messages
   };
   const names = [...jobs.keys()].map((key) => ({ key, ...parseKey(key)! }));
   // Per job: the stream's last message of each numbered subject, asked of its leader. (Not a

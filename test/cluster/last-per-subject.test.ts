@@ -61,6 +61,9 @@ describe('last message per subject on a replicated stream', () => {
     await cluster?.close();
   });
 
+  /** Whether the stream holds a message of `filter`, asked of its leader (as lastProgress asks). */
+  const holds = (filter: string) => async () => (await (await jetstreamManager(nc)).streams.getMessage(ref.stream, { last_by_subj: filter })) !== null;
+
   /** Look up `jobs` (indexes); every one must be found at its last number. */
   async function lookUp(jobs: number[]): Promise<string[]> {
     const { out } = await publishedUpTo(nc, ref, new Map(jobs.map((i) => [key(i), 1000 + i])));
@@ -78,7 +81,7 @@ describe('last message per subject on a replicated stream', () => {
           const i = (round * 24 + k) % JOBS;
           const consumer = await js.consumers.get(ref.stream, { filter_subjects: `${prefix}.evt.o${i % 7}.j${i}.>`, deliver_policy: DeliverPolicy.LastPerSubject });
           const seen: string[] = [];
-          await readAll(consumer, upTo, (m) => void seen.push(m.subject.split('.').at(-1)!));
+          await readAll(consumer, upTo, (m) => void seen.push(m.subject.split('.').at(-1)!), holds(`${prefix}.evt.o${i % 7}.j${i}.>`));
           if (seen.sort().join() !== 'JOB_COMPLETED,JOB_PROGRESS,JOB_STATUS_CHANGE') short.push(`${key(i)}: ${seen.join()}`);
         }),
       );
@@ -89,8 +92,14 @@ describe('last message per subject on a replicated stream', () => {
   test('readAll of a consumer that has nothing: ends, empty', async () => {
     const consumer = await jetstream(nc).consumers.get(ref.stream, { filter_subjects: `${prefix}.evt.nobody.>`, deliver_policy: DeliverPolicy.LastPerSubject });
     const seen: string[] = [];
-    await readAll(consumer, (await (await jetstreamManager(nc)).streams.info(ref.stream)).state.last_seq, (m) => void seen.push(m.subject));
+    const asked: string[] = [];
+    const probe = holds(`${prefix}.evt.nobody.>`);
+    await readAll(consumer, (await (await jetstreamManager(nc)).streams.info(ref.stream)).state.last_seq, (m) => void seen.push(m.subject), () => {
+      asked.push('holds');
+      return probe();
+    });
     assert.deepEqual(seen, []);
+    assert.deepEqual(asked, ['holds'], "the stream's leader was asked whether it holds any (it does not: the read ends without waiting)");
   });
 
   test("the outbox's lookup per job (a takeover of up to 32 jobs): every job found, in 30 lookups of 24 at once", async () => {
