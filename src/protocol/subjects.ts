@@ -1,7 +1,8 @@
 /**
  * Subjects of wire protocol v1, written once for the service, the SDK and the CLI.
  *
- * - commands: `P.cmd.<caller>.<command>` (request/reply)
+ * - commands: `P.cmd.<caller>.<command>` (request/reply), or `P.cmd.<caller>.<command>.<instance>`
+ *   straight to the instance that serves the caller's jobs (as a reply's `Jobs-Instance` said)
  * - events:   `P.evt.<owner>.<id>.<EVENT>`
  * - internal (the service's own user only): `P.int.i.<instance>.<n>.<command>` (a command of
  *   partition n forwarded to the instance holding its lease), `P.int.query` (admin
@@ -54,12 +55,29 @@ export const NOT_SERVED_HEADER = 'Jobs-Not-Served';
  */
 export const REPLY_TO_HEADER = 'Jobs-Reply-To';
 
+/**
+ * On the replies of the instance that serves the caller's own jobs, when other instances share
+ * the prefix: its id. The caller's next commands may go straight to it,
+ * `P.cmd.<caller>.<command>.<instance>`, without the forwarding hop (docs/protocol.md, Direct
+ * commands). Not on an admin's replies, nor when one instance serves everything.
+ */
+export const INSTANCE_HEADER = 'Jobs-Instance';
+
 /** @defaultValue 'jobs' */
 export const DEFAULT_PREFIX = 'jobs';
 
 export const subjects = {
   /** The subject a caller sends a command to. */
   command: (prefix: string, caller: string, command: Command) => `${prefix}.cmd.${caller}.${command}`,
+  /** The subject a caller sends a command to, straight to instance `instance` ({@link INSTANCE_HEADER}). */
+  commandTo: (prefix: string, caller: string, command: Command, instance: string) => `${prefix}.cmd.${caller}.${command}.${instance}`,
+  /** What instance `instance` listens on for the commands sent straight to it. */
+  commandToFilter: (prefix: string, instance: string) => `${prefix}.cmd.*.*.${instance}`,
+  /** The command of a subject made by {@link commandTo}, or undefined when it names none. */
+  commandOfDirect: (prefix: string, subject: string): Command | undefined => {
+    const command = subject.split('.').at(-2);
+    return subject.startsWith(`${prefix}.cmd.`) && (COMMANDS as readonly string[]).includes(command ?? '') ? (command as Command) : undefined;
+  },
   /** The subject the service listens on for one command, from every caller. */
   commandFilter: (prefix: string, command: Command) => `${prefix}.cmd.*.${command}`,
   /** The subject one event of one job is published on. */

@@ -7,13 +7,13 @@
  * for await (const event of events) console.log(event.event, event.data);
  * await client.close();
  */
-import { connect } from '@nats-io/transport-node';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+import { connect, errors } from '@nats-io/transport-node';
+import type { ConnectionOptions, Msg, NatsConnection } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import type { JobEventName } from '../../machines/index.js';
 import type { EventEnvelope, JobInfo, JobStartArgs, QueryPage, commandArgs, commandReturns } from '../protocol/schemas.js';
 import { EMBEDDED_URL } from '../nats/embedded.js';
-import { Command, DEFAULT_PREFIX, subjects } from '../protocol/subjects.js';
+import { Command, DEFAULT_PREFIX, INSTANCE_HEADER, NOT_SERVED_HEADER, subjects } from '../protocol/subjects.js';
 import { generateId } from '../service/ids.js';
 import { EventStream } from './event-stream.js';
 import { decodeReply } from './jobs-error.js';
@@ -59,6 +59,8 @@ export class JobsClient implements AsyncDisposable {
   readonly user: string;
   readonly #timeout: number;
   readonly #owned: boolean;
+  /** The instance that serves this user's jobs, as the last reply said: commands go straight to it. */
+  #holder: string | undefined;
 
   /** Wrap a connection you manage; {@link close} leaves it open. */
   constructor(
@@ -84,13 +86,39 @@ export class JobsClient implements AsyncDisposable {
     return new JobsClient(nc, opts, true);
   }
 
-  /** Send one command; resolves to its `return`, rejects with a {@link JobsError}. */
+  /**
+   * Send one command; resolves to its `return`, rejects with a {@link JobsError}. With several
+   * instances, once a reply names the one serving this user's jobs (`Jobs-Instance`), commands
+   * go straight to it; if nobody listens there any more (it stopped), the command is sent on the
+   * public subject instead, and an error (a timeout) sends the next one there.
+   */
   async request<C extends Command>(command: C, args: CommandArgs<C>, timeoutMs = this.#timeout): Promise<CommandReturn<C>> {
-    const msg = await this.nc.request(subjects.command(this.prefix, this.user, command), JSON.stringify(args), {
-      timeout: timeoutMs,
-    });
+    const payload = JSON.stringify(args);
+    const holder = this.#holder;
+    const msg =
+      (holder === undefined ? undefined : await this.#straight(holder, command, payload, timeoutMs)) ??
+      (await this.nc.request(subjects.command(this.prefix, this.user, command), payload, { timeout: timeoutMs }));
+    this.#holder = msg.headers?.get(INSTANCE_HEADER) || undefined;
     const id = (args as { id?: unknown }).id;
     return decodeReply(command, msg, typeof id === 'string' ? id : undefined) as CommandReturn<C>;
+  }
+
+  /**
+   * `command` sent straight to instance `holder`; undefined when it was not taken there (nobody
+   * listens any more, or it answered "not served" as it stops): nothing was done, so it may go
+   * on the public subject. Any other failure (a timeout) is thrown, and the next command goes
+   * on the public subject.
+   */
+  async #straight(holder: string, command: Command, payload: string, timeoutMs: number): Promise<Msg | undefined> {
+    try {
+      const msg = await this.nc.request(subjects.commandTo(this.prefix, this.user, command, holder), payload, { timeout: timeoutMs });
+      if (!msg.headers?.has(NOT_SERVED_HEADER)) return msg;
+    } catch (err) {
+      if (this.#holder === holder) this.#holder = undefined;
+      if (!(err instanceof errors.RequestError && err.isNoResponders())) throw err;
+    }
+    if (this.#holder === holder) this.#holder = undefined;
+    return undefined;
   }
 
   /** Start a job; resolves to its id once it is running. */

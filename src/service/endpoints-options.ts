@@ -18,6 +18,8 @@ export interface RoutingOptions {
   waitMs?: number;
   /** How many other instances are live: a stopping instance alone answers its waits 503 instead of handing them over. */
   others?: () => number;
+  /** This instance's id: with others live, it takes commands sent straight to it, and tells callers it serves so (`Jobs-Instance`). */
+  instance?: string;
 }
 
 export interface EndpointsOptions {
@@ -42,6 +44,8 @@ export interface EndpointsOptions {
 
 /** What the service does with its endpoints once they stop. */
 export interface Endpoints {
+  /** Stop taking the commands sent straight to this instance: they are answered "not served" from now on, and clients send them on the public subjects. */
+  stopDirect(): Promise<void>;
   /** Hand the clients' pending job-waits to the instances serving their jobs now (after this one let its partitions go). */
   handOverWaits(): Promise<void>;
   /** Stop answering forwarded commands: the last thing before the connection goes. */

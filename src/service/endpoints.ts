@@ -11,7 +11,7 @@ import type { Service } from '@nats-io/services';
 import { BadInputError, PartitionMovingError, ReplyTooLargeError, ShuttingDownError, toErrorReply } from '../protocol/errors.js';
 import { commandArgs } from '../protocol/schemas.js';
 import type { JobWaitArgs, QueryJobsArgs } from '../protocol/schemas.js';
-import { ACCOUNT_RE, CALLER_HEADER, COMMANDS, Command, NOT_SERVED_HEADER, REPLY_TO_HEADER, isInboxReply, subjects } from '../protocol/subjects.js';
+import { ACCOUNT_RE, CALLER_HEADER, COMMANDS, Command, INSTANCE_HEADER, NOT_SERVED_HEADER, REPLY_TO_HEADER, isInboxReply, subjects } from '../protocol/subjects.js';
 import { DEFAULT_BOUNDS, decodePayload, validate } from '../protocol/validate.js';
 import { VERB_DONE } from './jobs.js';
 import { checkPayload } from '../protocol/limits.js';
@@ -57,6 +57,34 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
       },
     });
   }
+  // Commands sent straight here by clients this instance told it serves them (`Jobs-Instance`):
+  // answered as any, forwarded if their partition has moved since. Once the service stops taking
+  // commands they are answered "not served" (nothing done: the client sends it on the public
+  // subject), until the end: a subscription gone sooner would leave a request already on its way
+  // over a route unanswered.
+  const instance = routing?.instance;
+  let directStopped = false;
+  const direct =
+    instance &&
+    routing.nc.subscribe(subjects.commandToFilter(prefix, instance), {
+      callback: (err, msg) => {
+        const command = subjects.commandOfDirect(prefix, msg.subject);
+        if (err) opts.logger.error({ err }, 'direct commands: subscription failed');
+        else if (command && directStopped) notServed(command, msg);
+        else if (command) answer(command, msg);
+      },
+    });
+  const instanceHeaders = headers();
+  if (instance) instanceHeaders.set(INSTANCE_HEADER, instance);
+  /** This instance serves `caller`'s own jobs, and others share the prefix: its replies say so (`Jobs-Instance`). */
+  const tellsInstance = (caller: string | undefined): boolean =>
+    routing !== undefined &&
+    instance !== undefined &&
+    caller !== undefined &&
+    (routing.others?.() ?? 0) > 0 &&
+    !routing.admins.has(caller) &&
+    ACCOUNT_RE.test(caller) &&
+    routing.ownership.serves(routing.ownership.partitionOf(caller));
   const serving = routing && new ForwardServing(routing.nc, prefix, routing.ownership, answerForwarded, opts.logger);
   if (routing) {
     const gather = serveGather(routing.nc, prefix, opts.jobs, routing.ownership, opts.logger, maxReply);
@@ -69,14 +97,26 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     forwarder &&
     new WaitHandover(forwarder, (msg, caller, result) => (result instanceof Relayed ? reply(Command.jobWait, caller, msg, result, true) : refuse(Command.jobWait, caller, msg, result, true)), opts.logger);
   return {
+    stopDirect: () => {
+      directStopped = true;
+      return Promise.resolve();
+    },
     handOverWaits: () => handover?.run() ?? Promise.resolve(),
     close: async () => {
       // The others' lease watches may still show this instance holding what it let go: it answers
       // them "not served" a while longer, so that nothing they send it is dropped by the drain.
       if (routing?.others && routing.others() > 0) await new Promise((resolve) => setTimeout(resolve, STOP_LISTENING_AFTER_MS));
-      await serving?.close();
+      await Promise.all([serving?.close(), direct && !direct.isClosed() ? direct.drain() : undefined]);
     },
   };
+
+  /** A command sent straight here after this instance stopped taking commands: "not served", nothing done. */
+  function notServed(command: Command, msg: Msg): void {
+    const caller = subjects.callerOf(prefix, msg.subject);
+    if (!msg.reply || !isInboxReply(msg.reply)) return;
+    const partition = caller !== undefined && ACCOUNT_RE.test(caller) ? routing!.ownership.partitionOf(caller) : -1;
+    refuse(command, caller, msg, new PartitionMovingError(partition), false, partition);
+  }
 
   /**
    * Reply at once when the command's result is there (a verb without a store), or when its
@@ -216,6 +256,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
           result === VERB_DONE
             ? VERB_REPLY
             : ENC.encode(result instanceof EncodedReturn ? `{"return":${result.json}}` : JSON.stringify({ return: result }));
+        if (tellsInstance(caller)) sent = { headers: instanceHeaders };
       }
       const max = maxReply();
       if (body.length > max) throw new ReplyTooLargeError(command, body.length, max, tooLargeHint(command));
@@ -245,6 +286,7 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
     // A forwarded command its partition's hand-over (or this instance's stop) stopped did nothing: the forwarder tries again.
     const moved = notServed ?? (counted ? undefined : err instanceof PartitionMovingError ? err.partition : err instanceof ShuttingDownError ? -1 : undefined);
     if (moved !== undefined) h.set(NOT_SERVED_HEADER, String(moved));
+    else if (tellsInstance(caller)) h.set(INSTANCE_HEADER, instance!);
     try {
       msg.respond(JSON.stringify(reply), { headers: h });
     } catch (sendErr) {

@@ -200,7 +200,7 @@ export class JobService implements AsyncDisposable {
       ownership,
       admins,
       ...(opts.forwardWaitMs !== undefined && { waitMs: opts.forwardWaitMs }),
-      ...(leased && { others: () => leased.others() }),
+      ...(leased && { others: () => leased.others(), instance: leased.id }),
     };
     const endpoints = addEndpoints(service, { prefix, jobs, logger: opts.logger, maxPayload: limits.maxPayload, bounds, maxReply, downloads, metrics, ...(pipes && { pipes }), ...(routing && { routing }) }, inFlight);
     const metricsSub = serveMetrics(opts.nc, prefix, metrics, opts.logger);
@@ -226,6 +226,7 @@ export class JobService implements AsyncDisposable {
       // Out of the queue group first: new commands go to the other instances (none failed in a
       // rolling restart); those already delivered here are answered as usual.
       await this.#service.stop();
+      await this.#endpoints.stopDirect();
       const draining = this.#inFlight.drain();
       this.jobs.rejectWaiters(new ShuttingDownError());
       await draining;

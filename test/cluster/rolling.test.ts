@@ -1,11 +1,14 @@
 /**
  * Issue 18's third end-to-end test: a rolling restart (SIGTERM each instance in turn, start
  * it again) while clients keep issuing commands — start, query, dismiss — fails no command,
- * and every job whose start was acknowledged is there (or was dismissed by its client).
+ * and every job whose start was acknowledged is there (or was dismissed by its client). Before
+ * it, on the same instances: commands sent straight to the instance serving the caller's jobs
+ * (`Jobs-Instance`, docs/protocol.md), and the SDK's way back when that instance stops.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PARTITIONS } from '../../src/cluster/partition.js';
+import { DEFAULT_PARTITIONS, partitionOf } from '../../src/cluster/partition.js';
+import { Command, INSTANCE_HEADER, subjects } from '../../src/protocol/subjects.js';
 import type { JobsClient } from '../../src/sdk/index.js';
 import { eventually, fleetForSuite } from '../support/instances.js';
 import { sleep, snapshot } from './failover-helpers.js';
@@ -22,6 +25,48 @@ async function spread(count: number): Promise<void> {
     assert.equal(new Set(h.values()).size, count);
   }, 30_000);
 }
+
+test("a client's commands go straight to the instance serving its jobs; when it stops, through the others", { timeout: 90_000 }, async () => {
+  await spread(3);
+  const user = 'd1';
+  const holder = (await suite.fleet.holders()).get(partitionOf(user, DEFAULT_PARTITIONS))!;
+  const k = suite.fleet.ids.indexOf(holder);
+  const other = (k + 1) % 3;
+  const c = await suite.fleet.client(user, other);
+  const ask = (subject: string) => c.nc.request(subject, '{}', { timeout: 10_000 });
+
+  // Every reply to the user names the holder, relayed by another instance or not.
+  const viaAny = await ask(subjects.command(c.prefix, user, Command.queryJobs));
+  assert.equal(viaAny.headers?.get(INSTANCE_HEADER), holder);
+  const straight = await ask(subjects.commandTo(c.prefix, user, Command.queryJobs, holder));
+  assert.equal(straight.headers?.get(INSTANCE_HEADER), holder);
+  assert.deepEqual(straight.json(), viaAny.json());
+  // Sent straight to an instance that does not serve the user: forwarded, answered all the same.
+  const elsewhere = await ask(subjects.commandTo(c.prefix, user, Command.queryJobs, suite.fleet.ids[other]!));
+  assert.equal(elsewhere.headers?.get(INSTANCE_HEADER), holder);
+  assert.deepEqual(elsewhere.json(), viaAny.json());
+  // An admin's commands address every owner's jobs: no instance is named.
+  const admin = await suite.fleet.client('admin', other);
+  const asAdmin = await admin.nc.request(subjects.command(c.prefix, 'admin', Command.queryJobs), '{}', { timeout: 10_000 });
+  assert.ok(!asAdmin.headers?.has(INSTANCE_HEADER), 'no Jobs-Instance header');
+
+  // The SDK goes straight to the holder once told (a second connection sees the subjects it uses).
+  const seen: string[] = [];
+  const spy = admin.nc.subscribe(`${c.prefix}.cmd.${user}.>`, { callback: (_err, m) => void seen.push(m.subject) });
+  await admin.nc.flush();
+  const id = await c.start('test', { params: { steps: 1000, 'step-ms': 50 } });
+  await c.query({});
+  spy.unsubscribe();
+  await admin.nc.flush();
+  assert.deepEqual(seen.slice(-1), [subjects.commandTo(c.prefix, user, Command.queryJobs, holder)], `subjects: ${seen.join(', ')}`);
+
+  // The holder stops: nobody listens on its subject any more, and the next command goes through the others.
+  await suite.fleet.signal(k, 'SIGTERM');
+  await c.pause(id);
+  assert.equal((await c.query({})).find((j) => j.id === id)?.status, 'paused');
+  await suite.fleet.start(k);
+  await c.cancel(id);
+});
 
 test('a rolling restart under load fails no command', { timeout: 150_000 }, async (t) => {
   await spread(3);

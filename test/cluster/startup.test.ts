@@ -13,6 +13,7 @@ import { Kvm } from '@nats-io/kv';
 import { InstanceIdInUseError } from '../../src/cluster/membership.js';
 import { PartitionsMismatchError } from '../../src/persist/open.js';
 import { storeNames } from '../../src/persist/names.js';
+import { Command, INSTANCE_HEADER, subjects } from '../../src/protocol/subjects.js';
 import { JobsClient } from '../../src/sdk/index.js';
 import { natsForSuite } from '../support/stack.js';
 import { InstanceProcess, startInProcess } from './instances.js';
@@ -78,6 +79,9 @@ describe('starting an instance', () => {
       const served = inst.lines().filter((l) => l.msg === 'jobstate service started').at(-1);
       assert.equal(served?.served, 32, 'every partition served at once');
       assert.equal((await alice.query()).find((j) => j.id === 'held')?.status, 'paused');
+      // Alone, it names no instance on its replies: there is no hop for a client to skip.
+      const reply = await alice.nc.request(subjects.command(p, 'alice', Command.queryJobs), '{}', { timeout: 10_000 });
+      assert.ok(!reply.headers?.has(INSTANCE_HEADER), 'no Jobs-Instance header');
     } finally {
       await alice.close();
       await inst.stop();
