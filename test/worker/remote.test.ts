@@ -44,6 +44,9 @@ describe('remote workers', () => {
     assert.deepEqual(info.result, { answer: 42 });
     assert.equal(info['current-progress'], 5);
     assert.equal(info['total-progress'], 5);
+    // The events reach the recorder's connection, the reply alice's: in order only each on its
+    // own. The job's progress events go before its `concluded`, so once that is here, they are.
+    await events.until((e) => e.data.id === id && e.event === 'JOB_STATUS_CHANGE' && e.data.status === 'concluded', 5000, `${id} concluded`);
     const progress = events.of(id).filter((e) => e.event === 'JOB_PROGRESS');
     assert.ok(progress.length >= 1, 'JOB_PROGRESS events were published');
     assert.deepEqual(progress.at(-1)?.data['current-progress'], 5);
