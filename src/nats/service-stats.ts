@@ -9,6 +9,7 @@ import type { Service } from '@nats-io/services';
 
 interface EndpointStats {
   countError(err: Error): void;
+  countLatency(start: number): void;
 }
 
 /** The library's own list of endpoint handlers (`ServiceImpl.handlers`, not exported). */
@@ -22,7 +23,7 @@ function endpointStats(service: Service, endpoint: string): EndpointStats | unde
   if (!Array.isArray(handlers)) return undefined;
   const handler: unknown = handlers.find((h: { name?: unknown } | null) => h?.name === endpoint);
   const stats = (handler as { stats?: Partial<EndpointStats> } | undefined)?.stats;
-  return typeof stats?.countError === 'function' ? (stats as EndpointStats) : undefined;
+  return typeof stats?.countError === 'function' && typeof stats.countLatency === 'function' ? (stats as EndpointStats) : undefined;
 }
 
 /** Count an error reply in `endpoint`'s `$SRV.STATS` (`num_errors`, `last_error`); nothing if the library changed shape. */
@@ -30,11 +31,20 @@ export function countEndpointError(service: Service, endpoint: string, desc: str
   endpointStats(service, endpoint)?.countError(new Error(desc));
 }
 
+/**
+ * Count a request `endpoint` took on another subscription than its own (a command sent straight
+ * to this instance) in its `$SRV.STATS` (`num_requests`, processing time from `startMs`,
+ * `Date.now()` as the library measures it); nothing if the library changed shape.
+ */
+export function countEndpointRequest(service: Service, endpoint: string, startMs: number): void {
+  endpointStats(service, endpoint)?.countLatency(startMs);
+}
+
 /** What the library lacks of what {@link countEndpointError} relies on, for `endpoint`; undefined if nothing. */
 export function serviceStatsShapeProblem(service: Service, endpoint: string): string | undefined {
   const handlers = handlersOf(service);
   if (!Array.isArray(handlers)) return 'the service has no `handlers` array any more';
   if (!handlers.some((h: { name?: unknown } | null) => h?.name === endpoint)) return `no entry of \`handlers\` is named '${endpoint}'`;
-  if (!endpointStats(service, endpoint)) return `the \`handlers\` entry of '${endpoint}' has no \`stats.countError(err)\``;
+  if (!endpointStats(service, endpoint)) return `the \`handlers\` entry of '${endpoint}' has no \`stats.countError(err)\` and \`stats.countLatency(start)\``;
   return undefined;
 }

@@ -17,7 +17,7 @@ import { VERB_DONE } from './jobs.js';
 import { checkPayload } from '../protocol/limits.js';
 import { EncodedReturn, queryReply } from './query.js';
 import { DEFAULT_MAX_REPLY, dispatchTable, tooLargeHint } from './dispatch.js';
-import { countEndpointError } from '../nats/service-stats.js';
+import { countEndpointError, countEndpointRequest } from '../nats/service-stats.js';
 import { Forwarder, Relayed, commandOwner, forwardTimeout, routeOf, runOrForward } from './forward.js';
 import { ForwardServing } from './forward-serving.js';
 import { gatherQuery, serveGather } from './gather.js';
@@ -71,7 +71,12 @@ export function addEndpoints(service: Service, opts: EndpointsOptions, inFlight:
         const command = subjects.commandOfDirect(prefix, msg.subject);
         if (err) opts.logger.error({ err }, 'direct commands: subscription failed');
         else if (command && directStopped) notServed(command, msg);
-        else if (command) answer(command, msg);
+        else if (command) {
+          // In $SRV.STATS as if taken on the endpoint's own subject.
+          const start = Date.now();
+          answer(command, msg);
+          countEndpointRequest(service, command, start);
+        }
       },
     });
   const instanceHeaders = headers();
